@@ -1,0 +1,1 @@
+"""The ``audiodl`` command line (click); subcommands import lazily."""

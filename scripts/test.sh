@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install what the tests need (system packages, the package with its test
+# extras) and run the default test suite. Idempotent; run as root on a fresh
+# Debian machine (CI does: .ci/run calls this script).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3}
+
+if [ -f scripts/install-system-deps.sh ]; then
+    bash scripts/install-system-deps.sh
+fi
+# torch 2.14.1 + torchaudio 2.11.0 (the pair that loads together); never a newer torch
+"$PY" -m pip install --disable-pip-version-check -q 'torch==2.14.1' 'torchaudio==2.11.0'
+"$PY" -m pip install --disable-pip-version-check -q -e '.[test]'
+
+# pytest exits 5 when it collects no test: that is a failure here, not green.
+exec "$PY" -m pytest -q "$@"
