@@ -1,0 +1,367 @@
+"""Plain PyTorch training loop: seeds, AMP, DDP (torchrun), checkpoints, resume.
+
+Usage::
+
+    from audiodl.training import TrainConfig, train
+    result = train(model, train_ds, valid_ds, loss_fn=nn.BCEWithLogitsLoss(),
+                   config=TrainConfig(epochs=20, lr=0.01, optimizer="nesterov"),
+                   out_dir="runs/onsets/seed0")
+
+Under ``torchrun --nproc_per_node N`` each process trains on its shard
+(DistributedSampler) and rank 0 writes checkpoints and logs. Re-running the
+same command resumes from ``out_dir/last.pt``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset, DistributedSampler
+
+from ..errors import ParameterError
+
+__all__ = ["TrainConfig", "seed_everything", "train", "describe_environment"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainConfig:
+    """Flat training settings (CLI ``--set key=value`` friendly).
+
+    Parameters
+    ----------
+    epochs : int
+    batch_size : int
+    lr : float
+    optimizer : {'sgd', 'nesterov', 'adam', 'adamw'}
+    momentum : float (sgd / nesterov)
+    weight_decay : float
+    lr_schedule : {'constant', 'cosine', 'step'}
+        ``step`` multiplies the rate by ``lr_gamma`` every ``lr_step`` epochs.
+    lr_step, lr_gamma : int, float
+    amp : bool
+        Mixed precision (bf16 on CPU, fp16 on CUDA).
+    grad_clip : float or None
+    patience : int or None
+        Stop after this many epochs without improvement of the validation score.
+    seed : int
+    device : str  ('auto' picks cuda when available)
+    num_workers : int
+    max_steps_per_epoch : int or None
+        Cap on batches per epoch (for huge or infinite datasets).
+    monitor : str
+        Validation key to select the best epoch on (``loss`` is minimised,
+        anything else maximised).
+    """
+
+    epochs: int = 20
+    batch_size: int = 64
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    momentum: float = 0.9
+    weight_decay: float = 0.0
+    lr_schedule: str = "constant"
+    lr_step: int = 10
+    lr_gamma: float = 0.1
+    amp: bool = False
+    grad_clip: Optional[float] = None
+    patience: Optional[int] = None
+    seed: int = 0
+    device: str = "auto"
+    num_workers: int = 0
+    max_steps_per_epoch: Optional[int] = None
+    monitor: str = "loss"
+
+    def __post_init__(self):
+        if self.optimizer not in ("sgd", "nesterov", "adam", "adamw"):
+            raise ParameterError(f"unknown optimizer {self.optimizer!r}")
+        if self.lr_schedule not in ("constant", "cosine", "step"):
+            raise ParameterError(f"unknown lr_schedule {self.lr_schedule!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ParameterError("epochs, batch_size and lr must be positive")
+
+    def with_overrides(self, items) -> "TrainConfig":
+        """Apply ``key=value`` strings; unknown keys are an error."""
+        fields = {f.name: f for f in dataclasses.fields(self)}
+        changes = {}
+        for item in items:
+            k, sep, v = item.partition("=")
+            if not sep or k not in fields:
+                raise ParameterError(f"bad training override {item!r}; keys: {sorted(fields)}")
+            cur = getattr(self, k)
+            if v.lower() in ("none", "null"):
+                changes[k] = None
+            elif isinstance(cur, bool):
+                changes[k] = v.lower() in ("1", "true", "yes")
+            elif isinstance(cur, int) and not isinstance(cur, bool):
+                changes[k] = int(v)
+            elif isinstance(cur, float) or k in ("grad_clip",):
+                changes[k] = float(v)
+            else:
+                changes[k] = v
+        return dataclasses.replace(self, **changes)
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % (2 ** 32))
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+
+
+def describe_environment() -> dict:
+    """Versions and machine facts recorded with every run."""
+    import numba
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "numpy": np.__version__, "numba": numba.__version__,
+            "machine": platform.machine(), "cpus": os.cpu_count(),
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+            "torch_threads": torch.get_num_threads()}
+
+
+def _dist_info():
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    return world, rank, local
+
+
+def _resolve_device(config: TrainConfig, local_rank: int) -> torch.device:
+    if config.device == "auto":
+        return torch.device(f"cuda:{local_rank}" if torch.cuda.is_available() else "cpu")
+    return torch.device(config.device)
+
+
+def _make_optimizer(model, config: TrainConfig):
+    params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer in ("sgd", "nesterov"):
+        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
+                               nesterov=config.optimizer == "nesterov",
+                               weight_decay=config.weight_decay)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=config.lr, weight_decay=config.weight_decay)
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay)
+
+
+def _lr_at(config: TrainConfig, epoch: int) -> float:
+    if config.lr_schedule == "cosine":
+        return config.lr * 0.5 * (1 + math.cos(math.pi * epoch / config.epochs))
+    if config.lr_schedule == "step":
+        return config.lr * config.lr_gamma ** (epoch // config.lr_step)
+    return config.lr
+
+
+def _loader(data, config, *, shuffle, collate_fn, world, rank, epoch_seed):
+    if isinstance(data, DataLoader) or data is None:
+        return data, None
+    if not isinstance(data, Dataset):
+        raise ParameterError(f"expected a torch Dataset or DataLoader, got {type(data)}")
+    sampler = None
+    if world > 1:
+        sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=shuffle,
+                                     seed=epoch_seed)
+        shuffle = False
+    g = torch.Generator()
+    g.manual_seed(epoch_seed)
+    return DataLoader(data, batch_size=config.batch_size, shuffle=shuffle, sampler=sampler,
+                      num_workers=config.num_workers, collate_fn=collate_fn, generator=g,
+                      drop_last=False), sampler
+
+
+def _to_device(batch, device):
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=True)
+    if isinstance(batch, (list, tuple)):
+        return type(batch)(_to_device(b, device) for b in batch)
+    if isinstance(batch, dict):
+        return {k: _to_device(v, device) for k, v in batch.items()}
+    return batch
+
+
+def _progress(iterable, total, desc, enabled):
+    from tqdm.auto import tqdm
+    return tqdm(iterable, total=total, desc=desc, file=sys.stderr, leave=False,
+                disable=not (enabled and sys.stderr.isatty()))
+
+
+def _forward_loss(model, batch, loss_fn):
+    """Batches are ``(inputs, targets)`` or ``(inputs, targets, weights)``."""
+    x, y = batch[0], batch[1]
+    out = model(x)
+    if len(batch) > 2:
+        return loss_fn(out, y, batch[2]), out
+    return loss_fn(out, y), out
+
+
+def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConfig,
+          out_dir, metric_fn: Optional[Callable] = None, collate_fn=None,
+          forward_fn: Optional[Callable] = None) -> dict:
+    """Train ``model`` and keep the best epoch by the validation score.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+    train_data, valid_data : Dataset or DataLoader (valid may be None)
+        Batches are ``(inputs, targets[, weights])``.
+    loss_fn : callable ``(outputs, targets[, weights]) -> scalar tensor``
+    config : TrainConfig
+    out_dir : path
+        Receives ``config.json``, ``log.jsonl``, ``last.pt`` (full state, for
+        resuming) and ``best.pt`` (model ``state_dict`` of the best epoch).
+    metric_fn : callable ``(list of outputs, list of targets) -> dict``, optional
+        Extra validation scores (computed on rank 0 over its shard).
+    forward_fn : callable ``(model, batch, loss_fn) -> (loss, outputs)``, optional
+        Override for models with unusual batches.
+
+    Returns
+    -------
+    dict with ``best_epoch``, ``best`` (validation scores), ``history``,
+    ``seconds`` and ``best_path``.
+    """
+    world, rank, local_rank = _dist_info()
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    device = _resolve_device(config, local_rank)
+    seed_everything(config.seed + rank)
+    os.makedirs(out_dir, exist_ok=True)
+    is_main = rank == 0
+    forward = forward_fn or _forward_loss
+
+    model.to(device)
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(
+            model, device_ids=[local_rank] if device.type == "cuda" else None)
+    opt = _make_optimizer(model, config)
+    amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+    scaler = torch.amp.GradScaler("cuda", enabled=config.amp and device.type == "cuda")
+
+    start_epoch, history, best, best_epoch, bad_epochs = 0, [], None, -1, 0
+    last_path = os.path.join(out_dir, "last.pt")
+    best_path = os.path.join(out_dir, "best.pt")
+    minimise = config.monitor == "loss"
+    if os.path.exists(last_path):
+        ck = torch.load(last_path, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        start_epoch, history = ck["epoch"] + 1, ck["history"]
+        best, best_epoch, bad_epochs = ck["best"], ck["best_epoch"], ck["bad_epochs"]
+        torch.set_rng_state(ck["rng_torch"])
+        np.random.set_state(ck["rng_numpy"])
+        random.setstate(ck["rng_python"])
+        log.info("resuming %s at epoch %d", out_dir, start_epoch)
+    if is_main:
+        with open(os.path.join(out_dir, "config.json"), "w") as f:
+            json.dump({"train": dataclasses.asdict(config), "world_size": world,
+                       "environment": describe_environment()}, f, indent=2)
+
+    t_start = time.time() - (history[-1]["elapsed"] if history else 0.0)
+    for epoch in range(start_epoch, config.epochs):
+        if config.patience is not None and bad_epochs >= config.patience:
+            break
+        for group in opt.param_groups:
+            group["lr"] = _lr_at(config, epoch)
+        loader, sampler = _loader(train_data, config, shuffle=True, collate_fn=collate_fn,
+                                  world=world, rank=rank, epoch_seed=config.seed * 1000 + epoch)
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        net.train()
+        total, count = 0.0, 0
+        n_batches = len(loader) if hasattr(loader, "__len__") else None
+        if config.max_steps_per_epoch:
+            n_batches = min(n_batches or config.max_steps_per_epoch, config.max_steps_per_epoch)
+        for step, batch in enumerate(_progress(loader, n_batches, f"epoch {epoch}", is_main)):
+            if config.max_steps_per_epoch and step >= config.max_steps_per_epoch:
+                break
+            batch = _to_device(batch, device)
+            with torch.autocast(device.type, dtype=amp_dtype, enabled=config.amp):
+                loss, _ = forward(net, batch, loss_fn)
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            if config.grad_clip:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            if not torch.isfinite(loss):
+                raise FloatingPointError(f"non-finite training loss at epoch {epoch} step {step}")
+            total += float(loss.detach()) * len(batch[1])
+            count += len(batch[1])
+        scores = {"train_loss": total / max(count, 1)}
+        if valid_data is not None:
+            scores.update(evaluate(net, valid_data, loss_fn=loss_fn, config=config,
+                                   device=device, metric_fn=metric_fn, collate_fn=collate_fn,
+                                   forward_fn=forward))
+        key = "loss" if config.monitor == "loss" else config.monitor
+        current = scores.get(key, scores["train_loss"] if key == "loss" else None)
+        if current is None:
+            raise ParameterError(f"monitor {config.monitor!r} not among scores {sorted(scores)}")
+        improved = best is None or (current < best[key] if minimise else current > best[key])
+        if improved:
+            best, best_epoch, bad_epochs = dict(scores, **{key: current}), epoch, 0
+            if is_main:
+                torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()},
+                           best_path)
+        else:
+            bad_epochs += 1
+        scores.update(epoch=epoch, lr=opt.param_groups[0]["lr"],
+                      elapsed=time.time() - t_start)
+        history.append(scores)
+        if is_main:
+            with open(os.path.join(out_dir, "log.jsonl"), "a") as f:
+                f.write(json.dumps(scores) + "\n")
+            tmp = last_path + ".tmp"
+            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                        "epoch": epoch, "history": history, "best": best,
+                        "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+                        "rng_torch": torch.get_rng_state(), "rng_numpy": np.random.get_state(),
+                        "rng_python": random.getstate()}, tmp)
+            os.replace(tmp, last_path)
+            log.info("epoch %d: %s", epoch, {k: round(v, 5) if isinstance(v, float) else v
+                                            for k, v in scores.items()})
+    if os.path.exists(best_path):
+        model.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
+    result = {"best_epoch": best_epoch, "best": best, "history": history,
+              "seconds": history[-1]["elapsed"] if history else 0.0, "best_path": best_path}
+    if world > 1:
+        dist.barrier()
+    return result
+
+
+@torch.no_grad()
+def evaluate(model, data, *, loss_fn, config: TrainConfig, device, metric_fn=None,
+             collate_fn=None, forward_fn=None) -> dict:
+    """Mean loss (and ``metric_fn`` scores) over ``data`` in eval mode."""
+    forward = forward_fn or _forward_loss
+    loader, _ = _loader(data, config, shuffle=False, collate_fn=collate_fn, world=1, rank=0,
+                        epoch_seed=0)
+    model.eval()
+    total, count, outs, targets = 0.0, 0, [], []
+    for batch in loader:
+        batch = _to_device(batch, device)
+        loss, out = forward(model, batch, loss_fn)
+        total += float(loss) * len(batch[1])
+        count += len(batch[1])
+        if metric_fn is not None:
+            outs.append(out.float().cpu())
+            targets.append(batch[1].float().cpu())
+    scores = {"loss": total / max(count, 1)}
+    if metric_fn is not None:
+        scores.update(metric_fn(outs, targets))
+    return scores

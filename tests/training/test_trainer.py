@@ -1,0 +1,67 @@
+import json
+import os
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from audiodl.errors import ParameterError  # noqa: E402
+from audiodl.training import TrainConfig, train  # noqa: E402
+
+
+def _data(n=256, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 8, generator=g)
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).float()[:, None]
+    return torch.utils.data.TensorDataset(x, y)
+
+
+def _model():
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+
+
+def _acc(outs, targets):
+    o, t = torch.cat(outs), torch.cat(targets)
+    return {"acc": float(((o > 0).float() == t).float().mean())}
+
+
+def test_few_batch_training_learns_and_checkpoints(tmp_path):
+    cfg = TrainConfig(epochs=8, batch_size=32, lr=0.05, optimizer="adam", seed=1,
+                      monitor="acc")
+    res = train(_model(), _data(), _data(128, seed=1), loss_fn=torch.nn.BCEWithLogitsLoss(),
+                config=cfg, out_dir=tmp_path, metric_fn=_acc)
+    assert res["best"]["acc"] > 0.85
+    for f in ("config.json", "log.jsonl", "last.pt", "best.pt"):
+        assert os.path.exists(tmp_path / f)
+    lines = (tmp_path / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 8 and "acc" in json.loads(lines[-1])
+
+
+def test_resume_continues_not_restarts(tmp_path):
+    loss = torch.nn.BCEWithLogitsLoss()
+    train(_model(), _data(), _data(64, 1), loss_fn=loss,
+          config=TrainConfig(epochs=3, batch_size=32, seed=2), out_dir=tmp_path)
+    res = train(_model(), _data(), _data(64, 1), loss_fn=loss,
+                config=TrainConfig(epochs=5, batch_size=32, seed=2), out_dir=tmp_path)
+    epochs = [json.loads(line)["epoch"] for line in
+              (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert epochs == [0, 1, 2, 3, 4]
+    assert len(res["history"]) == 5
+
+
+def test_same_seed_same_result(tmp_path):
+    loss = torch.nn.BCEWithLogitsLoss()
+    cfg = TrainConfig(epochs=2, batch_size=16, seed=3)
+    a = train(_model(), _data(), None, loss_fn=loss, config=cfg, out_dir=tmp_path / "a")
+    b = train(_model(), _data(), None, loss_fn=loss, config=cfg, out_dir=tmp_path / "b")
+    assert a["history"][-1]["train_loss"] == b["history"][-1]["train_loss"]
+
+
+def test_overrides_reject_unknown_keys():
+    cfg = TrainConfig().with_overrides(["lr=0.5", "epochs=3", "amp=true"])
+    assert cfg.lr == 0.5 and cfg.epochs == 3 and cfg.amp is True
+    with pytest.raises(ParameterError):
+        TrainConfig().with_overrides(["learning_rate=1"])
+    with pytest.raises(ParameterError):
+        TrainConfig(optimizer="rmsprop")
