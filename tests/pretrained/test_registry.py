@@ -1,0 +1,69 @@
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from audiodl import pretrained  # noqa: E402
+from audiodl.errors import ModelError  # noqa: E402
+from audiodl.features import preset  # noqa: E402
+from audiodl.models.registry import build, register  # noqa: E402
+
+
+@register("_test_tiny")
+class Tiny(torch.nn.Module):
+    def __init__(self, n_in: int = 4, n_out: int = 1):
+        super().__init__()
+        self.lin = torch.nn.Linear(n_in, n_out)
+        self.register_buffer("mean", torch.zeros(n_in))
+
+    def forward(self, x):
+        return self.lin(x - self.mean)
+
+
+def _card():
+    return {"name": "tiny", "task": "_test", "args": {"n_in": 4, "n_out": 1},
+            "frontend": preset("lidy2015").to_dict(), "labels": ["yes"], "default": True,
+            "licence": "MIT"}
+
+
+def test_save_load_roundtrip(tmp_path):
+    m = build("_test_tiny", {"n_in": 4})
+    with torch.no_grad():
+        m.mean.fill_(0.5)
+    path = pretrained.save(m, _card(), directory=tmp_path)
+    card = json.loads(path.read_text())
+    assert card["arch"] == "_test_tiny" and len(card["sha256"]) == 64
+    m2, c2 = pretrained.load("tiny", directory=tmp_path)
+    x = torch.randn(3, 4)
+    assert torch.equal(m(x), m2(x)) and not m2.training
+    assert pretrained.list_models("_test", directory=tmp_path) == ["tiny"]
+    assert pretrained.default_model("_test", directory=tmp_path) == "tiny"
+    m3, _ = pretrained.load(str(path))
+    assert torch.equal(m3(x), m(x))
+
+
+def test_corrupt_weights_are_refused(tmp_path):
+    pretrained.save(build("_test_tiny"), _card(), directory=tmp_path)
+    with open(tmp_path / "tiny.pt", "ab") as f:
+        f.write(b"garbage")
+    with pytest.raises(ModelError, match="sha256"):
+        pretrained.load("tiny", directory=tmp_path)
+
+
+def test_unknown_names_and_args(tmp_path):
+    with pytest.raises(ModelError, match="unknown model"):
+        pretrained.card("nope", directory=tmp_path)
+    with pytest.raises(ModelError, match="unknown arguments"):
+        build("_test_tiny", {"n_inputs": 3})
+    with pytest.raises(ModelError, match="unknown architecture"):
+        build("no_such_arch")
+
+
+def test_shipped_cards_are_complete_and_verified():
+    for name in pretrained.list_models():
+        card = pretrained.card(name)
+        for key in ("licence", "training", "metrics", "recipe"):
+            assert key in card, f"{name}: card lacks {key}"
+        assert pretrained.sha256_of(pretrained.WEIGHTS_DIR / card["weights"]) == card["sha256"]
+        assert (pretrained.WEIGHTS_DIR / card["weights"]).stat().st_size < 8 * 2 ** 20
