@@ -24,6 +24,7 @@ __all__ = [
     "SOUNDFONT_DIRS",
     "find_soundfonts",
     "FluidRenderer",
+    "check_fluidsynth",
     "Voice",
     "list_voices",
     "tts",
@@ -72,6 +73,18 @@ def find_soundfonts(names=None):
         if Path(p).is_file():
             out[Path(p).stem] = p
     return out
+
+
+def check_fluidsynth():
+    """Raise :class:`EngineUnavailable` unless pyfluidsynth, libfluidsynth and a soundfont exist."""
+    try:
+        import fluidsynth  # noqa: F401
+    except (ImportError, OSError) as exc:
+        raise EngineUnavailable(
+            f"FluidSynth is unavailable ({exc}); `pip install pyfluidsynth` and {INSTALL_HINT}"
+        ) from None
+    if not find_soundfonts():
+        raise EngineUnavailable(f"no General-MIDI soundfont found in {SOUNDFONT_DIRS}; {INSTALL_HINT}")
 
 
 class FluidRenderer:

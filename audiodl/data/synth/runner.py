@@ -1,0 +1,212 @@
+"""Deterministic, parallel, resumable corpus generation.
+
+A task module (``audiodl.data.synth.<task>``) provides:
+
+``TASK`` : str, ``DEFAULT_SR`` : int
+``check()``
+    Raise :class:`EngineUnavailable` when a needed engine is missing.
+``plan(hours, seed, sr)`` -> list of dict
+    Item specs (``id``, ``seed``, ``split`` and parameters). A plan is
+    prefix-stable: more hours only appends items, so a corpus can be grown.
+``make_context(sr)`` -> object
+    Per-worker state (one FluidSynth kept alive, the voice list ...).
+``generate(spec, ctx, out_dir)`` -> dict or list of dict
+    Renders one spec and returns its manifest item(s) (paths relative to
+    ``out_dir``). Output depends only on ``spec`` (never on the worker).
+
+:func:`generate_corpus` runs the plan over ``jobs`` processes, skips items
+already finished (a ``.items/<id>.json`` record is written last, atomically),
+shows a tqdm bar on stderr when it is a terminal, and writes
+``manifest.jsonl`` (items in plan order) and ``corpus.json``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import multiprocessing
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from audiodl.data.manifest import write_manifest
+from audiodl.errors import ParameterError
+
+__all__ = ["TASKS", "task_module", "generate_corpus", "item_rng", "assign_split", "FORMAT_VERSION"]
+
+logger = logging.getLogger(__name__)
+
+TASKS = ("musicspeech", "onsets", "speech", "structure", "similarity")
+FORMAT_VERSION = 1
+_CTX = {}
+
+
+def task_module(task):
+    """Import the generator module of ``task`` (lazily)."""
+    if task not in TASKS:
+        raise ParameterError(f"unknown synth task {task!r}; choose one of {', '.join(TASKS)}")
+    return importlib.import_module(f"audiodl.data.synth.{task}")
+
+
+def item_rng(seed, index, *, salt=0):
+    """The random generator of item ``index`` of a corpus with ``seed``."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(salt), int(index)]))
+
+
+def assign_split(seed, index, *, fractions=(0.9, 0.05, 0.05)):
+    """Split of item ``index``: ``"train"``, ``"valid"`` or ``"test"`` (deterministic)."""
+    u = item_rng(seed, index, salt=7919).random()
+    if u < fractions[0]:
+        return "train"
+    return "valid" if u < fractions[0] + fractions[1] else "test"
+
+
+def _init_worker(task, sr):
+    mod = task_module(task)
+    logging.getLogger("audiodl").setLevel(logging.WARNING)
+    _CTX["mod"] = mod
+    _CTX["ctx"] = mod.make_context(sr)
+
+
+def _work(args):
+    spec, out_dir = args
+    mod, ctx = _CTX["mod"], _CTX["ctx"]
+    item = mod.generate(spec, ctx, out_dir)
+    record = {"spec_id": spec["id"], "items": item if isinstance(item, list) else [item]}
+    _write_record(out_dir, spec["id"], record)
+    return record
+
+
+def _record_path(out_dir, item_id):
+    return Path(out_dir) / ".items" / f"{item_id}.json"
+
+
+def _write_record(out_dir, spec_id, record):
+    p = _record_path(out_dir, spec_id)
+    tmp = p.with_suffix(".json.tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+    os.replace(tmp, p)
+
+
+def _done_seconds(out_dir, pending):
+    total = 0.0
+    for s in pending:
+        with open(_record_path(out_dir, s["id"]), encoding="utf-8") as fh:
+            rec = json.load(fh)
+        total += sum(it["duration"] for it in rec.get("items", [rec]))
+    return total
+
+
+def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=None,
+                    keep_stems=False):
+    """Generate (or complete) a synthetic corpus.
+
+    Parameters
+    ----------
+    task : str
+        One of :data:`TASKS`.
+    out_dir : str or os.PathLike
+    hours : float
+        Approximate amount of audio.
+    seed : int
+    jobs : int
+        Worker processes (1: in this process).
+    sr : int or None [Hz]
+        Default: the task's ``DEFAULT_SR``.
+    progress : bool or None
+        Show a progress bar; default when stderr is a terminal.
+    keep_stems : bool
+        Also save the separate sources of mixtures (tasks that mix).
+
+    Returns
+    -------
+    manifest : pathlib.Path
+        ``out_dir/manifest.jsonl``.
+
+    Raises
+    ------
+    EngineUnavailable
+        A needed synthesis engine is missing (the message says what to install).
+    ParameterError
+        Bad arguments, or ``out_dir`` holds a corpus made with another
+        task/seed/sr.
+    """
+    if hours <= 0:
+        raise ParameterError(f"hours must be > 0, got {hours}")
+    if jobs < 1:
+        raise ParameterError(f"jobs must be >= 1, got {jobs}")
+    mod = task_module(task)
+    sr = int(sr or mod.DEFAULT_SR)
+    mod.check()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / ".items").mkdir(exist_ok=True)
+    info_path = out_dir / "corpus.json"
+    if info_path.is_file():
+        old = json.loads(info_path.read_text())
+        for key, val in (("task", task), ("seed", int(seed)), ("sr", sr)):
+            if old.get(key) != val:
+                raise ParameterError(
+                    f"{out_dir} holds a corpus with {key}={old.get(key)!r}, not {val!r}: "
+                    "use another output folder")
+    specs = mod.plan(float(hours), int(seed), sr)
+    if keep_stems:
+        specs = [dict(s, keep_stems=True) for s in specs]
+    pending = [s for s in specs if not _record_path(out_dir, s["id"]).is_file()]
+    logger.info("%s: %d items planned, %d to generate", task, len(specs), len(pending))
+    if progress is None:
+        progress = sys.stderr.isatty()
+    from tqdm import tqdm
+
+    t0 = time.time()
+    bar = tqdm(total=len(specs), initial=len(specs) - len(pending), desc=f"synth {task}",
+               unit="item", file=sys.stderr, disable=not progress)
+    try:
+        if jobs == 1 or len(pending) <= 1:
+            _init_worker(task, sr)
+            try:
+                for spec in pending:
+                    _work((spec, out_dir))
+                    bar.update(1)
+            finally:
+                close = getattr(_CTX.get("ctx"), "close", None)
+                if close is not None:
+                    close()
+                _CTX.clear()
+        else:
+            mp = multiprocessing.get_context("spawn")
+            with mp.Pool(jobs, initializer=_init_worker, initargs=(task, sr)) as pool:
+                for _ in pool.imap_unordered(_work, [(s, out_dir) for s in pending], chunksize=1):
+                    bar.update(1)
+    finally:
+        bar.close()
+    elapsed = time.time() - t0
+    items = []
+    for s in specs:
+        with open(_record_path(out_dir, s["id"]), encoding="utf-8") as fh:
+            rec = json.load(fh)
+        items.extend(rec["items"] if "items" in rec else [rec])
+    manifest = write_manifest(out_dir / "manifest.jsonl", items)
+    total = float(sum(it["duration"] for it in items))
+    by_split = {}
+    for it in items:
+        by_split[it["split"]] = by_split.get(it["split"], 0.0) + it["duration"]
+    info = {
+        "task": task, "seed": int(seed), "sr": sr, "hours_requested": float(hours),
+        "n_items": len(items), "hours": round(total / 3600.0, 4),
+        "hours_by_split": {k: round(v / 3600.0, 4) for k, v in sorted(by_split.items())},
+        "format_version": FORMAT_VERSION,
+        "last_run": {"generated": len(pending), "seconds": round(elapsed, 1), "jobs": jobs,
+                     "realtime_factor": round(_done_seconds(out_dir, pending) / max(elapsed, 1e-6), 1)},
+    }
+    if hasattr(mod, "describe"):
+        info["generator"] = mod.describe()
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    logger.info("%s: wrote %s (%d items, %.2f h) in %.1f s", task, manifest, len(items),
+                total / 3600.0, elapsed)
+    return manifest

@@ -1,0 +1,137 @@
+"""Onset detection CNNs (pure ``nn.Module`` classes; torch only).
+
+:class:`OnsetCNN` is the network of Schlüter & Böck, "Improved musical onset
+detection with convolutional neural networks", ICASSP 2014: a 15-frame x
+80-band x 3-resolution excerpt -> Conv 10@7x3 -> max-pool 1x3 (frequency) ->
+Conv 20@3x3 -> max-pool 1x3 -> Dense 256 (sigmoid) -> Dense 1 (sigmoid),
+dropout 0.5 on the inputs of both dense layers, tanh after the convolutions
+(as in madmom's port of the model).
+
+It is written fully convolutionally: the first dense layer is a convolution
+whose kernel spans the remaining 7 frames x 8 bands, the output layer a 1x1
+convolution. One forward pass over a whole spectrogram therefore yields one
+activation per frame, identical to running the classic per-frame excerpt
+network on every frame, with no excerpt loop. Inputs are standardised per
+channel and band with statistics stored as buffers (part of the state_dict).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .registry import register
+
+__all__ = ["OnsetCNN", "OnsetCNNBN"]
+
+_ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
+
+
+@register("onset_cnn_sb2014")
+class OnsetCNN(nn.Module):
+    """Schlüter & Böck (2014) onset CNN, fully convolutional over time.
+
+    Parameters
+    ----------
+    n_channels : int
+        Spectrogram resolutions stacked as channels (3: n_fft 1024, 2048, 4096).
+    n_bands : int
+        Mel bands per frame (80).
+    conv1, conv2 : int
+        Filters of the two convolutional layers (10, 20).
+    kernel1, kernel2 : tuple of int
+        (time, frequency) kernel sizes ((7, 3), (3, 3)).
+    pool : int
+        Max-pooling size along frequency after each convolution (3).
+    hidden : int
+        Units of the dense layer (256).
+    dropout : float
+        Dropout on the inputs of both dense layers (0.5).
+    conv_activation : {'tanh', 'relu', 'elu', 'sigmoid'}
+    batch_norm : bool
+        Batch normalisation after each convolution and the dense layer (improved variant).
+
+    Notes
+    -----
+    ``forward`` takes ``x`` of shape ``(batch, n_channels, n_frames, n_bands)``
+    (log-mel values, not yet standardised) and returns logits of shape
+    ``(batch, n_frames)`` when ``pad=True`` (edges padded by repeating the
+    first/last frame ``context // 2`` times, as madmom does), or
+    ``(batch, n_frames - context + 1)`` when ``pad=False`` (training on
+    excerpts that already carry their context). Apply ``torch.sigmoid`` for
+    activations in [0, 1].
+    """
+
+    def __init__(self, n_channels: int = 3, n_bands: int = 80, conv1: int = 10,
+                 conv2: int = 20, kernel1=(7, 3), kernel2=(3, 3), pool: int = 3,
+                 hidden: int = 256, dropout: float = 0.5, conv_activation: str = "tanh",
+                 batch_norm: bool = False):
+        super().__init__()
+        if conv_activation not in _ACTIVATIONS:
+            raise ValueError(f"conv_activation must be one of {sorted(_ACTIVATIONS)}")
+        kernel1, kernel2 = tuple(kernel1), tuple(kernel2)
+        self.n_channels, self.n_bands = n_channels, n_bands
+        f1 = (n_bands - kernel1[1] + 1) // pool
+        f2 = (f1 - kernel2[1] + 1) // pool
+        if f2 < 1:
+            raise ValueError(f"n_bands={n_bands} too small for the kernels and pooling")
+        #: frames of context one output needs (15 for the defaults)
+        self.context = kernel1[0] + kernel2[0] - 1 + 7 - 1
+        act = _ACTIVATIONS[conv_activation]
+        bn = batch_norm
+
+        def block(cin, cout, k):
+            layers = [nn.Conv2d(cin, cout, k, bias=not bn)]
+            if bn:
+                layers.append(nn.BatchNorm2d(cout))
+            layers += [act(), nn.MaxPool2d((1, pool))]
+            return layers
+
+        self.features = nn.Sequential(*block(n_channels, conv1, kernel1),
+                                      *block(conv1, conv2, kernel2))
+        dense = [nn.Dropout(dropout), nn.Conv2d(conv2, hidden, (7, f2), bias=not bn)]
+        if bn:
+            dense.append(nn.BatchNorm2d(hidden))
+        dense += [nn.Sigmoid(), nn.Dropout(dropout), nn.Conv2d(hidden, 1, 1)]
+        self.classifier = nn.Sequential(*dense)
+        self.register_buffer("mean", torch.zeros(n_channels, n_bands))
+        self.register_buffer("std", torch.ones(n_channels, n_bands))
+
+    @torch.no_grad()
+    def set_normalization(self, mean, std) -> None:
+        """Store per-(channel, band) input statistics, shape ``(n_channels, n_bands)``."""
+        mean = torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape)
+        std = torch.as_tensor(std, dtype=torch.float32).reshape(self.std.shape)
+        self.mean.copy_(mean)
+        self.std.copy_(torch.clamp(std, min=1e-5))
+
+    def forward(self, x: torch.Tensor, *, pad: bool = True) -> torch.Tensor:
+        """Logits per frame; see the class notes for shapes."""
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        if x.dim() != 4 or x.shape[1] != self.n_channels or x.shape[3] != self.n_bands:
+            raise ValueError(f"expected (batch, {self.n_channels}, n_frames, {self.n_bands}), "
+                             f"got {tuple(x.shape)}")
+        x = (x - self.mean[:, None, :]) / self.std[:, None, :]
+        if pad:
+            h = self.context // 2
+            x = F.pad(x, (0, 0, h, h), mode="replicate")
+        if x.shape[2] < self.context:
+            raise ValueError(f"need at least {self.context} frames, got {x.shape[2]}")
+        y = self.classifier(self.features(x))  # (batch, 1, frames, 1)
+        return y[:, 0, :, 0]
+
+
+@register("onset_cnn_bn")
+class OnsetCNNBN(OnsetCNN):
+    """Improved variant: batch norm after every layer, ReLU convolutions, lighter dropout."""
+
+    def __init__(self, n_channels: int = 3, n_bands: int = 80, conv1: int = 10,
+                 conv2: int = 20, kernel1=(7, 3), kernel2=(3, 3), pool: int = 3,
+                 hidden: int = 256, dropout: float = 0.3, conv_activation: str = "relu",
+                 batch_norm: bool = True):
+        super().__init__(n_channels=n_channels, n_bands=n_bands, conv1=conv1, conv2=conv2,
+                         kernel1=kernel1, kernel2=kernel2, pool=pool, hidden=hidden,
+                         dropout=dropout, conv_activation=conv_activation,
+                         batch_norm=batch_norm)

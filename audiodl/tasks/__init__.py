@@ -1,0 +1,1 @@
+"""Tasks: one module per task combining front end, model and decoder (imported lazily)."""

@@ -1,0 +1,110 @@
+"""Peak picking: madmom semantics, seconds at the boundary, online == offline."""
+
+import numpy as np
+import pytest
+
+from audiodl.decoders.peaks import (CNN_DEFAULTS, OnlinePeakPicker, PeakPickingParams,
+                                    combine_events, peak_picking, pick_onsets,
+                                    smooth_activations)
+from audiodl.errors import ParameterError
+from audiodl.types import Activations
+
+
+def _madmom_peak_picking(act, threshold, smooth, pre_avg, post_avg, pre_max, post_max):
+    """Independent transcription of madmom 0.16's ``peak_picking`` (scipy.ndimage, 2-D-capable)."""
+    from scipy.ndimage import maximum_filter, uniform_filter
+    if smooth > 1:
+        act = np.convolve(act, np.hamming(smooth), "same")
+    avg_length = pre_avg + post_avg + 1
+    mov_avg = uniform_filter(act, avg_length, mode="constant",
+                             origin=int(np.floor((pre_avg - post_avg) / 2))) if avg_length > 1 else 0
+    det = act * (act >= mov_avg + threshold)
+    max_length = pre_max + post_max + 1
+    if max_length > 1:
+        mov_max = maximum_filter(det, max_length, mode="constant",
+                                 origin=int(np.floor((pre_max - post_max) / 2)))
+        det *= det == mov_max
+    return np.nonzero(det)[0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_matches_madmom_transcription(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random(500) ** 4
+    for smooth, pa, po, pm, pom in [(0, 0, 0, 1, 1), (5, 0, 0, 1, 1), (0, 15, 0, 1, 5),
+                                    (7, 3, 2, 2, 0)]:
+        got = peak_picking(a, 0.2, smooth=smooth, pre_avg=pa, post_avg=po, pre_max=pm,
+                           post_max=pom)
+        want = _madmom_peak_picking(a, 0.2, smooth, pa, po, pm, pom)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_smoothing_is_unnormalised_hamming_like_madmom():
+    a = np.zeros(11)
+    a[5] = 1.0
+    s = smooth_activations(a, 5)
+    np.testing.assert_allclose(s[3:8], np.hamming(5))
+    assert smooth_activations(a, 0) is not None and smooth_activations(a, 1)[5] == 1.0
+
+
+def test_combine_events():
+    t = [0.10, 0.12, 0.125, 0.20, 0.22, 0.5]
+    np.testing.assert_allclose(combine_events(t, 0.03, "left"), [0.10, 0.20, 0.5])
+    np.testing.assert_allclose(combine_events([0.1, 0.13], 0.03, "left"), [0.1])  # boundary
+    np.testing.assert_allclose(combine_events([0.1, 0.12], 0.03, "mean"), [0.11])
+    assert len(combine_events([], 0.03)) == 0
+
+
+def test_pick_onsets_seconds_and_activations_fps():
+    a = np.zeros(300, np.float32)
+    a[[50, 120, 121, 200]] = [0.9, 0.8, 0.7, 0.3]
+    times = pick_onsets(Activations(a, fps=100.0), threshold=0.5, smooth=0.0)
+    np.testing.assert_allclose(times, [0.5, 1.2])
+    times = pick_onsets(a, 200.0, threshold=0.5, smooth=0.0)
+    np.testing.assert_allclose(times, [0.25, 0.6])
+    assert len(pick_onsets(a, 100, threshold=0.2, smooth=0.0)) == 3
+
+
+def test_cnn_defaults_match_madmom_cnnonsetdetector():
+    p = CNN_DEFAULTS
+    assert (p.threshold, p.smooth, p.pre_max, p.post_max, p.combine) == (0.54, 0.05, 0.01, 0.01,
+                                                                          0.03)
+    assert p.frames(100) == {"smooth": 5, "pre_avg": 0, "post_avg": 0, "pre_max": 1,
+                             "post_max": 1}
+
+
+def test_errors_are_helpful():
+    with pytest.raises(ParameterError, match="fps is required"):
+        pick_onsets(np.zeros(10))
+    with pytest.raises(ParameterError, match="1-D"):
+        pick_onsets(np.zeros((10, 3)), 100)
+    with pytest.raises(ParameterError, match="NaN"):
+        pick_onsets(np.array([0.1, np.nan]), 100)
+    with pytest.raises(ParameterError, match="smooth"):
+        PeakPickingParams(smooth=-1)
+    with pytest.raises(ParameterError, match="unknown"):
+        PeakPickingParams.from_dict({"treshold": 0.5})
+    with pytest.raises(ParameterError, match="contradicts"):
+        pick_onsets(Activations(np.zeros(5), 100.0), 50)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_online_equals_offline_causal(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.random(400) ** 3
+    pa, pm, po = rng.integers(0, 4, size=3) / 100
+    thr = float(rng.random() * 0.3)
+    off = pick_onsets(a, 100, threshold=thr, smooth=0, pre_avg=pa, post_avg=0, pre_max=pm,
+                      post_max=po, combine=0.03)
+    picker = OnlinePeakPicker(100, threshold=thr, pre_avg=pa, pre_max=pm, post_max=po,
+                              combine=0.03)
+    assert picker.latency == pytest.approx(po)
+    chunks = [picker.process(a[i:i + 7]) for i in range(0, len(a), 7)] + [picker.flush()]
+    np.testing.assert_allclose(np.concatenate(chunks), off)
+
+
+def test_online_reports_immediately_without_post_max():
+    picker = OnlinePeakPicker(100, threshold=0.5, pre_max=0.01, combine=0.03)
+    assert len(picker.process([0.0, 0.1])) == 0
+    np.testing.assert_allclose(picker.process(0.9), [0.02])
+    assert len(picker.process(0.95)) == 0  # within combine window

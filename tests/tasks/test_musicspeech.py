@@ -1,0 +1,128 @@
+"""Music/speech task: shipped models, API, pipelines, long-input chunking."""
+
+import os
+
+import numpy as np
+import pytest
+
+from audiodl.features import PRESETS, spectrogram
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SPEECH = os.path.join(ROOT, "assets", "examples", "speech.flac")
+MUSIC = os.path.join(ROOT, "assets", "examples", "music.ogg")
+
+
+@pytest.fixture(scope="module")
+def classifier():
+    from audiodl.tasks.musicspeech import MusicSpeechClassifier
+    return MusicSpeechClassifier.from_pretrained()
+
+
+@pytest.fixture(scope="module")
+def detector():
+    from audiodl.tasks.musicspeech import MusicSpeechDetector
+    return MusicSpeechDetector.from_pretrained()
+
+
+def test_shipped_models_are_registered_offline():
+    from audiodl import pretrained
+    for task in ("musicspeech-classify", "musicspeech-detect"):
+        name = pretrained.default_model(task)
+        card = pretrained.card(name)
+        assert card["task"] == task and card["default"] is True
+        assert card["labels"] == ["music", "speech"]
+        size = os.path.getsize(os.path.join(pretrained.WEIGHTS_DIR, card["weights"]))
+        assert size < 4_000_000, "shipped weights must stay small"
+
+
+def test_bundled_clips_classified(classifier):
+    speech = classifier(SPEECH)
+    music = classifier(MUSIC)
+    assert speech.label == "speech" and speech.probability > 0.8
+    assert music.label == "music" and music.probability > 0.8
+    assert sum(speech.probabilities.values()) == pytest.approx(1.0)
+
+
+def test_classify_function_and_array_input():
+    import audiodl
+    from audiodl.io.audio import load
+    y, sr = load(SPEECH)
+    r = audiodl.classify(y, sr)
+    assert r.label == "speech"
+    assert r == audiodl.classify(SPEECH)._replace(probability=r.probability,
+                                                  probabilities=r.probabilities)
+
+
+def test_detect_bundled_clips(detector):
+    seg = detector(SPEECH)
+    sp = seg.of("speech")
+    covered = np.sum(sp[:, 1] - sp[:, 0])
+    assert covered > 0.6 * 14.0
+    assert np.sum(np.diff(seg.of("music"), axis=1)) < 2.0
+    seg = detector(MUSIC)
+    assert np.sum(np.diff(seg.of("music"), axis=1)) > 0.8 * 20.0
+    assert np.sum(np.diff(seg.of("speech"), axis=1)) < 2.0
+
+
+def test_activations_roundtrip_and_decoder_overrides(detector, tmp_path):
+    from audiodl.types import Activations
+    act = detector.activations(MUSIC)
+    assert act.values.shape[1] == 2 and act.labels == ("music", "speech")
+    assert act.duration == pytest.approx(20.0, abs=0.1)
+    act.save(tmp_path / "a.npz")
+    back = Activations.load(tmp_path / "a.npz")
+    np.testing.assert_array_equal(back.values, act.values)
+    strict = detector.decode(back, threshold=(1.0, 1.0), method="threshold")
+    assert len(strict) == 0
+
+
+def test_feature_chunks_equal_offline():
+    from audiodl.tasks.musicspeech import feature_chunks
+    cfg = PRESETS["lidy2015"]
+    y = np.random.default_rng(0).standard_normal(22050 * 3 + 77).astype(np.float32) * 0.1
+    ref = spectrogram(y, cfg)
+    for cf in (7, 100, 10_000):
+        got = np.concatenate(list(feature_chunks(y, 22050, config=cfg, chunk_frames=cf)))
+        np.testing.assert_array_equal(got, ref)
+
+
+def test_chunked_network_equals_whole_input():
+    import torch
+
+    from audiodl.models.registry import build
+    from audiodl.tasks.musicspeech import _Net, feature_chunks
+    torch.manual_seed(0)
+    cfg = PRESETS["lidy2015"]
+    m = build("musicspeech_tcn", {}).eval()
+    y = np.random.default_rng(1).standard_normal(22050 * 6).astype(np.float32) * 0.1
+    feats = spectrogram(y, cfg)
+    with torch.inference_mode():
+        whole = torch.sigmoid(m(torch.from_numpy(feats)[None]))[0].numpy()
+    net = _Net(m, {"frontend": cfg.to_dict(), "labels": ["music", "speech"]})
+    for cf in (50, 333):
+        got = net.frame_probs(feature_chunks(y, 22050, config=cfg, chunk_frames=cf))
+        np.testing.assert_allclose(got, whole, atol=1e-5)
+
+
+def test_models_shapes_and_bad_input():
+    import torch
+
+    from audiodl.models.registry import build
+    for name, shape, out in (("lidy2015", (3, 80, 40), (3, 1)),
+                             ("musicspeech_cnn", (3, 80, 40), (3, 1)),
+                             ("musicspeech_tcn", (2, 101, 40), (2, 51, 2))):
+        m = build(name, {}).eval()
+        with torch.inference_mode():
+            assert tuple(m(torch.zeros(shape)).shape) == out
+        with pytest.raises(ValueError, match="expected"):
+            m(torch.zeros(2, 80, 13))
+        assert "norm.mean" in m.state_dict()  # normalisation travels with the weights
+
+
+def test_short_and_bad_input(classifier):
+    from audiodl.errors import AudiodlError
+    r = classifier(np.zeros(2000, np.float32) + 1e-3 * np.random.default_rng(0)
+                   .standard_normal(2000).astype(np.float32), 22050)
+    assert r.label in ("music", "speech")
+    with pytest.raises(AudiodlError):
+        classifier(np.zeros(0, np.float32), 22050)
