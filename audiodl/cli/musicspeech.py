@@ -89,7 +89,10 @@ def render_classification(rows, fmt: str) -> str:
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker threads (the model is loaded once and shared).")
 @_activation_options
-def classify(files, output, fmt, jobs, model, save_activations, load_activations):
+@click.option("--backend", type=click.Choice(["auto", "numpy", "torch"]), default="auto",
+              show_default=True,
+              help="auto: excerpt CNNs run on the numpy twin (no torch import, fast start).")
+def classify(files, output, fmt, jobs, model, save_activations, load_activations, backend):
     """Classify each of FILES as music or speech (MIREX 2015 task).
 
     Prints ``path<TAB>label<TAB>probability`` per file; directories are
@@ -99,7 +102,7 @@ def classify(files, output, fmt, jobs, model, save_activations, load_activations
     from ..tasks.musicspeech import MusicSpeechClassifier
 
     files = expand_inputs(files)
-    pipe = MusicSpeechClassifier.from_pretrained(model)
+    pipe = MusicSpeechClassifier.from_pretrained(model, backend=backend)
     process = _make_process(pipe, load_activations=load_activations,
                             save_activations=save_activations, n_files=len(files))
     results = run_batch(files, process, jobs=jobs, desc="classify")

@@ -76,6 +76,7 @@ class PeakPickingParams:
                 raise ParameterError(f"peak picking: {f.name} must be a finite number, got {v!r}")
             if f.name not in ("threshold", "delay") and v < 0:
                 raise ParameterError(f"peak picking: {f.name} must be >= 0 seconds, got {v}")
+            object.__setattr__(self, f.name, float(v))
 
     def replace(self, **changes) -> "PeakPickingParams":
         """Copy with some fields changed (``None`` values are ignored)."""

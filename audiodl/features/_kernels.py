@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import logging
 import math
+import threading
 from dataclasses import dataclass
 
 import numba
@@ -474,6 +475,9 @@ def reset_stream(F: np.ndarray, I: np.ndarray) -> None:
 
 
 _kernel_cache: dict = {}
+# One parallel kernel at a time: concurrent launches from several Python threads would
+# oversubscribe the cores (OpenMP/TBB) or abort (numba's 'workqueue' layer).
+_launch_lock = threading.Lock()
 
 
 def _get(name: str):
@@ -620,9 +624,11 @@ def spectrogram(y: np.ndarray, config: FrontendConfig) -> np.ndarray:
         if short.any():
             pad_modes = np.where(short, PAD_CODES["constant"], pad_modes).astype(np.int64)
     if out.size:
-        _get("batch")(y2, plan.wins, plan.chp, pad_modes, plan.fb_start, plan.fb_len,
-                      plan.fb_off, plan.fb_w, plan.fp, plan.log_code, config.hop_length,
-                      n_frames, plan.block, config.diff, numba.get_num_threads(), out)
+        kernel = _get("batch")
+        with _launch_lock:
+            kernel(y2, plan.wins, plan.chp, pad_modes, plan.fb_start, plan.fb_len,
+                   plan.fb_off, plan.fb_w, plan.fp, plan.log_code, config.hop_length,
+                   n_frames, plan.block, config.diff, numba.get_num_threads(), out)
     if not config.is_multires:
         out = out[:, 0]
     return out[0] if single else out

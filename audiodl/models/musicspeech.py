@@ -145,7 +145,7 @@ class MusicSpeechCNN(nn.Module):
 
     kind = "excerpt"
 
-    def __init__(self, n_mels: int = 40, n_frames: int = 80, channels=(16, 32, 32),
+    def __init__(self, n_mels: int = 40, n_frames: int = 80, channels=(8, 16, 32),
                  n_hidden: int = 64, dropout: float = 0.3):
         super().__init__()
         self.n_mels, self.n_frames = n_mels, n_frames

@@ -139,6 +139,162 @@ def _duration_of(x, sr):
     return np.asarray(x).shape[-1] / float(sr or 1)
 
 
+# --------------------------------------------------------------------------- numpy path
+#: architectures with a numpy forward pass (no torch import: fast CLI start-up)
+NUMPY_ARCHS = ("musicspeech_cnn", "lidy2015")
+_STORAGE_DTYPES = {"FloatStorage": np.float32, "DoubleStorage": np.float64,
+                   "HalfStorage": np.float16, "LongStorage": np.int64, "IntStorage": np.int32}
+
+
+def read_state_dict(path) -> dict:
+    """Read a ``torch.save``-d ``state_dict`` of plain CPU tensors without torch.
+
+    Only ``collections.OrderedDict``, ``torch._utils._rebuild_tensor_v2`` and
+    storage types are accepted from the pickle (like ``weights_only=True``).
+
+    Returns
+    -------
+    dict of str to np.ndarray
+    """
+    import collections
+    import io
+    import pickle
+    import zipfile
+
+    with zipfile.ZipFile(path) as zf:
+        pkl = [n for n in zf.namelist() if n.endswith("/data.pkl")]
+        if len(pkl) != 1:
+            raise ModelError(f"{path}: not a torch zip checkpoint")
+        prefix = pkl[0][:-len("data.pkl")]
+
+        def rebuild(storage, offset, size, stride, *_):
+            item = storage.itemsize
+            return np.lib.stride_tricks.as_strided(
+                storage[offset:], shape=tuple(size), strides=tuple(st * item for st in stride)
+            ).copy()
+
+        class _Unpickler(pickle.Unpickler):
+            def find_class(self, module, name):
+                if (module, name) == ("collections", "OrderedDict"):
+                    return collections.OrderedDict
+                if (module, name) == ("torch._utils", "_rebuild_tensor_v2"):
+                    return rebuild
+                if module == "torch" and name in _STORAGE_DTYPES:
+                    return name
+                raise ModelError(f"{path}: unexpected object {module}.{name} in weights")
+
+            def persistent_load(self, pid):
+                _, stype, key, _, numel = pid
+                dtype = _STORAGE_DTYPES[stype if isinstance(stype, str) else stype.__name__]
+                return np.frombuffer(zf.read(f"{prefix}data/{key}"), dtype=dtype)[:numel]
+
+        return dict(_Unpickler(io.BytesIO(zf.read(pkl[0]))).load())
+
+
+def _conv2d(x, w, b=None, *, padding=(0, 0)):
+    """Cross-correlation like ``torch.nn.functional.conv2d`` (stride 1).
+
+    x [shape=(batch, c_in, h, w)], w [shape=(c_out, c_in, kh, kw)]."""
+    ph, pw = padding
+    if ph or pw:
+        x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    kh, kw = w.shape[2:]
+    h, wd = x.shape[2] - kh + 1, x.shape[3] - kw + 1
+    out = np.zeros((x.shape[0], w.shape[0], h, wd), dtype=np.float32)
+    for i in range(kh):
+        for j in range(kw):
+            out += np.einsum("bchw,oc->bohw", x[:, :, i:i + h, j:j + wd], w[:, :, i, j],
+                             optimize=True)
+    if b is not None:
+        out += b[None, :, None, None]
+    return out
+
+
+def _maxpool2d(x, kh, kw):
+    b, c, h, w = x.shape
+    h2, w2 = h // kh, w // kw
+    return x[:, :, :h2 * kh, :w2 * kw].reshape(b, c, h2, kh, w2, kw).max(axis=(3, 5))
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class NumpyExcerptNet:
+    """Eval-mode numpy twin of the excerpt models (``lidy2015``, ``musicspeech_cnn``).
+
+    Batch norm is folded into the convolutions. ``net(x [shape=(batch,
+    n_frames, n_mels)])`` returns speech logits ``(batch, 1)`` like the module.
+    """
+
+    kind = "excerpt"
+
+    def __init__(self, arch: str, args: dict, state: dict):
+        if arch not in NUMPY_ARCHS:
+            raise ModelError(f"no numpy forward pass for {arch!r}")
+        self.arch, self.args = arch, dict(args)
+        self.n_frames = int(self.args.get("n_frames", 80))
+        st = {k: np.asarray(v, dtype=np.float32) for k, v in state.items()
+              if not k.endswith("num_batches_tracked")}
+        self.mean, self.std = st["norm.mean"], st["norm.std"]
+        if arch == "lidy2015":
+            self.conv = (st["conv.weight"], st["conv.bias"])
+            self.pool = tuple(self.args.get("pool_size", (2, 1)))
+            self.hidden = (st["hidden.weight"], st["hidden.bias"])
+            self.out = (st["out.weight"], st["out.bias"])
+            return
+        # features = [conv_bn, conv_bn, MaxPool2d(2)] * len(channels); pools hold no weights
+        self.blocks = []  # ("conv", w, b) with BN folded in, or ("pool",)
+        n_layers = 1 + max(int(k.split(".")[1]) for k in st if k.startswith("features."))
+        n_layers = -(-n_layers // 3) * 3
+        for i in range(n_layers):
+            if f"features.{i}.0.weight" not in st:
+                self.blocks.append(("pool",))
+                continue
+            w = st[f"features.{i}.0.weight"]
+            g, beta = st[f"features.{i}.1.weight"], st[f"features.{i}.1.bias"]
+            m, v = st[f"features.{i}.1.running_mean"], st[f"features.{i}.1.running_var"]
+            scale = g / np.sqrt(v + 1e-5)
+            self.blocks.append(("conv", (w * scale[:, None, None, None]).astype(np.float32),
+                                (beta - m * scale).astype(np.float32)))
+        self.head = [(st["head.0.weight"], st["head.0.bias"]), (st["head.3.weight"],
+                                                                st["head.3.bias"])]
+
+    def __call__(self, x):
+        x = (np.asarray(x, dtype=np.float32) - self.mean) / self.std
+        if self.arch == "lidy2015":
+            x = _sigmoid(_conv2d(x.transpose(0, 2, 1)[:, None], *self.conv))
+            x = _maxpool2d(x, *self.pool)
+            x = _sigmoid(x.reshape(len(x), -1) @ self.hidden[0].T + self.hidden[1])
+            return x @ self.out[0].T + self.out[1]
+        x = x[:, None]
+        for blk in self.blocks:
+            if blk[0] == "conv":
+                x = np.maximum(_conv2d(x, blk[1], blk[2], padding=(1, 1)), 0.0)
+            else:
+                x = _maxpool2d(x, 2, 2)
+        x = np.concatenate([x.mean(axis=(2, 3)), x.max(axis=(2, 3))], axis=1)
+        (w1, b1), (w2, b2) = self.head
+        return np.maximum(x @ w1.T + b1, 0.0) @ w2.T + b2
+
+
+def _load_numpy(name):
+    """(NumpyExcerptNet, card) of a shipped excerpt model, sha256-verified, without torch."""
+    from pathlib import Path
+
+    from .. import pretrained
+    if str(name).endswith(".json"):
+        c = pretrained.card(Path(name).stem, directory=Path(name).parent)
+        wdir = Path(name).parent
+    else:
+        c = pretrained.card(name)
+        wdir = pretrained.WEIGHTS_DIR
+    wpath = wdir / c["weights"]
+    if not wpath.exists() or pretrained.sha256_of(wpath) != c["sha256"]:
+        raise ModelError(f"{c['name']}: weights {wpath} missing or corrupt (sha256 mismatch)")
+    return NumpyExcerptNet(c["arch"], c["args"], read_state_dict(wpath)), c
+
+
 # --------------------------------------------------------------------------- network
 class _Net:
     """Runs an excerpt or frame model on feature chunks (torch, no grad)."""
@@ -150,7 +306,6 @@ class _Net:
 
     def excerpt_probs(self, chunks, *, hop: int, progress=None) -> np.ndarray:
         """Speech probability of every excerpt (``n_frames`` long, every ``hop`` frames)."""
-        import torch
         n = self.model.n_frames
         buf, out = None, []
         for chunk in chunks:
@@ -158,17 +313,28 @@ class _Net:
             starts = np.arange(0, len(buf) - n + 1, hop)
             if len(starts):
                 ex = np.stack([buf[s:s + n] for s in starts])
-                with torch.inference_mode():
-                    out.append(torch.sigmoid(self.model(torch.from_numpy(ex))).numpy()[:, 0])
+                out.append(self._excerpts(ex))
                 buf = buf[starts[-1] + hop:]
             if progress is not None:
                 progress.update(round(len(chunk) / self.fps, 1))
         if not out:  # shorter than one excerpt: pad with its own floor (silence)
             pad = np.full((n - len(buf), buf.shape[1]), buf.min(), dtype=np.float32)
             ex = np.concatenate([buf, pad])[None]
-            with torch.inference_mode():
-                out.append(torch.sigmoid(self.model(torch.from_numpy(ex))).numpy()[:, 0])
+            out.append(self._excerpts(ex))
         return np.concatenate(out)
+
+    def _excerpts(self, ex, batch=64):
+        """Speech probabilities of excerpts [shape=(n, n_frames, n_mels)]."""
+        out = []
+        for i in range(0, len(ex), batch):
+            x = np.ascontiguousarray(ex[i:i + batch], dtype=np.float32)
+            if isinstance(self.model, NumpyExcerptNet):
+                out.append(_sigmoid(self.model(x))[:, 0])
+            else:
+                import torch
+                with torch.inference_mode():
+                    out.append(torch.sigmoid(self.model(torch.from_numpy(x))).numpy()[:, 0])
+        return np.concatenate(out).astype(np.float32)
 
     @property
     def fps(self):
@@ -222,6 +388,36 @@ class MusicSpeechClassifier(Pipeline):
 
     #: excerpt hop in frames (excerpts are ``model.n_frames`` long)
     excerpt_hop = 40
+
+    @classmethod
+    def from_pretrained(cls, name: Optional[str] = None, *, device: str = "cpu",
+                        backend: str = "auto"):
+        """Load a shipped model (default: the task's default).
+
+        Parameters
+        ----------
+        backend : {'auto', 'numpy', 'torch'}
+            ``auto`` runs excerpt CNNs with the numpy twin on CPU (no torch
+            import: a 30 s file is answered in well under a second) and
+            everything else with torch.
+        """
+        from .. import pretrained
+        if backend not in ("auto", "numpy", "torch"):
+            raise ParameterError(f"backend must be auto, numpy or torch, got {backend!r}")
+        if name is None:
+            name = pretrained.default_model(cls.tasks[0])
+        if backend != "torch" and device == "cpu":
+            card = pretrained.card(name) if not str(name).endswith(".json") else None
+            arch = card["arch"] if card else None
+            if card is None:
+                from pathlib import Path
+                arch = pretrained.card(Path(name).stem, directory=Path(name).parent)["arch"]
+            if arch in NUMPY_ARCHS:
+                model, card = _load_numpy(name)
+                return cls(model, card, device=device)
+            if backend == "numpy":
+                raise ModelError(f"{name}: no numpy forward pass for architecture {arch!r}")
+        return super().from_pretrained(name, device=device)
 
     def activations(self, x, sr: Optional[int] = None, *, progress: bool = False) -> Activations:
         """Class probabilities over time.

@@ -23,11 +23,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 DEFAULTS = {
-    "lidy2015": dict(epochs=12, batch_size=64, lr=0.05, optimizer="nesterov", momentum=0.9,
+    "lidy2015": dict(epochs=10, batch_size=64, lr=0.05, optimizer="nesterov", momentum=0.9,
                      lr_schedule="cosine", monitor="accuracy", grad_clip=5.0),
-    "musicspeech_cnn": dict(epochs=12, batch_size=64, lr=2e-3, optimizer="adam",
+    "musicspeech_cnn": dict(epochs=10, batch_size=64, lr=2e-3, optimizer="adam",
                             lr_schedule="cosine", monitor="accuracy", weight_decay=1e-4),
-    "musicspeech_tcn": dict(epochs=14, batch_size=16, lr=2e-3, optimizer="adam",
+    "musicspeech_tcn": dict(epochs=12, batch_size=16, lr=2e-3, optimizer="adam",
                             lr_schedule="cosine", monitor="f_mean", weight_decay=1e-4),
 }
 TASK = {"lidy2015": "musicspeech-classify", "musicspeech_cnn": "musicspeech-classify",
@@ -62,6 +62,8 @@ def main(argv=None):
     ap.add_argument("--variants", type=int, default=2,
                     help="augmented waveform variants per training file (besides the clean one)")
     ap.add_argument("--steps", type=int, default=300, help="batches per epoch")
+    ap.add_argument("--window", type=int, default=430,
+                    help="frames per training window of the detector (430 = 5 s)")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", default=None)
     ap.add_argument("--set", nargs="*", default=[], help="TrainConfig overrides key=value")
@@ -122,7 +124,7 @@ def main(argv=None):
         metric = excerpt_metric
     else:
         mean, std = normalization_stats(tr.feats, per="band", seed=args.seed)
-        n_win = 860
+        n_win = args.window
         # balance corpora: each corpus gets weight proportional to sqrt of its audio
         corpus = np.array([it["_corpus"] for it in tr.items])
         lengths = np.array([len(f) for f in tr.feats], dtype=np.float64)

@@ -3,7 +3,8 @@
 Works on any JSONL manifest whose items carry ``annotations.onsets`` (one time
 in seconds per line): the synthetic corpus of ``audiodl synth onsets`` or a
 real corpus such as the Böck set imported by its loader. Folds come from an
-item's ``fold`` (top level or ``meta.fold``) when present, otherwise from a
+item's ``fold`` (top level or ``meta.fold``) or a ``fold<k>`` split (the
+Böck loader, ``audiodl data load boeck``) when present, otherwise from a
 hash of its ``group`` (or ``id``), so a song never straddles two folds.
 """
 
@@ -39,6 +40,8 @@ def read_items(manifest):
 
 def _fold_of(item, k):
     f = item.get("fold", item.get("meta", {}).get("fold"))
+    if f is None and str(item["split"]).startswith("fold"):  # Böck loader: split "fold<k>"
+        f = str(item["split"])[4:]
     if f is not None:
         return int(f) % k
     key = str(item.get("group") or item["id"]).encode()

@@ -39,6 +39,7 @@ DEFAULTS = {
     "corpus_fallback": "/work/runs/onsets/corpus",
     "synth_hours": 2.0,
     "synth_seed": 0,
+    "eval_corpus": "",
     "work": "/work/runs/onsets/work",
     "folds": 8,
     "arch": "onset_cnn_sb2014",
@@ -268,9 +269,9 @@ def _trained_folds(cfg):
 GRID = {
     "threshold": [round(x, 2) for x in np.arange(0.15, 0.96, 0.03)],
     "smooth": [0.0, 0.03, 0.05, 0.07],
-    "pre_max": [0.01, 0.02, 0.03],
+    "pre_max": [0.01, 0.02],
     "post_max": [0.01, 0.02],
-    "combine": [0.02, 0.03, 0.05],
+    "combine": [0.03],
 }
 
 
@@ -348,7 +349,7 @@ def tune_peers(cfg, folds, by_id):
         if not p.exists():
             np.save(p, sf.activations(by_id[i]["audio"]).values)
         pairs.append((np.load(p), by_id[i]["onsets"]))
-    grid = {"threshold": [round(x, 2) for x in np.geomspace(0.5, 40, 40)], "smooth": [0.0],
+    grid = {"threshold": [round(x, 2) for x in np.geomspace(0.1, 40, 50)], "smooth": [0.0],
             "pre_max": [0.01], "post_max": [0.05], "combine": [0.03]}
     f, p = tune_peaks(pairs, frontend().fps, window=cfg["tune_window"],
                       base=SUPERFLUX_DEFAULTS, grid=grid)
@@ -387,78 +388,112 @@ def librosa_onsets(path, *, delta=0.07, work=None, item_id=None):
 
 # ----------------------------------------------------------------- evaluate
 def stage_evaluate(cfg, *, peers: bool):
-    from audiodl.decoders.peaks import PeakPickingParams, pick_onsets
-    from audiodl.evaluation.onsets import evaluate_many, format_table
     work = Path(cfg["work"])
     folds = json.loads((work / "folds.json").read_text())
     by_id = {it["id"]: it for it in _items(cfg)}
     tuned = json.loads((work / f"tuned_{cfg['arch']}.json").read_text())
-    fps = frontend().fps
     trained = _trained_folds(cfg)
-    rows, details = {}, {}
+    _, valid_ids, _ = D.fold_roles(folds, trained[0])
+    tables, results = [], {}
     if folds["mode"] == "holdout":
         test_ids = [i for i in folds["test"] if i in by_id]
-        refs = {i: by_id[i]["onsets"] for i in test_ids}
-        ship_fold = trained[0]
-        acts = predict(cfg, ship_fold, test_ids)
-        p = PeakPickingParams.from_dict(tuned["per_fold"][str(ship_fold)]["offline"])
-        rows[f"audiodl CNN ({cfg['arch']}, fold {ship_fold}, shipped)"] = evaluate_many(
-            {i: (refs[i], pick_onsets(acts[i], fps, params=p)) for i in test_ids})
-        pn = PeakPickingParams.from_dict(tuned["per_fold"][str(ship_fold)]["online"])
-        rows["audiodl CNN online (causal peak picking)"] = evaluate_many(
-            {i: (refs[i], pick_onsets(acts[i], fps, params=pn)) for i in test_ids})
-        if len(trained) > 1:
-            all_acts = [predict(cfg, f, test_ids) for f in trained]
-            pp = PeakPickingParams.from_dict(tuned["pooled"]["offline"])
-            rows[f"audiodl CNN, {len(trained)}-fold ensemble (mean)"] = evaluate_many(
-                {i: (refs[i], pick_onsets(np.mean([a[i] for a in all_acts], axis=0), fps,
-                                          params=pp)) for i in test_ids})
-    else:  # cross-validation: each fold's model on its own test fold
-        test_ids, est = [], {}
-        for f in trained:
-            _, _, t_ids = D.fold_roles(folds, f)
-            acts = predict(cfg, f, t_ids)
-            p = PeakPickingParams.from_dict(tuned["per_fold"][str(f)]["offline"])
-            for i in t_ids:
-                est[i] = pick_onsets(acts[i], fps, params=p)
-            test_ids += t_ids
-        refs = {i: by_id[i]["onsets"] for i in test_ids}
-        rows[f"audiodl CNN ({cfg['arch']}, {len(trained)}-fold CV)"] = evaluate_many(
-            {i: (refs[i], est[i]) for i in test_ids})
-    # SuperFlux and librosa with thresholds tuned on validation
+        res = _evaluate_set(cfg, by_id, test_ids, valid_ids, tuned, peers=peers)
+        results["test"] = res
+        tables.append(f"### Test split of the training corpus ({folds['manifest']})\n\n"
+                      + res["table"])
+    else:
+        res = _evaluate_crossval(cfg, by_id, folds, tuned, trained)
+        results["crossval"] = res
+        tables.append(f"### {len(trained)}-fold cross-validation ({folds['manifest']})\n\n"
+                      + res["table"])
+    if cfg["eval_corpus"] and os.path.exists(cfg["eval_corpus"]):
+        extra = [dict(it, id="eval_" + it["id"]) for it in D.read_items(cfg["eval_corpus"])
+                 if it["split"] == "test"]
+        D.cache_features(extra, work, config=frontend())
+        ex_by = {it["id"]: it for it in extra}
+        by_all = dict(by_id, **ex_by)
+        res = _evaluate_set(cfg, by_all, sorted(ex_by), valid_ids, tuned, peers=peers)
+        results["eval_corpus"] = res
+        tables.append(f"### Test split of the project corpus ({cfg['eval_corpus']}; other seed, "
+                      "never seen in training or tuning)\n\n" + res["table"])
+    text = "\n".join(tables)
+    (work / f"results_{cfg['arch']}.json").write_text(json.dumps(results, indent=1))
+    (work / f"results_{cfg['arch']}.md").write_text(text)
+    print(text)
+
+
+def _evaluate_set(cfg, by_id, test_ids, valid_ids, tuned, *, peers):
     from audiodl.decoders.peaks import PeakPickingParams as PP
+    from audiodl.decoders.peaks import pick_onsets
+    from audiodl.evaluation.onsets import evaluate_many, format_table
     from audiodl.tasks.onsets import SuperFlux
+    work = Path(cfg["work"])
+    fps = frontend().fps
+    trained = _trained_folds(cfg)
+    refs = {i: by_id[i]["onsets"] for i in test_ids}
+    rows = {}
+    ship_fold = trained[0]
+    acts = predict(cfg, ship_fold, test_ids)
+    p = PP.from_dict(tuned["per_fold"][str(ship_fold)]["offline"])
+    rows[f"audiodl CNN ({cfg['arch']}, fold {ship_fold}, shipped)"] = evaluate_many(
+        {i: (refs[i], pick_onsets(acts[i], fps, params=p)) for i in test_ids})
+    pn = PP.from_dict(tuned["per_fold"][str(ship_fold)]["online"])
+    rows["audiodl CNN, causal peak picking (online)"] = evaluate_many(
+        {i: (refs[i], pick_onsets(acts[i], fps, params=pn)) for i in test_ids})
+    if len(trained) > 1:
+        all_acts = [predict(cfg, f, test_ids) for f in trained]
+        pp = PP.from_dict(tuned["pooled"]["offline"])
+        rows[f"audiodl CNN, {len(trained)}-fold ensemble (mean)"] = evaluate_many(
+            {i: (refs[i], pick_onsets(np.mean([a[i] for a in all_acts], axis=0), fps,
+                                      params=pp)) for i in test_ids})
     sf, sfp = SuperFlux(), PP.from_dict(tuned["peers"]["superflux"]["params"])
     d = work / "activations" / "superflux"
     est = {}
     for i in test_ids:
-        p = d / f"{i}.npy"
-        if not p.exists():
-            np.save(p, sf.activations(by_id[i]["audio"]).values)
-        est[i] = pick_onsets(np.load(p), fps, params=sfp)
+        q = d / f"{i}.npy"
+        if not q.exists():
+            np.save(q, sf.activations(by_id[i]["audio"]).values)
+        est[i] = pick_onsets(np.load(q), fps, params=sfp)
     rows["SuperFlux (audiodl, threshold tuned on valid)"] = evaluate_many(
         {i: (refs[i], est[i]) for i in test_ids})
     rows["librosa.onset.onset_detect (defaults)"] = evaluate_many(
-        {i: (refs[i], librosa_onsets(by_id[i]["audio"], work=work, item_id=i)) for i in test_ids})
+        {i: (refs[i], librosa_onsets(by_id[i]["audio"], work=work, item_id=i))
+         for i in test_ids})
     delta = tuned["peers"]["librosa"]["delta"]
     rows[f"librosa.onset.onset_detect (delta={delta}, tuned on valid)"] = evaluate_many(
         {i: (refs[i], librosa_onsets(by_id[i]["audio"], delta=delta, work=work, item_id=i))
          for i in test_ids})
     if peers:
-        rows.update(madmom_rows(cfg, by_id, test_ids, folds))
+        rows.update(madmom_rows(cfg, by_id, test_ids, valid_ids))
     n_on = sum(len(v) for v in refs.values())
     dur = sum(by_id[i]["duration"] for i in test_ids)
-    table = (f"Test: {len(test_ids)} files, {dur / 60:.1f} min, {n_on} onsets "
-             f"({folds['mode']}).\n\n" + format_table(rows))
-    out = work / f"results_{cfg['arch']}.json"
-    out.write_text(json.dumps({"rows": {k: {p: v[p] for p in ("cpjku", "mirex")}
-                                        for k, v in rows.items()},
-                               "test_ids": test_ids, "table": table}, indent=1))
-    (work / f"results_{cfg['arch']}.md").write_text(table)
-    print(table)
+    table = (f"{len(test_ids)} files, {dur / 60:.1f} min, {n_on} onsets.\n\n"
+             + format_table(rows))
+    return {"rows": {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in rows.items()},
+            "test_ids": test_ids, "table": table}
 
 
-def madmom_rows(cfg, by_id, test_ids, folds):
+def _evaluate_crossval(cfg, by_id, folds, tuned, trained):
+    from audiodl.decoders.peaks import PeakPickingParams as PP
+    from audiodl.decoders.peaks import pick_onsets
+    from audiodl.evaluation.onsets import evaluate_many, format_table
+    fps = frontend().fps
+    test_ids, est = [], {}
+    for f in trained:
+        _, _, t_ids = D.fold_roles(folds, f)
+        acts = predict(cfg, f, t_ids)
+        p = PP.from_dict(tuned["per_fold"][str(f)]["offline"])
+        for i in t_ids:
+            est[i] = pick_onsets(acts[i], fps, params=p)
+        test_ids += t_ids
+    rows = {f"audiodl CNN ({cfg['arch']}, {len(trained)}-fold CV)": evaluate_many(
+        {i: (by_id[i]["onsets"], est[i]) for i in test_ids})}
+    table = f"{len(test_ids)} files.\n\n" + format_table(rows)
+    return {"rows": {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in rows.items()},
+            "test_ids": test_ids, "table": table}
+
+
+def madmom_rows(cfg, by_id, test_ids, valid_ids):
     """Run madmom's CNNOnsetProcessor in its own venv (via bench/onsets.py) and score it."""
     from audiodl.decoders.peaks import CNN_DEFAULTS
     from audiodl.evaluation.onsets import evaluate_many
@@ -467,13 +502,19 @@ def madmom_rows(cfg, by_id, test_ids, folds):
     if not os.path.exists(py):
         print(f"[evaluate] madmom venv {py} missing: skipping madmom", flush=True)
         return {}
-    _, valid_ids, _ = D.fold_roles(folds, _trained_folds(cfg)[0])
     ids = list(test_ids) + list(valid_ids)
     d = work / "activations" / "madmom"
     todo = [i for i in ids if not (d / f"{i}.npy").exists()]
     if todo:
+        import soundfile as sf
+        wav = work / "wav"  # madmom reads WAV natively (other formats need ffmpeg)
+        wav.mkdir(exist_ok=True)
+        for i in todo:
+            if not (wav / f"{i}.wav").exists():
+                y, sr = sf.read(by_id[i]["audio"], dtype="int16")
+                sf.write(wav / f"{i}.wav", y, sr, subtype="PCM_16")
         lst = work / "madmom_files.txt"
-        lst.write_text("\n".join(f"{i}\t{by_id[i]['audio']}" for i in todo) + "\n")
+        lst.write_text("\n".join(f"{i}\t{wav / (i + '.wav')}" for i in todo) + "\n")
         subprocess.run([py, str(HERE.parent.parent / "bench" / "onsets.py"), "madmom-activations",
                         "--list", str(lst), "--out", str(d)], check=True)
     acts = {i: np.load(d / f"{i}.npy") for i in ids}
@@ -502,15 +543,15 @@ def stage_ship(cfg, fold, *, directory=None, default=True):
     res_path = work / f"results_{cfg['arch']}.json"
     metrics = {}
     if res_path.exists():
-        res = json.loads(res_path.read_text())
-        for name, r in res["rows"].items():
-            if "shipped" in name:
-                metrics = {"test": {p: {"f_sum": r[p]["sum"]["f_measure"],
-                                        "f_mean": r[p]["mean"]["f_measure"],
-                                        "precision_sum": r[p]["sum"]["precision"],
-                                        "recall_sum": r[p]["sum"]["recall"]}
-                                    for p in ("cpjku", "mirex")},
-                           "test_files": len(res["test_ids"])}
+        for part, res in json.loads(res_path.read_text()).items():
+            for name, r in res["rows"].items():
+                if "shipped" in name:
+                    metrics[part] = {p: {"f_sum": round(r[p]["sum"]["f_measure"], 4),
+                                         "f_mean": round(r[p]["mean"]["f_measure"], 4),
+                                         "precision_sum": round(r[p]["sum"]["precision"], 4),
+                                         "recall_sum": round(r[p]["sum"]["recall"], 4)}
+                                     for p in ("cpjku", "mirex")}
+                    metrics[part]["files"] = len(res["test_ids"])
     model = _build_model(cfg)
     model.load_state_dict(torch.load(_fold_dir(cfg, fold) / "best.pt", map_location="cpu",
                                      weights_only=True))

@@ -96,3 +96,27 @@ def test_import_asterisk_and_game_music(tmp_path):
     assert segs and segs[0][2] == "speech"
     es = read_manifest(import_source("asterisk-es", tmp_path / "es", limit=2))
     assert {it["split"] for it in es} == {"test"}
+
+
+def test_singing_vocal_activity_matches_stem(tmp_path):
+    require_engines("singing")
+    from audiodl.data.synth.common import activity
+
+    generate_corpus("singing", tmp_path, hours=0.03, seed=1, jobs=1, keep_stems=True)
+    items = read_manifest(tmp_path / "manifest.jsonl", check_files=True)
+    assert any("singing" in it["labels"] for it in items)
+    for it in items:
+        segs = read_segments(it["annotations"]["vocals"])
+        assert segs[0][0] == 0.0 and abs(segs[-1][1] - it["duration"]) < 1e-3  # full coverage
+        v, sr = sf.read(it["stems"]["vocals"], dtype="float32")
+        if it["meta"]["kind"] != "vocal":
+            assert not any(s[2] == "sing" for s in segs)
+            continue
+        act, hop = activity(v, sr, threshold_db=-30.0)
+        t = np.arange(len(act)) * hop / sr
+        sing = np.zeros(len(act), dtype=bool)
+        for a, b, lab in segs:
+            if lab == "sing":
+                sing |= (t >= a - 0.03) & (t < b + 0.03)
+        assert not np.any(act & ~sing), it["id"]  # the voice sounds only where labelled
+        assert act[sing].mean() > 0.7, it["id"]

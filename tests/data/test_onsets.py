@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from audiodl.data.manifest import read_manifest, read_times
 from audiodl.data.synth.onsets import merge_onsets

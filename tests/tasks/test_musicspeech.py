@@ -126,3 +126,38 @@ def test_short_and_bad_input(classifier):
     assert r.label in ("music", "speech")
     with pytest.raises(AudiodlError):
         classifier(np.zeros(0, np.float32), 22050)
+
+
+@pytest.mark.parametrize("arch", ["musicspeech_cnn", "lidy2015"])
+def test_numpy_twin_matches_torch(arch, tmp_path):
+    import torch
+
+    from audiodl.models.registry import build
+    from audiodl.tasks.musicspeech import NumpyExcerptNet, read_state_dict
+    torch.manual_seed(0)
+    m = build(arch, {}).eval()
+    for mod in m.modules():
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-1, 1)
+            mod.running_var.uniform_(0.5, 2)
+    rng = np.random.default_rng(0)
+    m.norm.set_stats(rng.random(m.norm.mean.shape), rng.random(m.norm.std.shape) + 0.5)
+    torch.save(m.state_dict(), tmp_path / "w.pt")
+    net = NumpyExcerptNet(arch, {}, read_state_dict(tmp_path / "w.pt"))
+    x = rng.standard_normal((4, 80, 40)).astype(np.float32)
+    with torch.no_grad():
+        ref = m(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(net(x), ref, atol=1e-4)
+
+
+def test_classify_numpy_backend_does_not_import_torch():
+    import subprocess
+    import sys
+    code = ("import sys; from audiodl.tasks.musicspeech import MusicSpeechClassifier as C; "
+            "p = C.from_pretrained(backend='auto'); r = p(%r); "
+            "print(r.label, type(p.model).__name__, 'torch' in sys.modules)" % SPEECH)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[0] == "speech"
+    if out[1] == "NumpyExcerptNet":
+        assert out[2] == "False"

@@ -118,7 +118,12 @@ class FluidRenderer:
         # settings must be given before the synth exists to take effect
         settings = {"synth.reverb.active": 0, "synth.chorus.active": 0, "synth.polyphony": POLYPHONY}
         self._fs = fluidsynth.Synth(samplerate=float(sr), gain=gain, **settings)
-        self._write = fluidsynth._fl.fluid_synth_write_float
+        lib = getattr(fluidsynth, "_fl", None)  # pyfluidsynth's CDLL handle
+        if lib is None:
+            from ctypes.util import find_library
+
+            lib = ctypes.CDLL(find_library("fluidsynth") or "libfluidsynth.so.3")
+        self._write = lib.fluid_synth_write_float
         self._write.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int,
                                 ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
         self._write.restype = ctypes.c_int
