@@ -25,7 +25,8 @@ def test_hash_changes_with_settings():
 @pytest.mark.parametrize("bad", [dict(n_fft=8), dict(hop_length=0), dict(fmax=30000.0),
                                  dict(filterbank="bark"), dict(log="ln"), dict(window="kaiser"),
                                  dict(power=3.0), dict(fmin=5000.0, fmax=4000.0),
-                                 dict(win_length=4096)])
+                                 dict(win_length=4096),
+                                 dict(filterbank="logfreq", norm="slaney")])
 def test_invalid_settings_raise(bad):
     with pytest.raises(ParameterError):
         FrontendConfig(**bad)

@@ -118,6 +118,9 @@ class FrontendConfig:
             raise ParameterError(f"log must be one of {LOG_KINDS}, got {self.log!r}")
         if self.norm not in NORMS:
             raise ParameterError(f"norm must be one of {NORMS}, got {self.norm!r}")
+        if self.norm == "slaney" and self.filterbank not in ("mel_slaney", "mel_htk"):
+            raise ParameterError(f"norm='slaney' applies to mel filterbanks only, "
+                                 f"not {self.filterbank!r}; use 'area' or 'max'")
         if self.power not in (1.0, 2.0):
             raise ParameterError(f"power must be 1 (magnitude) or 2 (power), got {self.power}")
         if self.n_mels <= 0 and self.filterbank != "linear":
