@@ -241,8 +241,8 @@ def drop_short(intervals, *, min_duration: float) -> np.ndarray:
 
 
 def decode_segments(activations: Activations, *, method: str = "hysteresis",
-                    threshold=0.5, low=None, median: float = 0.0, min_duration: float = 0.0,
-                    min_gap: float = 0.0, p_stay=(0.99, 0.99), prior=0.5,
+                    threshold=0.5, low=None, median: float = 0.0, min_duration=0.0,
+                    min_gap=0.0, p_stay=(0.99, 0.99), prior=0.5,
                     labels=None) -> Segments:
     """Smooth frame activations and turn them into labelled segments.
 
@@ -257,10 +257,10 @@ def decode_segments(activations: Activations, *, method: str = "hysteresis",
         Hysteresis lower threshold (default ``threshold - 0.2``, at least 0).
     median : float [seconds]
         Median filter length applied before the decision (0 = none).
-    min_duration : float [seconds]
-        Drop segments shorter than this (after gap filling).
-    min_gap : float [seconds]
-        Close gaps shorter than this.
+    min_duration : float or sequence of float [seconds]
+        Drop segments shorter than this (after gap filling), per class or shared.
+    min_gap : float or sequence of float [seconds]
+        Close gaps shorter than this, per class or shared.
     p_stay : (float, float) or sequence of them
         Viterbi self-loop probabilities (off, on), per class or shared.
     prior : float or sequence of float
@@ -293,6 +293,8 @@ def decode_segments(activations: Activations, *, method: str = "hysteresis",
     thr = per_class(threshold, "threshold")
     lows = per_class(low, "low") if low is not None else [max(0.0, t - 0.2) for t in thr]
     priors = per_class(prior, "prior")
+    min_durs = per_class(min_duration, "min_duration")
+    min_gaps = per_class(min_gap, "min_gap")
     stays = [tuple(p_stay)] * n_cls if np.ndim(p_stay) == 1 else [tuple(s) for s in p_stay]
     if median > 0:
         v = median_filter(v, size=max(1, int(round(median * fps))))
@@ -306,7 +308,7 @@ def decode_segments(activations: Activations, *, method: str = "hysteresis",
         else:
             act = viterbi_binary(v[:, c], p_stay=stays[c], prior=priors[c])
         iv = frames_to_intervals(act, fps=fps, duration=duration)
-        iv = drop_short(fill_gaps(iv, min_gap=min_gap), min_duration=min_duration)
+        iv = drop_short(fill_gaps(iv, min_gap=min_gaps[c]), min_duration=min_durs[c])
         ivs.append(iv)
         labs += [labels[c]] * len(iv)
     iv = np.concatenate(ivs) if ivs else np.zeros((0, 2))

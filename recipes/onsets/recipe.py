@@ -20,6 +20,7 @@ import argparse
 import json
 import logging
 import os
+import re
 import subprocess
 import sys
 import time
@@ -40,6 +41,7 @@ DEFAULTS = {
     "synth_hours": 2.0,
     "synth_seed": 0,
     "eval_corpus": "",
+    "extra_corpora": [],  # more manifests pooled with ``corpus`` (ids prefixed x1_, x2_, ...)
     "work": "/work/runs/onsets/work",
     "folds": 8,
     "arch": "onset_cnn_sb2014",
@@ -83,7 +85,9 @@ def load_config(path, overrides):
         if not sep or k not in DEFAULTS:
             raise SystemExit(f"bad override {item!r}; keys: {sorted(DEFAULTS)}")
         cur = DEFAULTS[k]
-        if isinstance(cur, bool):
+        if isinstance(cur, list):
+            cfg[k] = [x for x in v.split(",") if x]
+        elif isinstance(cur, bool):
             cfg[k] = v.lower() in ("1", "true", "yes")
         elif isinstance(cur, int):
             cfg[k] = int(v)
@@ -117,6 +121,8 @@ def versions():
 
 def _items(cfg):
     items = D.read_items(corpus_manifest(cfg))
+    for k, m in enumerate(cfg["extra_corpora"], start=1):
+        items += [dict(it, id=f"x{k}_{it['id']}") for it in D.read_items(m)]
     if cfg["drop_medium_attack"]:
         items = [it for it in items
                  if "medium" not in it.get("meta", {}).get("attack_classes", [])]
@@ -396,17 +402,23 @@ def stage_evaluate(cfg, *, peers: bool):
     _, valid_ids, _ = D.fold_roles(folds, trained[0])
     tables, results = [], {}
     if folds["mode"] == "holdout":
-        test_ids = [i for i in folds["test"] if i in by_id]
-        res = _evaluate_set(cfg, by_id, test_ids, valid_ids, tuned, peers=peers)
-        results["test"] = res
-        tables.append(f"### Test split of the training corpus ({folds['manifest']})\n\n"
-                      + res["table"])
+        manifests = [folds["manifest"]] + list(cfg["extra_corpora"])
+        for k, m in enumerate(manifests):
+            pre = f"x{k}_"
+            test_ids = [i for i in folds["test"] if i in by_id
+                        and (i.startswith(pre) if k else not re.match(r"x\d+_", i))]
+            if not test_ids:
+                continue
+            res = _evaluate_set(cfg, by_id, test_ids, valid_ids, tuned, peers=peers)
+            results["test" if k == 0 else f"test_{pre[:-1]}"] = res
+            tables.append(f"### Test split of {m}\n\n" + res["table"])
     else:
         res = _evaluate_crossval(cfg, by_id, folds, tuned, trained)
         results["crossval"] = res
         tables.append(f"### {len(trained)}-fold cross-validation ({folds['manifest']})\n\n"
                       + res["table"])
-    if cfg["eval_corpus"] and os.path.exists(cfg["eval_corpus"]):
+    if cfg["eval_corpus"] and os.path.exists(cfg["eval_corpus"]) \
+            and cfg["eval_corpus"] not in cfg["extra_corpora"]:
         extra = [dict(it, id="eval_" + it["id"]) for it in D.read_items(cfg["eval_corpus"])
                  if it["split"] == "test"]
         D.cache_features(extra, work, config=frontend())
@@ -435,7 +447,7 @@ def _evaluate_set(cfg, by_id, test_ids, valid_ids, tuned, *, peers):
     ship_fold = trained[0]
     acts = predict(cfg, ship_fold, test_ids)
     p = PP.from_dict(tuned["per_fold"][str(ship_fold)]["offline"])
-    rows[f"audiodl CNN ({cfg['arch']}, fold {ship_fold}, shipped)"] = evaluate_many(
+    rows[f"audiodl CNN ({cfg['arch']}, fold {ship_fold} model)"] = evaluate_many(
         {i: (refs[i], pick_onsets(acts[i], fps, params=p)) for i in test_ids})
     pn = PP.from_dict(tuned["per_fold"][str(ship_fold)]["online"])
     rows["audiodl CNN, causal peak picking (online)"] = evaluate_many(
@@ -545,7 +557,7 @@ def stage_ship(cfg, fold, *, directory=None, default=True):
     if res_path.exists():
         for part, res in json.loads(res_path.read_text()).items():
             for name, r in res["rows"].items():
-                if "shipped" in name:
+                if name.startswith("audiodl CNN (") and name.endswith(" model)"):
                     metrics[part] = {p: {"f_sum": round(r[p]["sum"]["f_measure"], 4),
                                          "f_mean": round(r[p]["mean"]["f_measure"], 4),
                                          "precision_sum": round(r[p]["sum"]["precision"], 4),
