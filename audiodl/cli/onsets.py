@@ -220,6 +220,9 @@ def _run_online(path, *, method, model, params, stdin_format, sr, realtime, outp
     import numpy as np
 
     det = _detector(method, model)
+    if method == "cnn":  # per-hop inputs are tiny: extra threads only add synchronisation
+        import torch
+        torch.set_num_threads(1)
     online = det.online(**params)
     if path == "-":
         fh = sys.stdin.buffer

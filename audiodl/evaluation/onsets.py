@@ -227,7 +227,7 @@ def format_table(rows: dict, *, protocols=("cpjku", "mirex")) -> str:
     head = ["system"]
     for proto in protocols:
         w = PROTOCOLS[proto]["window"] * 1000
-        head += [f"F sum ±{w:g} ms", f"P", f"R", f"F mean ±{w:g} ms"]
+        head += [f"F sum ±{w:g} ms", "P", "R", f"F mean ±{w:g} ms"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for name, res in rows.items():
         cells = [name]

@@ -12,8 +12,8 @@ logits. They contain no losses, no file handling and no decoding.
   (T. Lidy, "Spectral convolutional neural network for music classification",
   MIREX 2015.)
 * :class:`MusicSpeechCNN` (``"musicspeech_cnn"``): the same excerpt task with
-  batch norm, ReLU, three 3x3 conv blocks and global pooling (a few thousand
-  parameters instead of three million).
+  batch norm, ReLU, three blocks of two 3x3 convs and global pooling (fewer
+  parameters, 22 thousand instead of three million).
 * :class:`MusicSpeechTCN` (``"musicspeech_tcn"``): any-length input; a small
   2-D conv stem reduces frequency (and time by ``time_stride``), then a
   residual stack of dilated 1-D convolutions; two sigmoid outputs per output

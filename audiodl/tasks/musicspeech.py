@@ -122,6 +122,10 @@ def feature_chunks(x, sr: Optional[int] = None, *, config: FrontendConfig,
         yield spectrogram(buf[:need], raw)
 
 
+def _chunk_frames(config) -> int:
+    return max(64, int(CHUNK_SECONDS * config.fps))
+
+
 def _progress(total_seconds, enabled):
     if not enabled:
         return None
@@ -192,22 +196,20 @@ def read_state_dict(path) -> dict:
 
 
 def _conv2d(x, w, b=None, *, padding=(0, 0)):
-    """Cross-correlation like ``torch.nn.functional.conv2d`` (stride 1).
+    """Cross-correlation like ``torch.nn.functional.conv2d`` (stride 1), via im2col + matmul.
 
-    x [shape=(batch, c_in, h, w)], w [shape=(c_out, c_in, kh, kw)]."""
+    x [shape=(batch, c_in, h, w)], w [shape=(c_out, c_in, kh, kw)] -> (batch, c_out, h', w')."""
     ph, pw = padding
     if ph or pw:
         x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
-    kh, kw = w.shape[2:]
-    h, wd = x.shape[2] - kh + 1, x.shape[3] - kw + 1
-    out = np.zeros((x.shape[0], w.shape[0], h, wd), dtype=np.float32)
-    for i in range(kh):
-        for j in range(kw):
-            out += np.einsum("bchw,oc->bohw", x[:, :, i:i + h, j:j + wd], w[:, :, i, j],
-                             optimize=True)
+    c_out, c_in, kh, kw = w.shape
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    bsz, _, h, wd = win.shape[:4]
+    cols = win.transpose(0, 2, 3, 1, 4, 5).reshape(bsz * h * wd, c_in * kh * kw)
+    out = cols @ w.reshape(c_out, -1).T
     if b is not None:
-        out += b[None, :, None, None]
-    return out
+        out += b
+    return np.ascontiguousarray(out.reshape(bsz, h, wd, c_out).transpose(0, 3, 1, 2))
 
 
 def _maxpool2d(x, kh, kw):
@@ -431,7 +433,8 @@ class MusicSpeechClassifier(Pipeline):
         """
         net = _Net(self.model, self.card)
         pb = _progress(_duration_of(x, sr), progress)
-        chunks = feature_chunks(x, sr, config=self.config)
+        chunks = feature_chunks(x, sr, config=self.config,
+                                chunk_frames=_chunk_frames(self.config))
         try:
             if net.kind == "excerpt":
                 p = net.excerpt_probs(chunks, hop=self.excerpt_hop, progress=pb)
@@ -481,7 +484,9 @@ class MusicSpeechDetector(Pipeline):
         net = _Net(self.model, self.card)
         pb = _progress(_duration_of(x, sr), progress)
         try:
-            v = net.frame_probs(feature_chunks(x, sr, config=self.config), progress=pb)
+            v = net.frame_probs(feature_chunks(x, sr, config=self.config,
+                                                chunk_frames=_chunk_frames(self.config)),
+                               progress=pb)
         finally:
             if pb is not None:
                 pb.close()

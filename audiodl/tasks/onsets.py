@@ -91,9 +91,15 @@ def _decode(act: Activations, base: PeakPickingParams, method: str, source, **pa
 
 
 def _pp_from_card(card: dict, key: str = "offline") -> PeakPickingParams:
-    dec = card.get("decoder", {})
-    d = dec.get(key, dec if key == "offline" and "threshold" in dec else None)
-    return PeakPickingParams.from_dict(d) if d else CNN_DEFAULTS
+    """Peak-picking parameters stored in a card's ``decoder[key]`` (else madmom's defaults).
+
+    A card's ``decoder`` holds ``offline`` and ``online`` parameter dicts (seconds),
+    tuned on validation data by the recipe that trained the model.
+    """
+    d = card.get("decoder", {}).get(key)
+    if d:
+        return PeakPickingParams.from_dict(d)
+    return CNN_DEFAULTS if key == "offline" else CNN_DEFAULTS.replace(smooth=0.0, post_max=0.0)
 
 
 class OnsetPipeline(Pipeline):
@@ -109,9 +115,7 @@ class OnsetPipeline(Pipeline):
     def __init__(self, model, card: dict, *, device: str = "cpu"):
         super().__init__(model, card, device=device)
         self.peak_params = _pp_from_card(card, "offline")
-        self.online_params = _pp_from_card(card, "online") \
-            if "online" in card.get("decoder", {}) else CNN_DEFAULTS.replace(
-                smooth=0.0, post_max=0.0)
+        self.online_params = _pp_from_card(card, "online")
 
     def load(self, x, sr: Optional[int] = None) -> Signal:
         return as_signal(x, sr, target_sr=self.sr)
@@ -359,6 +363,10 @@ class OnlineOnsetDetector:
     plus the compute time per hop. Peak picking is madmom's online mode
     (no smoothing, no future frames). On a whole file the activations equal
     the offline ones exactly.
+
+    Per-hop inputs are tiny: run with ``torch.set_num_threads(1)`` (as
+    ``audiodl onsets --online`` does); several threads only add
+    synchronisation and, on a busy machine, large delays.
 
     Parameters
     ----------

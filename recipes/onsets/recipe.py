@@ -63,7 +63,7 @@ DEFAULTS = {
     "gain_db": 10.0,
     "eq_db": 6.0,
     "shift_bands": 2,
-    "tune_window": 0.05,
+    "tune_window": 0.025,  # CPJKU window: ±50 ms tuning tolerates a systematic 20 ms bias
     "drop_medium_attack": False,
     "ship_name": "onsets_cnn",
     "madmom_python": "/work/venvs/madmom/bin/python",
@@ -276,7 +276,7 @@ GRID = {
     "threshold": [round(x, 2) for x in np.arange(0.15, 0.96, 0.03)],
     "smooth": [0.0, 0.03, 0.05, 0.07],
     "pre_max": [0.01, 0.02],
-    "post_max": [0.01, 0.02],
+    "post_max": [0.01, 0.02],  # offline: a symmetric local maximum (0 = online's rising edge)
     "combine": [0.03],
 }
 
@@ -333,10 +333,6 @@ def stage_tune(cfg):
     out.write_text(json.dumps(res, indent=1))
     print(f"[tune] pooled valid F offline {fo:.4f}, online {fn:.4f}; {out} "
           f"({time.time() - t0:.0f} s)", flush=True)
-
-
-def _valid_ids_all(folds):
-    return sorted(folds["folds"]) if folds["mode"] == "holdout" else sorted(folds["folds"])
 
 
 def tune_peers(cfg, folds, by_id):
@@ -410,7 +406,8 @@ def stage_evaluate(cfg, *, peers: bool):
             if not test_ids:
                 continue
             res = _evaluate_set(cfg, by_id, test_ids, valid_ids, tuned, peers=peers)
-            results["test" if k == 0 else f"test_{pre[:-1]}"] = res
+            res["manifest"] = m
+            results["test" if k == 0 else f"test_{Path(m).parent.name}"] = res
             tables.append(f"### Test split of {m}\n\n" + res["table"])
     else:
         res = _evaluate_crossval(cfg, by_id, folds, tuned, trained)
@@ -564,6 +561,7 @@ def stage_ship(cfg, fold, *, directory=None, default=True):
                                          "recall_sum": round(r[p]["sum"]["recall"], 4)}
                                      for p in ("cpjku", "mirex")}
                     metrics[part]["files"] = len(res["test_ids"])
+                    metrics[part]["manifest"] = res.get("manifest", cfg["eval_corpus"])
     model = _build_model(cfg)
     model.load_state_dict(torch.load(_fold_dir(cfg, fold) / "best.pt", map_location="cpu",
                                      weights_only=True))
@@ -580,11 +578,15 @@ def stage_ship(cfg, fold, *, directory=None, default=True):
         "paper": "J. Schlüter and S. Böck, Improved musical onset detection with "
                  "convolutional neural networks, ICASSP 2014",
         "recipe": "recipes/onsets",
-        "training": {"data": f"{folds['manifest']} (audiodl synth onsets: FluidSynth GM "
-                             "renders, fast/medium attack programs, reverb/EQ/noise/codec); "
+        "training": {"data": f"{' + '.join([folds['manifest'], *cfg['extra_corpora']])} "
+                             "(audiodl synth onsets: FluidSynth GM renders, fast/medium "
+                             "attack programs, reverb/EQ/noise/codec; test splits held out); "
                              f"{done['train_items']} train / {done['valid_items']} valid items",
-                     "command": f"python recipes/onsets/recipe.py all --config "
-                                f"{cfg.get('_config_path', '')}",
+                     "command": "; ".join(
+                         f"python recipes/onsets/recipe.py {st} --config "
+                         f"{cfg.get('_config_path', '')}" for st in
+                         ("prepare", f"train --fold {fold}", "tune", "evaluate --peers",
+                          f"ship --fold {fold}")),
                      "seed": cfg["seed"] + fold, "fold": fold,
                      "seconds": round(done["seconds"], 1), "best_epoch": done["best_epoch"],
                      "threads": cfg["threads"]},

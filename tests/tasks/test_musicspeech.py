@@ -161,3 +161,15 @@ def test_classify_numpy_backend_does_not_import_torch():
     assert out[0] == "speech"
     if out[1] == "NumpyExcerptNet":
         assert out[2] == "False"
+
+
+def test_long_file_streaming_path_equals_in_memory(detector, monkeypatch):
+    """Files over STREAM_SECONDS are streamed block-wise (bounded memory)."""
+    from audiodl.io.audio import load
+    from audiodl.tasks import musicspeech as T
+    y, sr = load(MUSIC)  # already at the model rate: no resampling difference
+    whole = detector.activations(y, sr)
+    monkeypatch.setattr(T, "STREAM_SECONDS", 1.0)
+    monkeypatch.setattr(T, "CHUNK_SECONDS", 3.0)
+    streamed = detector.activations(MUSIC, progress=True)
+    np.testing.assert_allclose(streamed.values, whole.values, atol=1e-5)

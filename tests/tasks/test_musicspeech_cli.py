@@ -48,8 +48,12 @@ def test_classify_formats_parse_back(runner, fmt):
 
 def test_detect_formats_parse_back(runner, tmp_path):
     parsed = {}
+    act = str(tmp_path / "speech.npz")
+    res = runner.invoke(cli, ["detect", SPEECH, "--save-activations", act])
+    assert res.exit_code == 0, res.output
+    parsed["from_audio"] = parse_segments(res.stdout, "mirex")
     for fmt in DETECT_FORMATS:
-        res = runner.invoke(cli, ["detect", "--format", fmt, SPEECH])
+        res = runner.invoke(cli, ["detect", "--format", fmt, "--load-activations", act])
         assert res.exit_code == 0, res.output
         parsed[fmt] = parse_segments(res.stdout, fmt)
     ref = parsed["mirex"]

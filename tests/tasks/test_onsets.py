@@ -184,3 +184,18 @@ def test_plot(files, tmp_path):
     res = CliRunner().invoke(cli, ["onsets", files["clicks"], "--method", "superflux",
                                    "--plot", png])
     assert res.exit_code == 0 and os.path.getsize(png) > 1000
+
+
+@needs_model
+def test_cli_cnn_activations_round_trip(files, tmp_path):
+    from audiodl.cli.main import cli
+    from audiodl.types import Activations
+    r = CliRunner()
+    npz = str(tmp_path / "cnn.npz")
+    first = r.invoke(cli, ["onsets", files["piano"], "--save-activations", npz])
+    assert first.exit_code == 0, first.output
+    act = Activations.load(npz)
+    assert act.fps == 100.0 and act.values.dtype == np.float32
+    again = r.invoke(cli, ["onsets", "--load-activations", npz])  # decode only, card params
+    assert again.exit_code == 0 and again.output == first.output
+    _assert_within([float(x) for x in first.output.split()], PIANO_TIMES, 0.010)
