@@ -34,8 +34,8 @@ def _signal(seconds, sr=22050):
     import numpy as np
 
     from audiodl.io.audio import load
-    m, _ = load(os.path.join(EX, "music.ogg"), sr)
-    s, _ = load(os.path.join(EX, "speech.flac"), sr)
+    m, _ = load(os.path.join(EX, "music.wav"), sr)
+    s, _ = load(os.path.join(EX, "speech.wav"), sr)
     base = np.concatenate([m, s, 0.5 * m[:len(s)] + s])
     reps = int(np.ceil(seconds * sr / len(base)))
     return np.tile(base, reps)[:int(seconds * sr)].astype(np.float32), sr

@@ -521,7 +521,7 @@ def classify(x, sr: Optional[int] = None, *, model: Optional[str] = None) -> Cla
     Examples
     --------
     >>> import audiodl
-    >>> audiodl.classify("assets/examples/speech.flac").label  # doctest: +SKIP
+    >>> audiodl.classify("assets/examples/speech.wav").label  # doctest: +SKIP
     'speech'
     """
     return MusicSpeechClassifier.from_pretrained(model)(x, sr)

@@ -42,7 +42,7 @@ def main():
     print("| system | real: all (541 files) | asterisk-en (56) | asterisk-es (478) | "
           "game-music (7 tracks) | synthetic single-class clips | valid (real+synth) |")
     print("|---|---|---|---|---|---|---|")
-    for arch in ("lidy2015", "musicspeech_cnn", "musicspeech_tcn"):
+    for arch in ("lidy2015", "musicspeech_cnn", "musicspeech_tcn", "musicspeech_tcn_long"):
         res = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
                                                                   "test_classify.json")))]
         val = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
@@ -70,7 +70,7 @@ def main():
     print("| system | set | music P / R / F % | speech P / R / F % | "
           "speech event onset F (±0.5 s) | music event onset F |")
     print("|---|---|---|---|---|---|")
-    for arch in ("musicspeech_tcn",):
+    for arch in ("musicspeech_tcn", "musicspeech_tcn_long"):
         res = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
                                                                   "test_detect.json")))]
         for group in ("synth", "real"):

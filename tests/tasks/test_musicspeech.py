@@ -8,8 +8,8 @@ import pytest
 from audiodl.features import PRESETS, spectrogram
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SPEECH = os.path.join(ROOT, "assets", "examples", "speech.flac")
-MUSIC = os.path.join(ROOT, "assets", "examples", "music.ogg")
+SPEECH = os.path.join(ROOT, "assets", "examples", "speech.wav")
+MUSIC = os.path.join(ROOT, "assets", "examples", "music.wav")
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from audiodl.cli.main import cli
 from audiodl.cli.musicspeech import DETECT_FORMATS, parse_segments
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SPEECH = os.path.join(ROOT, "assets", "examples", "speech.flac")
-MUSIC = os.path.join(ROOT, "assets", "examples", "music.ogg")
+SPEECH = os.path.join(ROOT, "assets", "examples", "speech.wav")
+MUSIC = os.path.join(ROOT, "assets", "examples", "music.wav")
 
 
 @pytest.fixture
