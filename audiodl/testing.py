@@ -63,7 +63,10 @@ def piano_like(onsets, pitches=None, *, sr: int = 44100, length: float | None = 
         if n <= 0:
             continue
         t = np.arange(n) / sr
-        env = np.exp(-t / decay) * np.minimum(1.0, t / 0.002)
+        # 2 ms attack, exponential decay, and a smooth 50 ms release at the end
+        # (an abrupt cut would be a click, i.e. a real extra onset)
+        release = np.clip((n / sr - t) / 0.05, 0.0, 1.0) ** 2
+        env = np.exp(-t / decay) * np.minimum(1.0, t / 0.002) * release
         note = sum((0.6 / h) * np.sin(2 * np.pi * h * f0 * t) for h in range(1, 6)
                    if h * f0 < sr / 2)
         i = int(round(t0 * sr))

@@ -343,7 +343,12 @@ def main(argv=None):
     ap.add_argument("--configs", default=",".join(CONFIGS))
     ap.add_argument("--cold-repeats", type=int, default=5)
     ap.add_argument("--out", default=os.path.join(ROOT, "bench", "results", "frontend.json"))
+    ap.add_argument("--readme", default=os.path.join(ROOT, "bench", "README.md"),
+                    help="Markdown file whose marked section receives the printed tables "
+                         "('' to skip).")
     args = ap.parse_args(argv)
+    tee = _Tee(sys.stdout)
+    sys.stdout = tee
     threads = [int(t) for t in args.threads.split(",")]
 
     info = machine()
@@ -408,6 +413,41 @@ def main(argv=None):
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
     print(f"\nwrote {args.out}")
+    sys.stdout = tee.stream
+    if args.readme:
+        write_readme_section(args.readme, "".join(tee.lines))
+        print(f"updated {args.readme}")
+
+
+class _Tee:
+    """stdout wrapper keeping a copy of everything printed."""
+
+    def __init__(self, stream):
+        self.stream, self.lines = stream, []
+
+    def write(self, text):
+        self.lines.append(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
+BEGIN, END = "<!-- bench/frontend.py:begin -->", "<!-- bench/frontend.py:end -->"
+
+
+def write_readme_section(path, text):
+    """Replace the text between the BEGIN/END markers of ``path`` with ``text``."""
+    doc = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+    block = (f"{BEGIN}\n_Raw output of the last `python bench/frontend.py` run "
+             f"(written by the script):_\n\n```text\n{text.strip()}\n```\n{END}")
+    if BEGIN in doc and END in doc:
+        head, rest = doc.split(BEGIN, 1)
+        doc = head + block + rest.split(END, 1)[1]
+    else:
+        doc = doc.rstrip() + "\n\n" + block + "\n"
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(doc)
 
 
 def report(name, th, r, args, n_frames):

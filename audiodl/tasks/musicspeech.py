@@ -528,7 +528,8 @@ def classify(x, sr: Optional[int] = None, *, model: Optional[str] = None) -> Cla
 
 
 def detect(x, sr: Optional[int] = None, *, model: Optional[str] = None,
-           **decoder) -> Segments:
+           method: Optional[str] = None, threshold=None, low=None,
+           median: Optional[float] = None, min_duration=None, min_gap=None) -> Segments:
     """Music and speech activity over time.
 
     Parameters
@@ -537,10 +538,11 @@ def detect(x, sr: Optional[int] = None, *, model: Optional[str] = None,
     sr : int or None [Hz]
     model : str or None
         Shipped detection model (default: the task's default).
-    **decoder
-        Overrides of the model's tuned decoding parameters, e.g.
-        ``threshold=(0.5, 0.4)``, ``median=0.5`` [s], ``min_duration`` [s],
-        ``min_gap`` [s], ``method='viterbi'``.
+    method, threshold, low, median, min_duration, min_gap
+        Overrides of the model's tuned decoding parameters (None keeps the
+        tuned value), e.g. ``threshold=(0.5, 0.4)`` (music, speech),
+        ``median=0.5`` [s], ``min_duration`` [s], ``min_gap`` [s],
+        ``method='viterbi'``; see :func:`audiodl.decoders.smoothing.decode_segments`.
 
     Returns
     -------
@@ -548,4 +550,5 @@ def detect(x, sr: Optional[int] = None, *, model: Optional[str] = None,
         ``start, end`` in seconds, labels ``music`` / ``speech``, overlap allowed.
     """
     pipe = MusicSpeechDetector.from_pretrained(model)
-    return pipe.decode(pipe.activations(x, sr), **decoder)
+    return pipe.decode(pipe.activations(x, sr), method=method, threshold=threshold, low=low,
+                       median=median, min_duration=min_duration, min_gap=min_gap)
