@@ -335,12 +335,12 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
             os.replace(tmp, last_path)
             log.info("epoch %d: %s", epoch, {k: round(v, 5) if isinstance(v, float) else v
                                             for k, v in scores.items()})
+    if world > 1:
+        dist.barrier()  # rank 0 has written the final best.pt before anyone reads it
     if os.path.exists(best_path):
         model.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
     result = {"best_epoch": best_epoch, "best": best, "history": history,
               "seconds": history[-1]["elapsed"] if history else 0.0, "best_path": best_path}
-    if world > 1:
-        dist.barrier()
     return result
 
 
