@@ -374,7 +374,7 @@ def main(argv=None):
             fft = {k: [] for k in ffts}
             stream = {k: [] for k in streams}
             scale = (args.clips * n_frames) / n_fft_frames
-            for r in range(args.repeats):
+            for _r in range(args.repeats):
                 for k, (fb, _) in cont.items():
                     batch[k].append(timed(fb)[:2])
                 for k, f in ffts.items():

@@ -42,7 +42,6 @@ def _signal(seconds, sr=22050):
 
 
 def throughput(minutes: float) -> dict:
-    import numpy as np
     import soundfile as sf
     import torch
 

@@ -13,5 +13,8 @@ fi
 "$PY" -m pip install --disable-pip-version-check -q 'torch==2.14.1' 'torchaudio==2.11.0'
 "$PY" -m pip install --disable-pip-version-check -q -e '.[test]'
 
+# lint (pyflakes, pycodestyle errors, bugbear; settings in pyproject.toml)
+"$PY" -m ruff check -q audiodl tests bench recipes
+
 # pytest exits 5 when it collects no test: that is a failure here, not green.
 exec "$PY" -m pytest -q "$@"

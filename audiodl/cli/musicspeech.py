@@ -115,59 +115,25 @@ def classify(files, output, fmt, jobs, model, save_activations, load_activations
 # --------------------------------------------------------------------------- detect
 def render_segments(segments, fmt: str, *, path: str = "", duration=None,
                     model: str = "") -> str:
-    """Format :class:`Segments` as MIREX text, Audacity labels, CSV, JSON or JAMS."""
-    rows = [(float(s), float(e), lab) for (s, e), lab in zip(segments.intervals, segments.labels)]
-    if fmt in ("mirex", "audacity"):
-        prec = 3 if fmt == "mirex" else 6
-        return "".join(f"{s:.{prec}f}\t{e:.{prec}f}\t{lab}\n" for s, e, lab in rows)
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
-        w.writerow(["start", "end", "label"])
-        for s, e, lab in rows:
-            w.writerow([f"{s:.3f}", f"{e:.3f}", lab])
-        return buf.getvalue()
-    if fmt == "json":
-        return json.dumps({"path": path, "segments": [{"start": round(s, 3), "end": round(e, 3),
-                                                       "label": lab} for s, e, lab in rows]},
-                          indent=2) + "\n"
-    if fmt == "jams":
-        from .. import __version__
-        dur = float(duration) if duration is not None else (max((e for _, e, _ in rows),
-                                                                default=0.0))
-        ann = {"namespace": "segment_open", "time": 0.0, "duration": dur,
-               "annotation_metadata": {"annotator": {}, "annotation_tools": f"audiodl "
-                                       f"{__version__} ({model})", "corpus": "", "curator": {},
-                                       "version": "", "validation": "", "annotation_rules": "",
-                                       "data_source": "audiodl detect"},
-               "data": [{"time": round(s, 3), "duration": round(e - s, 3), "value": lab,
-                         "confidence": None} for s, e, lab in rows],
-               "sandbox": {}}
-        doc = {"file_metadata": {"title": os.path.basename(path), "artist": "", "release": "",
-                                 "duration": dur, "identifiers": {}, "jams_version": "0.3.4"},
-               "annotations": [ann], "sandbox": {}}
-        return json.dumps(doc, indent=2) + "\n"
-    raise click.UsageError(f"unknown format {fmt}")
+    """Format :class:`Segments` as MIREX text, Audacity labels, CSV, JSON or JAMS
+    (:func:`audiodl.io.annotations.format_segments`)."""
+    from .. import __version__
+    from ..io.annotations import format_segments
+    return format_segments(segments, fmt, duration=duration, source=path,
+                           tool=f"audiodl {__version__} ({model})")
 
 
 def parse_segments(text: str, fmt: str):
     """Inverse of :func:`render_segments`: ``[(start, end, label)]`` (for tests and scripts)."""
-    if fmt in ("mirex", "audacity"):
-        out = []
-        for line in text.splitlines():
-            if line.strip():
-                s, e, lab = line.split("\t")
-                out.append((float(s), float(e), lab))
-        return out
-    if fmt == "csv":
-        r = list(csv.reader(io.StringIO(text)))
-        return [(float(s), float(e), lab) for s, e, lab in r[1:]]
-    if fmt == "json":
-        return [(d["start"], d["end"], d["label"]) for d in json.loads(text)["segments"]]
-    if fmt == "jams":
-        data = json.loads(text)["annotations"][0]["data"]
-        return [(d["time"], d["time"] + d["duration"], d["value"]) for d in data]
-    raise ValueError(f"unknown format {fmt}")
+    from ..io.annotations import parse_segments as _parse
+    if fmt in ("json", "jams"):
+        d = json.loads(text)
+        if fmt == "json":
+            return [(r["start"], r["end"], r["label"]) for r in d["segments"]]
+        return [(r["time"], r["time"] + r["duration"], r["value"])
+                for r in d["annotations"][0]["data"]]
+    seg = _parse(text)
+    return [(float(s), float(e), lab) for (s, e), lab in zip(seg.intervals, seg.labels)]
 
 
 @click.command()

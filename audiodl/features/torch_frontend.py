@@ -150,7 +150,7 @@ class TorchFrontend(nn.Module):
             out = y.new_zeros(shape if cfg.is_multires else shape[:1] + shape[2:])
             return out[0] if single else out
         outs = []
-        for c, n_fft in enumerate(cfg.n_ffts):
+        for c, _n_fft in enumerate(cfg.n_ffts):
             idx, mask = self._indices(n, c, y.device)
             frames = y[:, idx]                                   # (batch, frames, n_fft)
             if mask is not None:

@@ -38,7 +38,7 @@ def format_events(times, fmt: str = "text", *, namespace: str = "onset",
     if fmt == "csv":
         return "time\n" + "".join(f"{t:.3f}\n" for t in times)
     if fmt == "json":
-        return json.dumps({"source": source, "times": [round(float(t), 5) for t in times]}) + "\n"
+        return json.dumps({"path": source, "times": [round(float(t), 5) for t in times]}) + "\n"
     if fmt == "jams":
         data = [{"time": float(t), "duration": 0.0, "value": None, "confidence": None}
                 for t in times]
@@ -80,7 +80,8 @@ def read_events(path) -> np.ndarray:
 
 # ---------------------------------------------------------------- segments
 def format_segments(segments: Segments, fmt: str = "mirex", *, namespace: str = "segment_open",
-                    duration: Optional[float] = None, source: Optional[str] = None) -> str:
+                    duration: Optional[float] = None, source: Optional[str] = None,
+                    tool: str = "audiodl") -> str:
     """Render segments as MIREX .lab (``start\\tend\\tlabel``), Audacity labels, CSV, JSON or JAMS."""
     rows = [(float(s), float(e), str(lab)) for (s, e), lab in
             zip(segments.intervals, segments.labels)]
@@ -95,12 +96,15 @@ def format_segments(segments: Segments, fmt: str = "mirex", *, namespace: str = 
             w.writerow([f"{s:.3f}", f"{e:.3f}", lab])
         return buf.getvalue()
     if fmt == "json":
-        return json.dumps({"source": source, "segments": [
-            {"start": round(s, 4), "end": round(e, 4), "label": lab} for s, e, lab in rows]}) + "\n"
+        return json.dumps({"path": source, "segments": [
+            {"start": round(s, 3), "end": round(e, 3), "label": lab} for s, e, lab in rows]},
+            indent=2) + "\n"
     if fmt == "jams":
-        data = [{"time": s, "duration": e - s, "value": lab, "confidence": None}
-                for s, e, lab in rows]
-        return _jams(namespace, data, duration, source)
+        data = [{"time": round(s, 3), "duration": round(e - s, 3), "value": lab,
+                 "confidence": None} for s, e, lab in rows]
+        if duration is None:
+            duration = max((e for _, e, _ in rows), default=0.0)
+        return _jams(namespace, data, duration, source, tool=tool)
     raise ManifestError(f"unknown segment format {fmt!r}; choose from {SEGMENT_FORMATS}")
 
 
@@ -151,21 +155,21 @@ def read_segments(path) -> Segments:
     return parse_segments(text, source=path)
 
 
-def _jams(namespace, data, duration, source) -> str:
+def _jams(namespace, data, duration, source, *, tool: str = "audiodl") -> str:
     doc = {
         "file_metadata": {"title": os.path.basename(source) if source else "",
                           "artist": "", "release": "", "duration": duration,
                           "identifiers": {}, "jams_version": "0.3.4"},
         "annotations": [{
             "namespace": namespace, "data": data,
-            "annotation_metadata": {"annotation_tools": "audiodl", "corpus": "",
+            "annotation_metadata": {"annotation_tools": tool, "corpus": "",
                                     "version": "", "annotator": {}, "data_source": "",
                                     "curator": {"name": "", "email": ""},
                                     "validation": "", "annotation_rules": ""},
             "sandbox": {}, "time": 0, "duration": duration}],
         "sandbox": {},
     }
-    return json.dumps(doc, indent=1) + "\n"
+    return json.dumps(doc, indent=2) + "\n"
 
 
 def events_from(times) -> Events:

@@ -119,7 +119,7 @@ def main(argv=None):
                     if median > 0 else np.asarray(a.values, dtype=np.float64) for a in acts]
         dec = {"method": "hysteresis", "median": median, "threshold": [0.5, 0.5],
                "min_duration": [0.0, 0.0], "min_gap": [0.0, 0.0]}
-        for c, name in enumerate(common.LABELS):
+        for c, _name in enumerate(common.LABELS):
             cands = itertools.product(GRID["threshold"], GRID["min_duration"], GRID["min_gap"])
             f, params = max(((class_f(filtered, c, *p), p) for p in cands), key=lambda t: t[0])
             dec["threshold"][c], dec["min_duration"][c], dec["min_gap"][c] = params

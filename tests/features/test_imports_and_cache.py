@@ -98,7 +98,7 @@ def readonly_copy(tmp_path):
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     wrap = _read_only(str(site))
     yield site, wrap
-    for dirpath, dirs, files in os.walk(site):  # let tmp_path clean up
+    for dirpath, _dirs, _files in os.walk(site):  # let tmp_path clean up
         os.chmod(dirpath, 0o755)
 
 

@@ -167,7 +167,7 @@ def generate(spec, ctx, out_dir):
     write_times(Path(out_dir, rel_on), merged)
     with open(Path(out_dir, rel_notes), "w", encoding="utf-8") as fh:
         fh.write("# onset\toffset\tpitch\tvelocity\tprogram\tchannel\n")
-        for (start, end, pitch, vel, ch), on in sorted(zip(notes, onsets), key=lambda z: (z[1], z[0][2])):
+        for (_start, end, pitch, vel, ch), on in sorted(zip(notes, onsets), key=lambda z: (z[1], z[0][2])):
             if np.isfinite(on) and on < dur:
                 fh.write(f"{on:.6f}\t{min(end, dur):.6f}\t{pitch}\t{vel}\t{programs[ch]}\t{ch}\n")
     n = len(y)
