@@ -26,6 +26,7 @@ PACKAGES=(
     ffmpeg sox libsndfile1
     fluidsynth libfluidsynth3 timgm6mb-soundfont
     flite espeak-ng mbrola mbrola-us1 mbrola-us2 mbrola-en1
+    festival festvox-kallpc16k
     asterisk-core-sounds-en asterisk-core-sounds-en-wav asterisk-core-sounds-en-g722
     asterisk-core-sounds-es asterisk-core-sounds-es-wav asterisk-core-sounds-es-g722
     hyperrogue-music fretsonfire-songs-muldjord

@@ -170,8 +170,12 @@ def speak(rng, voice, sr, *, text=None, n_sentences=None):
 
 
 def render_music(rng, renderer, duration, *, fast_attack_only=False, tempo=None, drums=None,
-                 soundfont=None, jitter=0.008):
+                 soundfont=None, jitter=0.008, score=None):
     """Compose and render a random piece of ``duration`` seconds.
+
+    ``score`` renders that :class:`~audiodl.data.synth.compose.Score` instead
+    of composing one (e.g. a corpus work from
+    :func:`audiodl.data.synth.scores.random_score`).
 
     Returns
     -------
@@ -186,7 +190,8 @@ def render_music(rng, renderer, duration, *, fast_attack_only=False, tempo=None,
     """
     from audiodl.data.synth.compose import compose
 
-    score = compose(rng, duration=duration, fast_attack_only=fast_attack_only, tempo=tempo, drums=drums)
+    if score is None:
+        score = compose(rng, duration=duration, fast_attack_only=fast_attack_only, tempo=tempo, drums=drums)
     if soundfont is None:
         fonts = renderer.soundfonts
         soundfont = fonts[int(rng.integers(len(fonts)))]
@@ -200,4 +205,6 @@ def render_music(rng, renderer, duration, *, fast_attack_only=False, tempo=None,
         y = y / level * 0.1
     info = {"soundfont": soundfont, "tempo": round(score.tempo, 2), "key": score.key,
             "mode": score.mode, "programs": {str(k): int(v) for k, v in programs.items()}}
+    if "work" in score.meta:
+        info["score"] = {k: score.meta[k] for k in ("source", "work", "title", "family", "transpose")}
     return y.astype(np.float32), score, notes, onsets, info

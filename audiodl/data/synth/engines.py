@@ -28,6 +28,7 @@ __all__ = [
     "Voice",
     "list_voices",
     "tts",
+    "festival_text",
 ]
 
 logger = logging.getLogger(__name__)
@@ -256,9 +257,11 @@ class Voice:
     Attributes
     ----------
     engine : str
-        ``"flite"``, ``"espeak-ng"`` or ``"mbrola"`` (MBROLA through espeak-ng).
+        ``"flite"``, ``"festival"``, ``"espeak-ng"`` or ``"mbrola"`` (MBROLA
+        through espeak-ng).
     name : str
-        Engine-specific voice name (``"slt"``, ``"en-us+f3"``, ``"mb-us1"``).
+        Engine-specific voice name (``"slt"``, ``"kal_diphone"``,
+        ``"en-us+f3"``, ``"mb-us1"``).
     quality : str
         ``"natural"`` (diphone/unit voices) or ``"formant"`` (espeak-ng; robotic,
         for variety only).
@@ -278,6 +281,9 @@ FLITE_VOICES = ("slt", "awb", "rms", "kal16")
 MBROLA_VOICES = ("us1", "us2", "us3", "en1")
 ESPEAK_VOICES = ("en-us+m3", "en-us+f2", "en+m1", "en-gb-x-rp+f4", "en-us+m7", "en-029+f3")
 MBROLA_DIRS = ("/usr/share/mbrola", "/usr/lib/mbrola", "/usr/local/share/mbrola")
+# festival voice -> default mean F0 [Hz] of its intonation model (int_lr_params)
+FESTIVAL_VOICES = {"kal_diphone": 105.0}
+FESTIVAL_DIRS = ("/usr/share/festival/voices", "/usr/local/share/festival/voices")
 
 
 def _flite_voices():
@@ -302,13 +308,34 @@ def _mbrola_voices():
     return out
 
 
+def _festival_voices():
+    if shutil.which("text2wave") is None:
+        return []
+    out = []
+    for v in FESTIVAL_VOICES:
+        if any(p.is_dir() for d in FESTIVAL_DIRS for p in Path(d).glob(f"*/{v}")):
+            out.append(Voice("festival", v))
+    return out
+
+
+def festival_text(text):
+    """Text festival reads safely: letters, digits, apostrophes and . , ? ! only.
+
+    Festival crashes (segfaults) on some punctuation and symbols, so everything
+    else becomes a space (str).
+    """
+    import re
+
+    return re.sub(r"\s+", " ", re.sub(r"[^A-Za-z0-9'.,?! ]", " ", text)).strip()
+
+
 def _espeak_voices():
     if shutil.which("espeak-ng") is None:
         return []
     return [Voice("espeak-ng", v, quality="formant") for v in ESPEAK_VOICES]
 
 
-def list_voices(engines=("flite", "mbrola", "espeak-ng")):
+def list_voices(engines=("flite", "festival", "mbrola", "espeak-ng")):
     """Installed English TTS voices.
 
     Parameters
@@ -325,6 +352,8 @@ def list_voices(engines=("flite", "mbrola", "espeak-ng")):
     for eng in engines:
         if eng == "flite":
             found += _flite_voices()
+        elif eng == "festival":
+            found += _festival_voices()
         elif eng == "mbrola":
             found += _mbrola_voices()
         elif eng == "espeak-ng":
@@ -369,6 +398,20 @@ def tts(voice, text, *, rate=1.0, pitch=1.0, timeout=60.0):
             f0 = {"slt": 160.0, "awb": 110.0, "rms": 100.0, "kal16": 105.0}.get(voice.name, 120.0)
             cmd = [exe, "-voice", voice.name, "--setf", f"duration_stretch={1.0 / rate:.3f}",
                    "--setf", f"int_f0_target_mean={f0 * pitch:.1f}", "-t", text, "-o", wav]
+        elif voice.engine == "festival":
+            exe = shutil.which("text2wave")
+            if exe is None:
+                raise EngineUnavailable(f"festival (text2wave) is not installed; {INSTALL_HINT}")
+            txt = os.path.join(tmp, "in.txt")
+            with open(txt, "w", encoding="ascii", errors="replace") as fh:
+                fh.write(festival_text(text) + "\n")
+            f0 = FESTIVAL_VOICES.get(voice.name, 105.0)
+            # -eval runs after the default voice is loaded: select ours, then
+            # override its speaking rate and intonation target
+            cmd = [exe, txt, "-o", wav, "-eval", f"(voice_{voice.name})",
+                   "-eval", f"(Parameter.set 'Duration_Stretch {1.0 / rate:.3f})",
+                   "-eval", (f"(set! int_lr_params '((target_f0_mean {f0 * pitch:.1f}) (target_f0_std 14)"
+                             " (model_f0_mean 170) (model_f0_std 34)))")]
         elif voice.engine in ("espeak-ng", "mbrola"):
             exe = shutil.which("espeak-ng")
             if exe is None:

@@ -3,7 +3,9 @@
 Item kinds (drawn per item):
 
 ``music``
-    A rendered piece (FluidSynth, random GM instrumentation and soundfont).
+    A rendered piece (FluidSynth, random GM instrumentation and soundfont):
+    procedural, or (a share :func:`audiodl.data.synth.scores.fraction` of the
+    items with music, when music21 is installed) a music21-corpus score.
 ``speech``
     TTS utterances (flite, MBROLA, espeak-ng voices; rate/pitch varied) with
     pauses.
@@ -38,6 +40,7 @@ from audiodl.data.synth.common import (
     speak,
     speech_voices,
 )
+from audiodl.data.synth import scores
 from audiodl.data.synth.engines import FluidRenderer, check_fluidsynth
 from audiodl.data.synth.runner import assign_split, item_rng
 
@@ -49,11 +52,13 @@ KIND_P = (0.25, 0.22, 0.25, 0.23, 0.05)
 DURATION = (10.0, 30.0)
 SPEECH_GAP = 0.3
 MUSIC_GAP = 0.5
+SCORE_SALT = 101  # own random stream: procedural items are unchanged by the score option
 
 
 def describe():
     """Generator parameters recorded in corpus.json (dict)."""
     return {"kinds": dict(zip(KINDS, KIND_P)), "duration": DURATION, "classes": CLASSES,
+            "music21_scores": scores.fraction(),
             "label_rule": f"stem frame RMS > active RMS - 35 dB; gaps < {SPEECH_GAP}/{MUSIC_GAP} s closed"}
 
 
@@ -68,12 +73,16 @@ def plan(hours, seed, sr):
     specs = []
     total = 0.0
     i = 0
+    frac = scores.fraction()
     while total < hours * 3600.0:
         rng = item_rng(seed, i, salt=1)
         kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
         dur = float(np.round(rng.uniform(*DURATION), 2))
-        specs.append({"id": f"ms{i:06d}", "index": i, "seed": int(seed), "kind": kind,
-                      "duration": dur, "split": assign_split(seed, i)})
+        spec = {"id": f"ms{i:06d}", "index": i, "seed": int(seed), "kind": kind,
+                "duration": dur, "split": assign_split(seed, i)}
+        if kind in ("music", "overlay", "alternation") and item_rng(seed, i, salt=SCORE_SALT).random() < frac:
+            spec["score"] = True
+        specs.append(spec)
         total += dur
         i += 1
     return specs
@@ -119,8 +128,9 @@ def _speech_track(rng, ctx, duration, *, start_gap=(0.0, 1.5), pause=(0.2, 1.8))
     return track, {"texts": texts, "voices": sorted(voices)}
 
 
-def _music_track(rng, ctx, duration):
-    y, _, _, _, info = render_music(rng, ctx.renderer, duration)
+def _music_track(rng, ctx, duration, *, score=False):
+    sc = scores.random_score(rng, duration) if score else None
+    y, _, _, _, info = render_music(rng, ctx.renderer, duration, score=sc)
     return y, info
 
 
@@ -145,12 +155,13 @@ def generate(spec, ctx, out_dir):
     music = np.zeros(n, dtype=np.float32)
     speech = np.zeros(n, dtype=np.float32)
     meta = {"kind": kind}
+    use_score = bool(spec.get("score"))
     if kind == "music":
-        music, meta["music"] = _music_track(rng, ctx, dur)
+        music, meta["music"] = _music_track(rng, ctx, dur, score=use_score)
     elif kind == "speech":
         speech, meta["speech"] = _speech_track(rng, ctx, dur)
     elif kind == "overlay":
-        bed, meta["music"] = _music_track(rng, ctx, dur)
+        bed, meta["music"] = _music_track(rng, ctx, dur, score=use_score)
         a = float(rng.uniform(0, dur * 0.3)) if rng.random() < 0.4 else 0.0
         b = float(rng.uniform(dur * 0.7, dur)) if rng.random() < 0.4 else dur
         seg = fade(bed[int(a * sr):int(b * sr)], sr, fade_in=float(rng.uniform(0.05, 1.5)) if a > 0 else 0.0,
@@ -168,7 +179,7 @@ def generate(spec, ctx, out_dir):
             length = float(rng.uniform(3.0, 10.0)) if turn == "music" else float(rng.uniform(2.5, 8.0))
             length = min(length, dur - t)
             if turn == "music":
-                y, info = _music_track(rng, ctx, length)
+                y, info = _music_track(rng, ctx, length, score=use_score)
                 y = fade(y, sr, fade_in=float(rng.uniform(0.01, 0.8)), fade_out=float(rng.uniform(0.05, 1.0)))
                 y *= 10 ** (rng.uniform(-8, 4) / 20.0)
                 _place(music, y, t, sr)

@@ -4,7 +4,10 @@ Item kinds:
 
 ``song``
     A procedural piece (melody/chords/bass/arpeggio and drums on a beat grid,
-    tempo 60-200 bpm, human timing jitter).
+    tempo 60-200 bpm, human timing jitter), or (a share
+    :func:`audiodl.data.synth.scores.fraction` of the songs, when music21 is
+    installed) a music21-corpus score (Bach chorale, Essen or O'Neill tune,
+    repeats expanded) in one fast-attack GM family, random tempo and key.
 ``sparse``
     One or two instruments with free (off-grid) timing: Poisson note
     sequences with chords and repeated notes, inter-onset intervals down to
@@ -33,6 +36,7 @@ import numpy as np
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.manifest import write_times
 from audiodl.data.synth.common import save_audio
+from audiodl.data.synth import scores
 from audiodl.data.synth.engines import FluidRenderer, check_fluidsynth
 from audiodl.data.synth.compose import ATTACK_CLASS, attack_class, compose
 from audiodl.data.synth.runner import assign_split, item_rng
@@ -45,13 +49,14 @@ KINDS = ("song", "sparse")
 KIND_P = (0.7, 0.3)
 DURATION = (15.0, 40.0)
 FAST_ALL = sorted(p for p in range(128) if ATTACK_CLASS[p] == "fast")
+SCORE_SALT = 113  # own random stream: procedural items are unchanged by the score option
 MEDIUM_ALL = sorted(p for p in range(128) if ATTACK_CLASS[p] == "medium" and p not in range(112, 128))
 
 
 def describe():
     """Generator parameters recorded in corpus.json (dict)."""
     return {"kinds": dict(zip(KINDS, KIND_P)), "duration": DURATION, "merge_window": MERGE_WINDOW,
-            "p_medium_attack": P_MEDIUM, "slow_attack": "excluded"}
+            "p_medium_attack": P_MEDIUM, "slow_attack": "excluded", "music21_scores": scores.fraction()}
 
 
 def merge_onsets(times, *, window=MERGE_WINDOW):
@@ -85,12 +90,16 @@ def check():
 def plan(hours, seed, sr):
     """Item specs (prefix-stable)."""
     specs, total, i = [], 0.0, 0
+    frac = scores.fraction()
     while total < hours * 3600.0:
         rng = item_rng(seed, i, salt=11)
         kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
         dur = float(np.round(rng.uniform(*DURATION), 2))
-        specs.append({"id": f"on{i:06d}", "index": i, "seed": int(seed), "kind": kind, "duration": dur,
-                      "medium": bool(rng.random() < P_MEDIUM), "split": assign_split(seed, i)})
+        spec = {"id": f"on{i:06d}", "index": i, "seed": int(seed), "kind": kind, "duration": dur,
+                "medium": bool(rng.random() < P_MEDIUM), "split": assign_split(seed, i)}
+        if kind == "song" and item_rng(seed, i, salt=SCORE_SALT).random() < frac:
+            spec["score"] = True
+        specs.append(spec)
         total += dur
         i += 1
     return specs
@@ -140,8 +149,12 @@ def generate(spec, ctx, out_dir):
     dur = spec["duration"]
     fonts = ctx.renderer.soundfonts
     soundfont = fonts[int(rng.integers(len(fonts)))]
+    score = None
     if spec["kind"] == "song":
-        score = compose(rng, duration=dur, tempo=float(rng.uniform(60, 200)), fast_attack_only=True)
+        if spec.get("score"):
+            score = scores.random_score(rng, dur, fast_attack_only=True)
+        else:
+            score = compose(rng, duration=dur, tempo=float(rng.uniform(60, 200)), fast_attack_only=True)
         program_map = None
         if spec["medium"]:  # swap one pitched part to a medium-attack program
             pitched = [k for k, p in enumerate(score.parts) if not p.is_drum]
@@ -171,12 +184,16 @@ def generate(spec, ctx, out_dir):
             if np.isfinite(on) and on < dur:
                 fh.write(f"{on:.6f}\t{min(end, dur):.6f}\t{pitch}\t{vel}\t{programs[ch]}\t{ch}\n")
     n = len(y)
+    meta = {"kind": spec["kind"], "soundfont": soundfont, "n_onsets": int(len(merged)),
+            "programs": {str(k): int(v) for k, v in programs.items()},
+            "attack_classes": classes, "augment": aug}
+    if score is not None and "work" in score.meta:
+        meta["score"] = {k: score.meta[k] for k in ("source", "work", "title", "family", "transpose")}
+        meta["tempo"] = round(score.tempo, 2)
     return {
         "id": spec["id"], "audio": rel_audio, "duration": round(n / sr, 4), "sr": sr,
         "split": spec["split"], "task": TASK, "source": "synth",
         "annotations": {"onsets": rel_on, "notes": rel_notes},
-        "meta": {"kind": spec["kind"], "soundfont": soundfont, "n_onsets": int(len(merged)),
-                 "programs": {str(k): int(v) for k, v in programs.items()},
-                 "attack_classes": classes, "augment": aug},
+        "meta": meta,
     }
 

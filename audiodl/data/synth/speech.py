@@ -1,7 +1,10 @@
 """Speech corpus: TTS utterances with exact transcripts.
 
-Voices: flite (slt, awb, rms, kal16), MBROLA through espeak-ng (us1, us2,
-us3, en1) and, for variety only (15 % of items), espeak-ng formant voices;
+Voices: flite (slt, awb, rms, kal16), festival (kal_diphone, through
+``text2wave``, one call per utterance, text reduced to letters, digits and
+``' . , ? !`` because festival crashes on some symbols), MBROLA through
+espeak-ng (us1, us2, us3, en1) and, for variety only (15 % of items),
+espeak-ng formant voices;
 speaking rate x0.8-1.3 and pitch x0.8-1.25 per utterance. Text comes from
 the template grammar of :mod:`audiodl.data.synth.text` (numbers spelled out,
 sanitized), so the transcript is exact by construction. Utterances are
