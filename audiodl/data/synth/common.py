@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from audiodl.data.augment import active_rms
-from audiodl.data.synth.engines import EngineUnavailable, list_voices, tts
+from audiodl.data.synth.engines import EngineUnavailable, FluidRenderer, list_voices, tts
 from audiodl.data.synth.text import normalize_transcript, sentence
 
 __all__ = [
@@ -21,6 +21,32 @@ __all__ = [
     "fade",
     "render_music",
 ]
+
+
+class FluidContext:
+    """Per-worker state of the FluidSynth generators: one renderer kept alive.
+
+    Generators with more per-worker state (voices) subclass it.
+    """
+
+    def __init__(self, sr):
+        self.sr = sr
+        self.renderer = FluidRenderer(sr)
+
+    def close(self):
+        self.renderer.close()
+
+
+def plan_fixed(hours, seed, *, mean_seconds, prefix, width):
+    """Item specs for ``hours`` of items of about ``mean_seconds`` each (prefix-stable).
+
+    Ids are ``<prefix><index, zero-padded to width>``; splits by
+    :func:`~audiodl.data.synth.runner.assign_split`.
+    """
+    from audiodl.data.synth.runner import assign_split
+    n = int(np.ceil(hours * 3600.0 / mean_seconds))
+    return [{"id": f"{prefix}{i:0{width}d}", "index": i, "seed": int(seed),
+             "split": assign_split(seed, i)} for i in range(n)]
 
 
 def activity(y, sr, *, threshold_db=-35.0, hop_length=None, frame_length=None):

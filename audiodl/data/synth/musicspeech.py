@@ -32,6 +32,7 @@ import numpy as np
 from audiodl.data.augment import add_noise, random_augment
 from audiodl.data.manifest import write_segments
 from audiodl.data.synth.common import (
+    FluidContext,
     activity_segments,
     fade,
     pick_voice,
@@ -41,7 +42,7 @@ from audiodl.data.synth.common import (
     speech_voices,
 )
 from audiodl.data.synth import scores
-from audiodl.data.synth.engines import FluidRenderer, check_fluidsynth
+from audiodl.data.synth.engines import check_fluidsynth
 from audiodl.data.synth.runner import assign_split, item_rng
 
 TASK = "musicspeech"
@@ -88,16 +89,12 @@ def plan(hours, seed, sr):
     return specs
 
 
-class Context:
+class Context(FluidContext):
     """Per-worker state: one FluidSynth and the voice list."""
 
     def __init__(self, sr):
-        self.sr = sr
-        self.renderer = FluidRenderer(sr)
+        super().__init__(sr)
         self.voices, self.weights = speech_voices()
-
-    def close(self):
-        self.renderer.close()
 
 
 def make_context(sr):

@@ -35,9 +35,9 @@ import numpy as np
 
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.manifest import write_times
-from audiodl.data.synth.common import save_audio
+from audiodl.data.synth.common import FluidContext, save_audio
 from audiodl.data.synth import scores
-from audiodl.data.synth.engines import FluidRenderer, check_fluidsynth
+from audiodl.data.synth.engines import check_fluidsynth
 from audiodl.data.synth.compose import ATTACK_CLASS, attack_class, compose
 from audiodl.data.synth.runner import assign_split, item_rng
 
@@ -105,17 +105,8 @@ def plan(hours, seed, sr):
     return specs
 
 
-class Context:
-    def __init__(self, sr):
-        self.sr = sr
-        self.renderer = FluidRenderer(sr)
-
-    def close(self):
-        self.renderer.close()
-
-
 def make_context(sr):
-    return Context(sr)
+    return FluidContext(sr)
 
 
 def _sparse_notes(rng, duration, *, medium):

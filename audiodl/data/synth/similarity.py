@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 
 from audiodl.data.augment import active_rms, random_augment
-from audiodl.data.synth.common import save_audio
+from audiodl.data.synth.common import FluidContext, plan_fixed, save_audio
 from audiodl.data.synth.compose import POOLS, compose
-from audiodl.data.synth.engines import FluidRenderer, check_fluidsynth
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.engines import check_fluidsynth
+from audiodl.data.synth.runner import item_rng
 
 __all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate"]
 
@@ -47,22 +47,11 @@ def check():
 
 def plan(hours, seed, sr):
     """One spec per work (prefix-stable); splits are by work."""
-    n = int(np.ceil(hours * 3600.0 / MEAN_SECONDS))
-    return [{"id": f"sim{i:05d}", "index": i, "seed": int(seed), "split": assign_split(seed, i)}
-            for i in range(n)]
-
-
-class Context:
-    def __init__(self, sr):
-        self.sr = sr
-        self.renderer = FluidRenderer(sr)
-
-    def close(self):
-        self.renderer.close()
+    return plan_fixed(hours, seed, mean_seconds=MEAN_SECONDS, prefix="sim", width=5)
 
 
 def make_context(sr):
-    return Context(sr)
+    return FluidContext(sr)
 
 
 def _render(ctx, score, rng, *, soundfont, tempo, transpose, program_map):

@@ -31,13 +31,12 @@ import numpy as np
 
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.manifest import write_segments
-from audiodl.data.synth.common import activity_segments, save_audio
+from audiodl.data.synth.common import FluidContext, activity_segments, save_audio
 from audiodl.data.synth.compose import compose
 from audiodl.data.synth.engines import (
     INSTALL_HINT,
     MBROLA_DIRS,
     EngineUnavailable,
-    FluidRenderer,
     check_fluidsynth,
 )
 from audiodl.data.synth.runner import assign_split, item_rng
@@ -93,14 +92,10 @@ def plan(hours, seed, sr):
     return specs
 
 
-class Context:
+class Context(FluidContext):
     def __init__(self, sr):
-        self.sr = sr
-        self.renderer = FluidRenderer(sr)
+        super().__init__(sr)
         self.voices = _voice_paths()
-
-    def close(self):
-        self.renderer.close()
 
 
 def make_context(sr):

@@ -20,10 +20,10 @@ import numpy as np
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.manifest import write_segments, write_times
 from audiodl.data.synth.compose import FORMS, compose
-from audiodl.data.synth.engines import FluidRenderer, check_fluidsynth
+from audiodl.data.synth.engines import check_fluidsynth
 from audiodl.data.synth.onsets import merge_onsets
-from audiodl.data.synth.common import save_audio
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.common import FluidContext, plan_fixed, save_audio
+from audiodl.data.synth.runner import item_rng
 
 __all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate"]
 
@@ -44,22 +44,11 @@ def check():
 
 def plan(hours, seed, sr):
     """Item specs (prefix-stable), ~100 s per song."""
-    n = int(np.ceil(hours * 3600.0 / MEAN_SECONDS))
-    return [{"id": f"st{i:06d}", "index": i, "seed": int(seed), "split": assign_split(seed, i)}
-            for i in range(n)]
-
-
-class Context:
-    def __init__(self, sr):
-        self.sr = sr
-        self.renderer = FluidRenderer(sr)
-
-    def close(self):
-        self.renderer.close()
+    return plan_fixed(hours, seed, mean_seconds=MEAN_SECONDS, prefix="st", width=6)
 
 
 def make_context(sr):
-    return Context(sr)
+    return FluidContext(sr)
 
 
 def generate(spec, ctx, out_dir):
