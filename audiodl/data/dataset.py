@@ -297,7 +297,24 @@ def mix_power(a: np.ndarray, b: np.ndarray, gain_b: float) -> np.ndarray:
     return (np.logaddexp(a * ln10, (b + gain_b) * ln10) / ln10).astype(np.float32)
 
 
-class ExcerptDataset(Dataset):
+class _SeededDraws(Dataset):
+    """Per-item random generators: fixed per epoch (validation) or fresh per call (training).
+
+    Subclasses set ``self.seed``, ``self.epoch = -1`` and ``self._draws = 0``.
+    """
+
+    def set_epoch(self, epoch: int) -> None:
+        """Fixed draws for an epoch (e.g. a validation set); ``-1`` = fresh draws per call."""
+        self.epoch = epoch
+
+    def _rng(self, k):
+        if self.epoch >= 0:
+            return np.random.default_rng([self.seed, self.epoch, k])
+        self._draws += 1  # training: new excerpts every epoch, reproducible call order
+        return np.random.default_rng([self.seed, 1 << 20, self._draws, k])
+
+
+class ExcerptDataset(_SeededDraws):
     """Fixed-length excerpts with one label each (file-level classification).
 
     Every epoch draws ``n_per_epoch`` excerpts: an entry of a class chosen
@@ -336,16 +353,6 @@ class ExcerptDataset(Dataset):
                         for idx in self.by_class]
         self.weights = [w / w.sum() for w in self.weights]
 
-    def set_epoch(self, epoch: int) -> None:
-        """Fixed draws for an epoch (e.g. a validation set); ``-1`` = fresh draws per call."""
-        self.epoch = epoch
-
-    def _rng(self, k):
-        if self.epoch >= 0:
-            return np.random.default_rng([self.seed, self.epoch, k])
-        self._draws += 1  # training: new excerpts every epoch, reproducible call order
-        return np.random.default_rng([self.seed, 1 << 20, self._draws, k])
-
     def __len__(self):
         return self.n
 
@@ -362,7 +369,7 @@ class ExcerptDataset(Dataset):
         return x, y
 
 
-class SequenceDataset(Dataset):
+class SequenceDataset(_SeededDraws):
     """Random windows with frame targets (detection), optionally mixed.
 
     Parameters
@@ -400,16 +407,6 @@ class SequenceDataset(Dataset):
         self.short = np.nonzero(lengths < n_frames)[0]
         if not len(self.short):
             self.short = np.arange(len(lengths))
-
-    def set_epoch(self, epoch: int) -> None:
-        """Fixed draws for an epoch (e.g. a validation set); ``-1`` = fresh draws per call."""
-        self.epoch = epoch
-
-    def _rng(self, k):
-        if self.epoch >= 0:
-            return np.random.default_rng([self.seed, self.epoch, k])
-        self._draws += 1  # training: new excerpts every epoch, reproducible call order
-        return np.random.default_rng([self.seed, 1 << 20, self._draws, k])
 
     def __len__(self):
         return self.n
