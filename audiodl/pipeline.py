@@ -18,10 +18,46 @@ from .features.frontend import Frontend
 from .io.audio import as_signal
 from .types import Activations, Signal
 
-__all__ = ["Pipeline"]
+__all__ = ["Stages", "Pipeline"]
 
 
-class Pipeline:
+class Stages:
+    """Front end -> activations -> decoder, for any detector with a front end.
+
+    Subclasses set ``self.frontend`` (a :class:`~audiodl.features.Frontend`)
+    and implement :meth:`activations` and :meth:`decode`. Learned models use
+    :class:`Pipeline`; non-learned methods (e.g. SuperFlux) use this directly.
+    """
+
+    frontend: Frontend
+
+    @property
+    def config(self) -> FrontendConfig:
+        return self.frontend.config
+
+    @property
+    def sr(self) -> int:
+        return self.config.sr
+
+    def load(self, x, sr: Optional[int] = None) -> Signal:
+        """Path, Signal or array -> mono Signal at the model's rate."""
+        return as_signal(x, sr, target_sr=self.sr)
+
+    def features(self, signal: Signal) -> np.ndarray:
+        """Front end on a signal at the model's rate."""
+        return self.frontend(signal.y)
+
+    def activations(self, x, sr: Optional[int] = None) -> Activations:  # pragma: no cover
+        raise NotImplementedError
+
+    def decode(self, activations: Activations, **params):  # pragma: no cover
+        raise NotImplementedError
+
+    def __call__(self, x, sr: Optional[int] = None, **decode_params):
+        return self.decode(self.activations(x, sr), **decode_params)
+
+
+class Pipeline(Stages):
     """A loaded model with its front end and decoder settings.
 
     Parameters
@@ -62,27 +98,3 @@ class Pipeline:
         model, card = pretrained.load(name, device=device)
         return cls(model, card, device=device)
 
-    @property
-    def config(self) -> FrontendConfig:
-        return self.frontend.config
-
-    @property
-    def sr(self) -> int:
-        return self.config.sr
-
-    def load(self, x, sr: Optional[int] = None) -> Signal:
-        """Path, Signal or array -> mono Signal at the model's rate."""
-        return as_signal(x, sr, target_sr=self.sr)
-
-    def features(self, signal: Signal) -> np.ndarray:
-        """Front end on a signal at the model's rate."""
-        return self.frontend(signal.y)
-
-    def activations(self, x, sr: Optional[int] = None) -> Activations:  # pragma: no cover
-        raise NotImplementedError
-
-    def decode(self, activations: Activations, **params):  # pragma: no cover
-        raise NotImplementedError
-
-    def __call__(self, x, sr: Optional[int] = None, **decode_params):
-        return self.decode(self.activations(x, sr), **decode_params)

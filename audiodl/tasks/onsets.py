@@ -39,7 +39,7 @@ from ..errors import ParameterError
 from ..features.config import FrontendConfig, preset
 from ..features.frontend import Frontend
 from ..io.audio import as_signal
-from ..pipeline import Pipeline
+from ..pipeline import Pipeline, Stages
 from ..types import Activations, Events, Signal
 
 __all__ = ["OnsetResult", "OnsetPipeline", "SuperFlux", "OnlineOnsetDetector", "onsets",
@@ -180,7 +180,7 @@ def superflux_activation(spec: np.ndarray, *, lag: int = SUPERFLUX_LAG,
     return np.maximum(s - prev, 0).sum(axis=1).astype(np.float32)
 
 
-class SuperFlux:
+class SuperFlux(Stages):
     """Non-learned onset detector with the same stages as :class:`OnsetPipeline`.
 
     The spectrogram is :data:`~audiodl.features.PRESETS` ``['superflux']``
@@ -196,20 +196,6 @@ class SuperFlux:
         self.frontend = Frontend(config or preset("superflux"))
         self.peak_params = params or SUPERFLUX_DEFAULTS
         self.online_params = self.peak_params.replace(post_max=0.0, smooth=0.0)
-
-    @property
-    def config(self) -> FrontendConfig:
-        return self.frontend.config
-
-    @property
-    def sr(self) -> int:
-        return self.config.sr
-
-    def load(self, x, sr: Optional[int] = None) -> Signal:
-        return as_signal(x, sr, target_sr=self.sr)
-
-    def features(self, signal: Signal) -> np.ndarray:
-        return self.frontend(signal.y)
 
     def activations(self, x, sr: Optional[int] = None) -> Activations:
         spec = self.features(self.load(x, sr))
