@@ -46,15 +46,15 @@ def progress(iterable, *, total=None, desc=None, disable=None):
                 leave=False)
 
 
-def output_options(formats: Sequence[str], default: str):
+def output_options(formats: Sequence[str], default: str, *, format_help: str = "Output format.",
+                   output_help: str = "Output file (one input) or directory (several inputs)."):
     """Decorator adding ``-o/--output``, ``--format`` and ``-j/--jobs``."""
     def deco(f):
         f = click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
                          help="Worker threads (the model is loaded once and shared).")(f)
         f = click.option("--format", "fmt", type=click.Choice(list(formats)), default=default,
-                         show_default=True, help="Output format.")(f)
-        f = click.option("-o", "--output", type=click.Path(), default=None,
-                         help="Output file (one input) or directory (several inputs).")(f)
+                         show_default=True, help=format_help)(f)
+        f = click.option("-o", "--output", type=click.Path(), default=None, help=output_help)(f)
         return f
     return deco
 

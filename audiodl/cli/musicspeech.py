@@ -14,7 +14,8 @@ import os
 
 import click
 
-from .common import expand_inputs, finish, output_path_for, run_batch, write_outputs, write_text
+from .common import (expand_inputs, finish, output_options, output_path_for, run_batch,
+                     write_outputs, write_text)
 
 CLASSIFY_FORMATS = ("text", "json", "csv")
 DETECT_FORMATS = ("mirex", "audacity", "csv", "json", "jams")
@@ -82,12 +83,9 @@ def render_classification(rows, fmt: str) -> str:
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(), default=None,
-              help="Write all results to this file (default: stdout).")
-@click.option("--format", "fmt", type=click.Choice(CLASSIFY_FORMATS), default="text",
-              show_default=True, help="text: path<TAB>label<TAB>probability per line.")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker threads (the model is loaded once and shared).")
+@output_options(CLASSIFY_FORMATS, "text",
+                format_help="text: path<TAB>label<TAB>probability per line.",
+                output_help="Write all results to this file (default: stdout).")
 @_activation_options
 @click.option("--backend", type=click.Choice(["auto", "numpy", "torch"]), default="auto",
               show_default=True,
@@ -138,12 +136,8 @@ def parse_segments(text: str, fmt: str):
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path())
-@click.option("-o", "--output", type=click.Path(), default=None,
-              help="Output file (one input) or directory (several inputs).")
-@click.option("--format", "fmt", type=click.Choice(DETECT_FORMATS), default="mirex",
-              show_default=True, help="mirex: start<TAB>end<TAB>label (MIREX 2018).")
-@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="Worker threads (the model is loaded once and shared).")
+@output_options(DETECT_FORMATS, "mirex",
+                format_help="mirex: start<TAB>end<TAB>label (MIREX 2018).")
 @_activation_options
 @click.option("--threshold-music", type=click.FloatRange(0, 1), default=None,
               help="Music decision threshold (default: tuned on validation, see the card).")
