@@ -102,13 +102,36 @@ def _pp_from_card(card: dict, key: str = "offline") -> PeakPickingParams:
     return CNN_DEFAULTS if key == "offline" else CNN_DEFAULTS.replace(smooth=0.0, post_max=0.0)
 
 
-class OnsetPipeline(Pipeline):
+class _OnsetDecoding:
+    """Peak-picking stage shared by the CNN and SuperFlux detectors.
+
+    Subclasses set ``method`` and ``self.peak_params``.
+    """
+
+    method: str = ""
+
+    def decode(self, activations: Activations, **params) -> OnsetResult:
+        """Peak picking with the tuned parameters, overridden by ``params`` (seconds)."""
+        return _decode(activations, self.peak_params, self.method, None, **params)
+
+    def __call__(self, x, sr: Optional[int] = None, **params) -> OnsetResult:
+        res = self.decode(self.activations(x, sr), **params)
+        src = x if isinstance(x, str) else getattr(x, "path", None)
+        return OnsetResult(res.times, res.activations, res.method, res.params, src)
+
+    def online(self, **params) -> "OnlineOnsetDetector":
+        """A causal streaming detector sharing this front end (and model)."""
+        return OnlineOnsetDetector(self, **params)
+
+
+class OnsetPipeline(_OnsetDecoding, Pipeline):
     """CNN onset detector: front end -> :class:`~audiodl.models.onsets.OnsetCNN` -> peaks.
 
     Build with :meth:`from_pretrained` (default: the task's default model).
     """
 
     tasks = (TASK,)
+    method = "cnn"
     #: frames per network call (bounds memory on long files; outputs are identical)
     chunk_frames = 6000
 
@@ -141,18 +164,6 @@ class OnsetPipeline(Pipeline):
         sig = self.load(x, sr)
         return Activations(values=self.network(self.features(sig)), fps=self.config.fps)
 
-    def decode(self, activations: Activations, **params) -> OnsetResult:
-        """Peak picking with the card's tuned parameters, overridden by ``params`` (seconds)."""
-        return _decode(activations, self.peak_params, "cnn", None, **params)
-
-    def __call__(self, x, sr: Optional[int] = None, **params) -> OnsetResult:
-        res = self.decode(self.activations(x, sr), **params)
-        src = x if isinstance(x, str) else getattr(x, "path", None)
-        return OnsetResult(res.times, res.activations, res.method, res.params, src)
-
-    def online(self, **params) -> "OnlineOnsetDetector":
-        """A causal streaming detector sharing this model."""
-        return OnlineOnsetDetector(self, **params)
 
 
 # -------------------------------------------------------------------- SuperFlux
@@ -180,7 +191,7 @@ def superflux_activation(spec: np.ndarray, *, lag: int = SUPERFLUX_LAG,
     return np.maximum(s - prev, 0).sum(axis=1).astype(np.float32)
 
 
-class SuperFlux(Stages):
+class SuperFlux(_OnsetDecoding, Stages):
     """Non-learned onset detector with the same stages as :class:`OnsetPipeline`.
 
     The spectrogram is :data:`~audiodl.features.PRESETS` ``['superflux']``
@@ -190,6 +201,7 @@ class SuperFlux(Stages):
     """
 
     tasks = (TASK,)
+    method = "superflux"
 
     def __init__(self, config: Optional[FrontendConfig] = None,
                  params: Optional[PeakPickingParams] = None):
@@ -202,16 +214,6 @@ class SuperFlux(Stages):
         return Activations(values=superflux_activation(spec) / np.float32(np.log(10.0)),
                            fps=self.config.fps)
 
-    def decode(self, activations: Activations, **params) -> OnsetResult:
-        return _decode(activations, self.peak_params, "superflux", None, **params)
-
-    def __call__(self, x, sr: Optional[int] = None, **params) -> OnsetResult:
-        res = self.decode(self.activations(x, sr), **params)
-        src = x if isinstance(x, str) else getattr(x, "path", None)
-        return OnsetResult(res.times, res.activations, res.method, res.params, src)
-
-    def online(self, **params) -> "OnlineOnsetDetector":
-        return OnlineOnsetDetector(self, **params)
 
 
 # ----------------------------------------------------------------- public API
