@@ -186,8 +186,20 @@ def _wav_stream(fh, block_bytes=4096 * 4):
         dtype, scale = np.float32, 1.0
     else:
         raise AudioError("<stdin>", f"unsupported WAV encoding (format {tag}, {bits} bit)")
-    frame = ch * bits // 8
     yield rate
+    yield from _pcm_blocks(fh, dtype=dtype, scale=scale, channels=ch, block_bytes=block_bytes)
+
+
+def _raw_stream(fh, sr, block_bytes=441 * 4 * 4):
+    import numpy as np
+    yield sr
+    yield from _pcm_blocks(fh, dtype=np.float32, scale=1.0, channels=1, block_bytes=block_bytes)
+
+
+def _pcm_blocks(fh, *, dtype, scale, channels, block_bytes):
+    """Mono float32 blocks of interleaved PCM read as it arrives (partial frames carried over)."""
+    import numpy as np
+    frame = channels * np.dtype(dtype).itemsize
     rest = b""
     while True:
         data = fh.read1(block_bytes) if hasattr(fh, "read1") else fh.read(block_bytes)
@@ -197,23 +209,8 @@ def _wav_stream(fh, block_bytes=4096 * 4):
         n = len(data) // frame * frame
         rest = data[n:]
         if n:
-            x = np.frombuffer(data[:n], dtype=dtype).astype(np.float32) * scale
-            yield x.reshape(-1, ch).mean(axis=1)
-
-
-def _raw_stream(fh, sr, block_bytes=441 * 4 * 4):
-    import numpy as np
-    yield sr
-    rest = b""
-    while True:
-        data = fh.read1(block_bytes) if hasattr(fh, "read1") else fh.read(block_bytes)
-        if not data:
-            break
-        data = rest + data
-        n = len(data) // 4 * 4
-        rest = data[n:]
-        if n:
-            yield np.frombuffer(data[:n], dtype=np.float32).copy()
+            x = np.frombuffer(data[:n], dtype=dtype).astype(np.float32) * np.float32(scale)
+            yield x.reshape(-1, channels).mean(axis=1) if channels > 1 else x
 
 
 def _run_online(path, *, method, model, params, stdin_format, sr, realtime, output):
