@@ -49,6 +49,46 @@ def plan_fixed(hours, seed, *, mean_seconds, prefix, width):
              "split": assign_split(seed, i)} for i in range(n)]
 
 
+def plan_durations(hours, seed, *, prefix, salt, kinds, kind_p, duration, fields=None,
+                   score_kinds=(), score_salt=0, score_fraction=0.0):
+    """Item specs of random kind and duration until ``hours`` are filled (prefix-stable).
+
+    Parameters
+    ----------
+    prefix : str
+        Id prefix (ids are ``<prefix><index:06d>``).
+    salt : int
+        Random stream of the plan (``item_rng(seed, i, salt=salt)``).
+    kinds, kind_p : sequences
+        Item kinds and their probabilities.
+    duration : (float, float) [s]
+        Uniform range of item durations.
+    fields : callable ``(rng, i, kind) -> dict`` or None
+        Extra spec fields drawn from the same stream after kind and duration.
+    score_kinds, score_salt, score_fraction
+        Items of these kinds get ``score=True`` with probability
+        ``score_fraction``, drawn from their own stream ``score_salt`` so
+        procedural items do not depend on the option.
+    """
+    from audiodl.data.synth.runner import assign_split, item_rng
+    specs, total, i = [], 0.0, 0
+    while total < hours * 3600.0:
+        rng = item_rng(seed, i, salt=salt)
+        kind = kinds[int(rng.choice(len(kinds), p=kind_p))]
+        dur = float(np.round(rng.uniform(*duration), 2))
+        spec = {"id": f"{prefix}{i:06d}", "index": i, "seed": int(seed), "kind": kind,
+                "duration": dur}
+        if fields is not None:
+            spec.update(fields(rng, i, kind))
+        spec["split"] = assign_split(seed, i)
+        if kind in score_kinds and item_rng(seed, i, salt=score_salt).random() < score_fraction:
+            spec["score"] = True
+        specs.append(spec)
+        total += dur
+        i += 1
+    return specs
+
+
 def activity(y, sr, *, threshold_db=-35.0, hop_length=None, frame_length=None):
     """Frame-wise activity of a stem.
 

@@ -33,6 +33,7 @@ from audiodl.data.augment import add_noise, random_augment
 from audiodl.data.manifest import write_segments
 from audiodl.data.synth.common import (
     FluidContext,
+    plan_durations,
     activity_segments,
     fade,
     pick_voice,
@@ -43,7 +44,7 @@ from audiodl.data.synth.common import (
 )
 from audiodl.data.synth import scores
 from audiodl.data.synth.engines import check_fluidsynth
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.runner import item_rng
 
 TASK = "musicspeech"
 DEFAULT_SR = 22050
@@ -71,22 +72,9 @@ def check():
 
 def plan(hours, seed, sr):
     """Item specs (prefix-stable)."""
-    specs = []
-    total = 0.0
-    i = 0
-    frac = scores.fraction()
-    while total < hours * 3600.0:
-        rng = item_rng(seed, i, salt=1)
-        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
-        dur = float(np.round(rng.uniform(*DURATION), 2))
-        spec = {"id": f"ms{i:06d}", "index": i, "seed": int(seed), "kind": kind,
-                "duration": dur, "split": assign_split(seed, i)}
-        if kind in ("music", "overlay", "alternation") and item_rng(seed, i, salt=SCORE_SALT).random() < frac:
-            spec["score"] = True
-        specs.append(spec)
-        total += dur
-        i += 1
-    return specs
+    return plan_durations(hours, seed, prefix="ms", salt=1, kinds=KINDS, kind_p=KIND_P,
+                          duration=DURATION, score_kinds=("music", "overlay", "alternation"),
+                          score_salt=SCORE_SALT, score_fraction=scores.fraction())
 
 
 class Context(FluidContext):

@@ -35,11 +35,11 @@ import numpy as np
 
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.manifest import write_times
-from audiodl.data.synth.common import FluidContext, save_audio
+from audiodl.data.synth.common import FluidContext, plan_durations, save_audio
 from audiodl.data.synth import scores
 from audiodl.data.synth.engines import check_fluidsynth
 from audiodl.data.synth.compose import ATTACK_CLASS, attack_class, compose
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.runner import item_rng
 
 TASK = "onsets"
 DEFAULT_SR = 44100
@@ -89,20 +89,11 @@ def check():
 
 def plan(hours, seed, sr):
     """Item specs (prefix-stable)."""
-    specs, total, i = [], 0.0, 0
-    frac = scores.fraction()
-    while total < hours * 3600.0:
-        rng = item_rng(seed, i, salt=11)
-        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
-        dur = float(np.round(rng.uniform(*DURATION), 2))
-        spec = {"id": f"on{i:06d}", "index": i, "seed": int(seed), "kind": kind, "duration": dur,
-                "medium": bool(rng.random() < P_MEDIUM), "split": assign_split(seed, i)}
-        if kind == "song" and item_rng(seed, i, salt=SCORE_SALT).random() < frac:
-            spec["score"] = True
-        specs.append(spec)
-        total += dur
-        i += 1
-    return specs
+    return plan_durations(hours, seed, prefix="on", salt=11, kinds=KINDS, kind_p=KIND_P,
+                          duration=DURATION,
+                          fields=lambda rng, i, kind: {"medium": bool(rng.random() < P_MEDIUM)},
+                          score_kinds=("song",), score_salt=SCORE_SALT,
+                          score_fraction=scores.fraction())
 
 
 def make_context(sr):

@@ -31,7 +31,7 @@ import numpy as np
 
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.manifest import write_segments
-from audiodl.data.synth.common import FluidContext, activity_segments, save_audio
+from audiodl.data.synth.common import FluidContext, plan_durations, activity_segments, save_audio
 from audiodl.data.synth.compose import compose
 from audiodl.data.synth.engines import (
     INSTALL_HINT,
@@ -39,7 +39,7 @@ from audiodl.data.synth.engines import (
     EngineUnavailable,
     check_fluidsynth,
 )
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.runner import item_rng
 
 __all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "sing"]
 
@@ -80,16 +80,8 @@ def check():
 
 def plan(hours, seed, sr):
     """Item specs (prefix-stable)."""
-    specs, total, i = [], 0.0, 0
-    while total < hours * 3600.0:
-        rng = item_rng(seed, i, salt=51)
-        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
-        dur = float(np.round(rng.uniform(*DURATION), 2))
-        specs.append({"id": f"sg{i:06d}", "index": i, "seed": int(seed), "kind": kind, "duration": dur,
-                      "split": assign_split(seed, i)})
-        total += dur
-        i += 1
-    return specs
+    return plan_durations(hours, seed, prefix="sg", salt=51, kinds=KINDS, kind_p=KIND_P,
+                          duration=DURATION)
 
 
 class Context(FluidContext):
