@@ -8,6 +8,7 @@ command, add one row to :data:`COMMANDS`: name -> (module:attribute, short help)
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 import sys
 
