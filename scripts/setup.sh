@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
-# Install audiodl (and the torch/torchaudio pair it is tested with). Idempotent.
+# Install audiodl (editable, with torch==2.14.1/torchaudio==2.11.0). Idempotent.
+# Same install as scripts/test.sh, so the two README commands can run in any order.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-PY=${PYTHON:-python3}
-"$PY" -m pip install --disable-pip-version-check -q 'torch==2.14.1' 'torchaudio==2.11.0'
-"$PY" -m pip install --disable-pip-version-check -q .
+exec bash "$(dirname "$0")/install.sh"

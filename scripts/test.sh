@@ -9,9 +9,11 @@ PY=${PYTHON:-python3}
 if [ -f scripts/install-system-deps.sh ]; then
     bash scripts/install-system-deps.sh
 fi
-# torch 2.14.1 + torchaudio 2.11.0 (the pair that loads together); never a newer torch
-"$PY" -m pip install --disable-pip-version-check -q 'torch==2.14.1' 'torchaudio==2.11.0'
-"$PY" -m pip install --disable-pip-version-check -q -e '.[test]'
+# the same editable install as scripts/setup.sh, plus the test extras
+bash scripts/install.sh test
+if [ -n "${AUDIODL_INSTALL_ONLY:-}" ]; then
+    exit 0
+fi
 
 # lint (pyflakes, pycodestyle errors, bugbear; settings in pyproject.toml)
 "$PY" -m ruff check -q audiodl tests bench recipes

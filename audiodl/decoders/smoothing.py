@@ -126,9 +126,9 @@ _KERNEL = None
 def _kernel():
     global _KERNEL
     if _KERNEL is None:
-        import numba
+        from .._numba import jit
 
-        @numba.njit(cache=True, nogil=True)
+        @jit(nogil=True)
         def _viterbi2(emit, trans, init):  # pragma: no cover - compiled
             n = emit.shape[0]
             back = np.zeros((n, 2), dtype=np.int8)

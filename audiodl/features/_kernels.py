@@ -9,9 +9,9 @@ clips, channels (FFT sizes) and blocks are spread over numba's threads
 
 This module imports numba and rocket-fft, so it is itself imported lazily (on
 the first call of a front end); the kernels compile on first use and are
-cached on disk (``cache=True``; ``NUMBA_CACHE_DIR`` is honoured, and a
-read-only install without a usable cache directory falls back to compiling
-in memory).
+cached on disk (``cache=True``) in a user cache folder, never inside the
+installed package (:mod:`audiodl._numba`; ``NUMBA_CACHE_DIR`` is honoured, and
+without a writable cache folder the kernels compile in memory).
 
 The plain-numpy twin these kernels are tested against is
 :mod:`audiodl.features.reference`.
@@ -54,22 +54,7 @@ _N_CHP = 8
 _F_AMIN, _F_SCALE, _F_MUL, _F_POWER = range(4)
 
 
-def _jit(**options):
-    """``numba.njit(cache=True, **options)``, or uncached if no cache dir is writable.
-
-    numba raises at decoration when neither the package's ``__pycache__`` nor
-    ``NUMBA_CACHE_DIR`` / the user cache directory can be written (e.g. a
-    read-only install in a sandbox); compiling in memory still works.
-    """
-    def wrap(fn):
-        try:
-            return numba.njit(cache=True, **options)(fn)
-        except RuntimeError as err:  # "cannot cache function ...: no locator available"
-            logger.warning("numba cache unavailable for %s (%s); compiling in memory; "
-                           "set NUMBA_CACHE_DIR to a writable directory to cache it",
-                           fn.__name__, err)
-            return numba.njit(cache=False, **options)(fn)
-    return wrap
+from .._numba import jit as _jit  # noqa: E402  (caches outside the package)
 
 
 # ----------------------------------------------------------------- fast log
