@@ -20,6 +20,7 @@ _LAZY = {
     "detect": "audiodl.tasks.musicspeech",
     "onsets": "audiodl.tasks.onsets",
     "Pipeline": "audiodl.pipeline",
+    "from_pretrained": "audiodl.pipeline",
     "load": "audiodl.io.audio",
     "spectrogram": "audiodl.features.frontend",
     "FrontendConfig": "audiodl.features.config",

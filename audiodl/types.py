@@ -48,15 +48,21 @@ class Activations:
         Frames per second; frame ``i`` is centred at ``i / fps`` seconds.
     labels : tuple of str
         Class name of each column (empty for a single unnamed column).
+    audio_duration : float or None [seconds]
+        Length of the audio the activations were computed from; the last
+        frames may reach past it (centred frames, padding). Decoders clamp
+        results to it.
     """
 
     values: np.ndarray
     fps: float
     labels: tuple = ()
+    audio_duration: Optional[float] = None
 
     def __post_init__(self):
         if not self.fps > 0:
             raise ParameterError(f"Activations.fps must be > 0, got {self.fps!r}")
+        object.__setattr__(self, "labels", tuple(self.labels))
 
     @property
     def times(self) -> np.ndarray:
@@ -65,12 +71,17 @@ class Activations:
 
     @property
     def duration(self) -> float:
+        """Audio duration when known, else frames / fps [s]."""
+        if self.audio_duration is not None:
+            return float(self.audio_duration)
         return len(self.values) / self.fps
 
     def save(self, path) -> None:
-        """Write to an ``.npz`` file (values, fps, labels)."""
+        """Write to an ``.npz`` file (values, fps, labels, audio duration)."""
         np.savez(path, values=self.values, fps=np.float64(self.fps),
-                 labels=np.array(self.labels, dtype=str))
+                 labels=np.array(self.labels, dtype=str),
+                 audio_duration=np.float64(np.nan if self.audio_duration is None
+                                           else self.audio_duration))
 
     @classmethod
     def load(cls, path) -> "Activations":
@@ -78,8 +89,10 @@ class Activations:
         from .errors import AudiodlError
         try:
             with np.load(path, allow_pickle=False) as f:
+                dur = float(f["audio_duration"]) if "audio_duration" in f else float("nan")
                 return cls(values=f["values"], fps=float(f["fps"]),
-                           labels=tuple(str(s) for s in f["labels"]))
+                           labels=tuple(str(s) for s in f["labels"]),
+                           audio_duration=None if np.isnan(dur) else dur)
         except (OSError, KeyError, ValueError) as exc:
             raise AudiodlError(f"{path}: not an audiodl activations file ({exc})") from None
 

@@ -1,12 +1,19 @@
-"""Conventions shared by every task command.
+"""Conventions shared by every task command, written once.
 
-* one input  -> stdout, or ``-o FILE``;
-* many inputs -> ``-o DIR`` with one output per input (``<stem><suffix>``),
-  or, for per-file one-line outputs (``classify``), stdout / one ``-o FILE``;
-* ``--format`` picks the output format; ``-j`` runs files in worker threads
-  sharing one loaded model;
-* a failing file is reported on stderr and the others still complete; the
-  exit status is 1 if any failed.
+* one input -> stdout, or ``-o FILE``;
+* ``-o DIR`` (an existing directory, a path ending in ``/``, or any ``-o``
+  with several inputs) -> one output per input, ``DIR/<stem><suffix>``
+  (madmom-style, e.g. ``song.onsets.txt``), written atomically as soon as
+  that input is done. Inputs whose outputs would collide (``show.mp3`` and
+  ``show.flac``) stop the command before any work, with a clear error;
+* several inputs without ``-o`` -> stdout, each output after a ``# <path>`` line
+  (commands whose results are table rows, like ``classify``, print one table);
+* ``-`` reads audio from stdin (WAV, or raw float32 with ``--stdin-format``);
+* ``-j`` runs files in worker threads sharing one loaded model;
+* a failing file is reported on stderr naming the file and the reason, the
+  others complete, and the exit status is 1.
+
+:func:`run_task` is the whole loop for a task pipeline.
 """
 
 from __future__ import annotations
@@ -23,17 +30,22 @@ import click
 log = logging.getLogger(__name__)
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au", ".opus")
+STDIN = "-"
 
 
 def expand_inputs(paths: Sequence[str]) -> list:
-    """Files as given; directories are expanded to the audio files inside (sorted)."""
+    """Files as given (``-`` kept); directories expand to the audio files inside (sorted)."""
     out = []
     for p in paths:
-        if os.path.isdir(p):
+        if p != STDIN and os.path.isdir(p):
             out.extend(sorted(str(f) for f in Path(p).rglob("*")
                               if f.suffix.lower() in AUDIO_EXTENSIONS))
         else:
             out.append(p)
+    if not out:
+        raise click.UsageError("no input files found")
+    if out.count(STDIN) > 1:
+        raise click.UsageError("'-' (stdin) can be given only once")
     return out
 
 
@@ -46,22 +58,52 @@ def progress(iterable, *, total=None, desc=None, disable=None):
                 leave=False)
 
 
-def output_options(formats: Sequence[str], default: str, *, format_help: str = "Output format.",
-                   output_help: str = "Output file (one input) or directory (several inputs)."):
-    """Decorator adding ``-o/--output``, ``--format`` and ``-j/--jobs``."""
-    def deco(f):
-        f = click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
-                         help="Worker threads (the model is loaded once and shared).")(f)
-        f = click.option("--format", "fmt", type=click.Choice(list(formats)), default=default,
-                         show_default=True, help=format_help)(f)
-        f = click.option("-o", "--output", type=click.Path(), default=None, help=output_help)(f)
-        return f
-    return deco
-
-
 def output_path_for(src: str, outdir: str, suffix: str) -> str:
-    """``outdir/<stem><suffix>`` (madmom style naming, e.g. ``song.onsets.txt``)."""
-    return os.path.join(outdir, Path(src).stem + suffix)
+    """The one output-path rule: ``outdir/<stem><suffix>`` (``stdin`` for ``-``)."""
+    stem = "stdin" if src == STDIN else Path(src).stem
+    return os.path.join(outdir, stem + suffix)
+
+
+def is_dir_output(output: Optional[str], n_inputs: int) -> bool:
+    """Whether ``-o`` names a directory of per-input outputs."""
+    if output is None or output == STDIN:
+        return False
+    return os.path.isdir(output) or output.endswith(os.sep) or n_inputs > 1
+
+
+def check_collisions(files: Sequence[str], outdir: str, suffix: str) -> None:
+    """Stop before any work when two inputs would write the same output file."""
+    seen: dict = {}
+    for f in files:
+        seen.setdefault(output_path_for(f, outdir, suffix), []).append(f)
+    clashes = {k: v for k, v in seen.items() if len(v) > 1}
+    if clashes:
+        first = next(iter(clashes.items()))
+        raise click.UsageError(
+            f"{len(clashes)} output name(s) would be written by several inputs, e.g. "
+            f"{first[0]} by {', '.join(first[1])}; rename the inputs or run them in "
+            "separate calls with different -o directories")
+    if os.path.exists(outdir) and not os.path.isdir(outdir):
+        raise click.UsageError(f"-o {outdir}: several inputs need a directory, and this is "
+                               "a file")
+
+
+def atomic_write(dest: str, text: str) -> None:
+    """Write ``text`` to ``dest`` via a temporary file and a rename (never half-written)."""
+    d = os.path.dirname(os.path.abspath(dest))
+    os.makedirs(d, exist_ok=True)
+    tmp = os.path.join(d, f".{os.path.basename(dest)}.{os.getpid()}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(tmp, dest)
+
+
+def write_text(text: str, dest: Optional[str]) -> None:
+    """Write to ``dest`` (atomically) or stdout (``None`` or ``-``)."""
+    if dest is None or dest == STDIN:
+        click.echo(text, nl=not text.endswith("\n"))
+    else:
+        atomic_write(dest, text)
 
 
 def run_batch(files: Sequence[str], process: Callable[[str], object], *,
@@ -85,57 +127,18 @@ def run_batch(files: Sequence[str], process: Callable[[str], object], *,
             log.debug("failure on %s", path, exc_info=True)
             return path, None, f"{path}: {type(exc).__name__}: {exc}"
 
-    results = []
+    disable = None if len(files) > 1 else True
     if jobs <= 1 or len(files) <= 1:
-        for path in progress(files, total=len(files), desc=desc, disable=None if len(files) > 1
-                             else True):
-            results.append(one(path))
+        results = [one(p) for p in progress(files, total=len(files), desc=desc,
+                                            disable=disable)]
     else:
         with cf.ThreadPoolExecutor(max_workers=jobs) as pool:
             results = list(progress(pool.map(one, files), total=len(files), desc=desc,
-                                    disable=None))
+                                    disable=disable))
     for _, _, err in results:
         if err is not None:
             click.echo(f"audiodl: error: {err}", err=True)
     return results
-
-
-def write_text(text: str, dest: Optional[str]) -> None:
-    """Write to ``dest`` or stdout (``None`` or ``-``)."""
-    if dest is None or dest == "-":
-        click.echo(text, nl=not text.endswith("\n"))
-    else:
-        d = os.path.dirname(os.path.abspath(dest))
-        os.makedirs(d, exist_ok=True)
-        with open(dest, "w", encoding="utf-8") as f:
-            f.write(text)
-
-
-def write_outputs(results, *, output: Optional[str], render: Callable[[str, object], str],
-                  suffix: str) -> int:
-    """Write one document per input following the conventions; return the failure count.
-
-    One input: stdout or ``-o FILE``. Several: ``-o DIR`` (created) with
-    ``<stem><suffix>`` each; without ``-o`` they go to stdout, each preceded by
-    a ``# <path>`` line.
-    """
-    failed = sum(err is not None for _, _, err in results)
-    ok = [(p, r) for p, r, err in results if err is None]
-    if len(results) == 1:
-        if ok:
-            write_text(render(*ok[0]), output)
-        return failed
-    if output is not None:
-        if os.path.exists(output) and not os.path.isdir(output):
-            raise click.UsageError(f"several inputs: -o must be a directory, {output} is a file")
-        os.makedirs(output, exist_ok=True)
-        for path, res in ok:
-            write_text(render(path, res), output_path_for(path, output, suffix))
-    else:
-        for path, res in ok:
-            click.echo(f"# {path}")
-            write_text(render(path, res), None)
-    return failed
 
 
 def finish(results) -> None:
@@ -144,3 +147,74 @@ def finish(results) -> None:
     if failed:
         click.echo(f"audiodl: {failed} of {len(results)} file(s) failed", err=True)
         sys.exit(1)
+
+
+def read_input(path: str, *, stdin_format: str = "wav", sr: Optional[int] = None):
+    """``(x, sr)`` for a pipeline: a path as is, or samples read from stdin for ``-``."""
+    if path != STDIN:
+        return path, None
+    from ..io.pipe import read_pipe
+    return read_pipe(sys.stdin.buffer, fmt=stdin_format,
+                     sr=sr if stdin_format == "raw" else None)
+
+
+def run_task(pipe, files, *, output, fmt, jobs, save_activations=None, load_activations=False,
+             plot=None, params: Optional[dict] = None, desc: str = "",
+             stdin_format: str = "wav", stdin_sr: Optional[int] = None) -> None:
+    """The whole batch loop of a task command (see the module docstring).
+
+    ``pipe`` is a task :class:`~audiodl.tasks.base.Pipeline`: its
+    ``activations``, ``decode(**params)``, ``write(result, fmt)``,
+    ``formats`` and ``plot`` are all this needs.
+    """
+    from ..types import Activations
+
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    pipe.params(**params)  # validate before any work: bad values stop here, once
+    files = list(files) if load_activations else expand_inputs(files)
+    suffix = pipe.formats[fmt]
+    if pipe.combine_outputs:  # rows of one table, unless -o names a directory
+        to_dir = output is not None and (os.path.isdir(output) or output.endswith(os.sep))
+    else:
+        to_dir = is_dir_output(output, len(files))
+    if to_dir:
+        check_collisions(files, output, suffix)
+    many = len(files) > 1
+
+    def side_path(opt, path, ext):
+        if not many and not os.path.isdir(opt) and not opt.endswith(os.sep):
+            return opt
+        return output_path_for(path, opt, ext)
+
+    def process(path):
+        if load_activations:
+            act = Activations.load(path)
+            x, sr = None, None
+        else:
+            x, sr = read_input(path, stdin_format=stdin_format, sr=stdin_sr)
+            act = pipe.activations(x, sr, progress=not many)
+            if save_activations:
+                dest = side_path(save_activations, path, ".npz")
+                os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
+                act.save(dest)
+        res = pipe.decode(act, **params)
+        text = pipe.write(res, fmt, source=path)
+        if to_dir:
+            atomic_write(output_path_for(path, output, suffix), text)
+        if plot and x is not None:
+            pipe.plot(x, sr, res, act, side_path(plot, path, ".png"),
+                      title=os.path.basename(path))
+        return res, text
+
+    results = run_batch(files, process, jobs=jobs, desc=desc)
+    ok = [(p, r) for p, r, err in results if err is None]
+    if not to_dir and ok:
+        if pipe.combine_outputs:
+            write_text(pipe.write_many([(p, r[0]) for p, r in ok], fmt), output)
+        elif not many:
+            write_text(ok[0][1][1], output)
+        else:
+            for p, r in ok:
+                click.echo(f"# {p}")
+                write_text(r[1], None)
+    finish(results)

@@ -40,7 +40,12 @@ def features(files, preset_name, overrides, output, plot, jobs):
     files = expand_inputs(files)
     if len(files) > 1 and output is None:
         raise click.UsageError("several inputs: pass -o DIR")
-    results = run_batch(files, fe.process_file, jobs=jobs, desc="features")
+    def compute(path):
+        from ..io.audio import load
+        y, _ = load(path, config.sr)
+        return fe(y)
+
+    results = run_batch(files, compute, jobs=jobs, desc="features")
     for path, feats, err in results:
         if err is not None:
             continue

@@ -50,6 +50,7 @@ from pathlib import Path
 from typing import Iterable
 
 from audiodl.errors import ManifestError
+from audiodl.io import annotations as _annotations
 
 __all__ = [
     "REQUIRED_KEYS",
@@ -238,70 +239,63 @@ def write_manifest(path, items: Iterable[dict]):
 def write_segments(path, segments):
     """Write ``start<TAB>end<TAB>label`` lines (times in seconds, 6 decimals).
 
+    The Audacity label format of :func:`audiodl.io.annotations.write_segments`.
+
     Parameters
     ----------
     path : str or os.PathLike
-    segments : iterable of (float, float, str)
+    segments : iterable of (float, float, str) or Segments
+        Start and end in seconds, label.
     """
-    with open(path, "w", encoding="utf-8") as fh:
-        for start, end, label in segments:
-            fh.write(f"{start:.6f}\t{end:.6f}\t{label}\n")
+    _annotations.write_segments(path, segments, "audacity")
 
 
 def read_segments(path):
-    """Read a ``start end label`` file (tabs or spaces).
+    """Read a ``start end label`` file (tabs or spaces; also CSV, JSON, JAMS).
+
+    Uses :func:`audiodl.io.annotations.read_segments` and returns its rows as
+    plain tuples.
 
     Returns
     -------
     segments : list of (float, float, str)
+        Start and end in seconds, label (``""`` when a line has none), in file order.
 
     Raises
     ------
     ManifestError
-        For a malformed line or ``end < start`` (file and line named).
+        For a missing file, a malformed line or ``end < start`` (file and line named).
     """
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            raw = raw.strip()
-            if not raw or raw.startswith("#"):
-                continue
-            parts = raw.split(None, 2)
-            if len(parts) < 3:
-                _fail(path, lineno, f"expected 'start end label', got {raw!r}")
-            try:
-                start, end = float(parts[0]), float(parts[1])
-            except ValueError:
-                _fail(path, lineno, f"start/end are not numbers: {raw!r}")
-            if end < start:
-                _fail(path, lineno, f"segment ends before it starts ({start} > {end})")
-            out.append((start, end, parts[2].strip()))
-    return out
+    seg = _annotations.read_segments(path)
+    return [(float(s), float(e), lab) for (s, e), lab in zip(seg.intervals, seg.labels)]
 
 
 def write_times(path, times):
-    """Write one time in seconds per line (6 decimals)."""
-    with open(path, "w", encoding="utf-8") as fh:
-        for t in times:
-            fh.write(f"{float(t):.6f}\n")
+    """Write one time in seconds per line (6 decimals).
+
+    The MIREX event format of :func:`audiodl.io.annotations.write_events`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    times : iterable of float [seconds]
+    """
+    _annotations.write_events(path, [float(t) for t in times], "text", decimals=6)
 
 
 def read_times(path):
     """Read one time (first column) per line, seconds; returns a sorted list.
 
+    Uses :func:`audiodl.io.annotations.read_events`.
+
+    Returns
+    -------
+    times : list of float [seconds], ascending
+
     Raises
     ------
     ManifestError
-        For a line whose first field is not a number.
+        For a missing file, or a line whose first field is not a time >= 0
+        (file and line named).
     """
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            raw = raw.strip()
-            if not raw or raw.startswith("#"):
-                continue
-            try:
-                out.append(float(raw.split()[0]))
-            except ValueError:
-                _fail(path, lineno, f"not a time in seconds: {raw!r}")
-    return sorted(out)
+    return _annotations.read_events(path).tolist()

@@ -9,6 +9,9 @@
 ``python -m audiodl.data.realism asr-voices REAL_MANIFEST [-n N]``
     The same N real prompts' texts re-spoken by every installed TTS voice:
     WER per voice vs the real recordings.
+
+Scores are computed by :mod:`audiodl.evaluation` (``onsets``, ``asr``); this
+module only runs the classical systems.
 """
 
 from __future__ import annotations
@@ -19,13 +22,26 @@ import logging
 
 import numpy as np
 
-__all__ = ["onset_scores", "word_errors", "asr_wer", "asr_wer_voices"]
+__all__ = ["onset_scores", "asr_wer", "asr_wer_voices"]
 
 logger = logging.getLogger(__name__)
 
 
 def onset_scores(manifest, *, n=None, window=0.05):
     """librosa onset detection scored against the corpus labels.
+
+    Scores come from :mod:`audiodl.evaluation.onsets` (mir_eval matching
+    within ``window``; an empty reference or estimate scores 0, mir_eval's
+    convention).
+
+    Parameters
+    ----------
+    manifest : str or os.PathLike
+        Manifest whose items have an ``onsets`` annotation.
+    n : int or None
+        Score only the first ``n`` items.
+    window : float [seconds]
+        Half-width of the matching window.
 
     Returns
     -------
@@ -34,39 +50,24 @@ def onset_scores(manifest, *, n=None, window=0.05):
         (over all events), ``n_files``, ``n_ref``.
     """
     import librosa
-    import mir_eval
 
-    from audiodl.data.manifest import read_manifest, read_times
+    from audiodl.data.manifest import read_manifest
+    from audiodl.evaluation.onsets import evaluate, summarize
+    from audiodl.io.annotations import read_events
     from audiodl.io.audio import load
 
     items = read_manifest(manifest)[:n]
-    fs, tp, n_ref, n_est = [], 0, 0, 0
+    per_file = []
     for it in items:
         y, sr = load(it["audio"], sr=None)
-        ref = np.asarray(read_times(it["annotations"]["onsets"]))
+        ref = read_events(it["annotations"]["onsets"])
         est = librosa.onset.onset_detect(y=y, sr=sr, units="time")
-        f, p, r = mir_eval.onset.f_measure(ref, est, window=window)
-        fs.append(f)
-        matched = len(mir_eval.util.match_events(ref, est, window))
-        tp += matched
-        n_ref += len(ref)
-        n_est += len(est)
-    prec = tp / max(n_est, 1)
-    rec = tp / max(n_ref, 1)
-    return {"f_mean": float(np.mean(fs)), "f_sum": 2 * prec * rec / max(prec + rec, 1e-12),
-            "precision_sum": prec, "recall_sum": rec, "n_files": len(items), "n_ref": n_ref}
-
-
-def word_errors(ref, hyp):
-    """Word-level Levenshtein distance (int) between two strings."""
-    r, h = ref.split(), hyp.split()
-    d = np.arange(len(h) + 1)
-    for i in range(1, len(r) + 1):
-        prev = d.copy()
-        d[0] = i
-        for j in range(1, len(h) + 1):
-            d[j] = min(prev[j] + 1, d[j - 1] + 1, prev[j - 1] + (r[i - 1] != h[j - 1]))
-    return int(d[len(h)])
+        per_file.append(evaluate(ref, est, window=window, combine=0.0,
+                                 duration=len(y) / sr))
+    s = summarize(per_file)
+    return {"f_mean": s["mean"]["f_measure"], "f_sum": s["sum"]["f_measure"],
+            "precision_sum": s["sum"]["precision"], "recall_sum": s["sum"]["recall"],
+            "n_files": len(items), "n_ref": s["sum"]["n_ref"]}
 
 
 class _Recogniser:
@@ -78,7 +79,7 @@ class _Recogniser:
         self.dec = Decoder(samprate=16000, loglevel="FATAL")
 
     def __call__(self, y, sr):
-        from audiodl.data.synth.text import normalize_transcript
+        """Raw hypothesis text (scoring normalises both sides alike)."""
         from audiodl.io.audio import resample
 
         if sr != 16000:
@@ -88,60 +89,59 @@ class _Recogniser:
         self.dec.process_raw(pcm, full_utt=True)
         self.dec.end_utt()
         hyp = self.dec.hyp()
-        return normalize_transcript(hyp.hypstr if hyp is not None else "")
-
-
-def _norm_ref(text):
-    from audiodl.data.synth.text import normalize_transcript
-
-    return normalize_transcript(text)
+        return hyp.hypstr if hyp is not None else ""
 
 
 def asr_wer(manifest, *, n=None):
     """PocketSphinx WER on the first ``n`` items with a ``text``.
 
+    Scored by :func:`audiodl.evaluation.asr.evaluate` (pooled over items,
+    references and hypotheses normalised alike).
+
     Returns
     -------
     scores : dict
-        ``wer`` (errors summed over items / reference words), ``n_items``, ``n_words``.
+        ``wer`` (errors summed over items / reference words), ``n_items``,
+        ``n_words``, plus the other keys of :func:`audiodl.evaluation.asr.evaluate`
+        (``cer``, ``substitutions``, ``deletions``, ``insertions`` ...).
     """
     from audiodl.data.manifest import read_manifest
+    from audiodl.evaluation import asr
     from audiodl.io.audio import load
 
     rec = _Recogniser()
     items = [it for it in read_manifest(manifest) if it.get("text")][:n]
-    errs = words = 0
-    for it in items:
-        y, sr = load(it["audio"], sr=None)
-        ref = _norm_ref(it["text"])
-        errs += word_errors(ref, rec(y, sr))
-        words += len(ref.split())
-    return {"wer": errs / max(words, 1), "n_items": len(items), "n_words": words}
+    hyps = [rec(*load(it["audio"], sr=None)) for it in items]
+    res = asr.evaluate([it["text"] for it in items], hyps)
+    return {"wer": res["wer"], "n_items": len(items), "n_words": res["n_ref_words"], **res}
 
 
 def asr_wer_voices(manifest, *, n=40):
-    """WER of the real prompts vs the same texts spoken by every installed voice."""
+    """WER of the real prompts vs the same texts spoken by every installed voice.
+
+    Returns
+    -------
+    scores : dict
+        ``real`` and one key per voice: pooled WER
+        (:func:`audiodl.evaluation.asr.evaluate`); ``n_items``, ``n_words``.
+    """
     from audiodl.data.manifest import read_manifest
     from audiodl.data.synth.engines import list_voices, tts
     from audiodl.data.synth.text import sanitize
+    from audiodl.evaluation import asr
     from audiodl.io.audio import load
 
     rec = _Recogniser()
     items = [it for it in read_manifest(manifest) if it.get("text") and len(it["text"].split()) >= 3][:n]
-    refs = [_norm_ref(it["text"]) for it in items]
-    out = {}
-    errs = sum(word_errors(r, rec(*load(it["audio"], sr=None))) for r, it in zip(refs, items))
-    words = sum(len(r.split()) for r in refs)
-    out["real"] = errs / max(words, 1)
+    refs = [it["text"] for it in items]
+    real = asr.evaluate(refs, [rec(*load(it["audio"], sr=None)) for it in items])
+    out = {"real": real["wer"]}
     for v in list_voices():
-        errs = 0
-        for r, it in zip(refs, items):
-            text = sanitize(it.get("meta", {}).get("raw_text", it["text"]))
-            y, sr = tts(v, text)
-            errs += word_errors(r, rec(y, sr))
-        out[v.key] = errs / max(words, 1)
+        hyps = [rec(*tts(v, sanitize(it.get("meta", {}).get("raw_text", it["text"]))))
+                for it in items]
+        out[v.key] = asr.evaluate(refs, hyps)["wer"]
     out["n_items"] = len(items)
-    out["n_words"] = words
+    out["n_words"] = real["n_ref_words"]
     return out
 
 

@@ -12,15 +12,92 @@ seconds.
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
+from typing import Optional, Union
+
 import numpy as np
 
 from ..errors import ParameterError
 from ..types import Activations, Segments
 
-__all__ = ["median_filter", "hysteresis", "viterbi_binary", "viterbi_binary_reference",
+__all__ = ["SegmentParams", "median_filter", "hysteresis", "viterbi_binary", "viterbi_binary_reference",
            "frames_to_intervals", "fill_gaps", "drop_short", "decode_segments", "METHODS"]
 
 METHODS = ("threshold", "hysteresis", "viterbi")
+
+_PerClass = Union[float, tuple]
+
+
+def _check(name, v, lo, hi, *, allow_none=False):
+    """Validate a number or a per-class tuple of numbers in [lo, hi]; return it as such."""
+    if v is None and allow_none:
+        return None
+    vals = list(v) if isinstance(v, (list, tuple, np.ndarray)) else [v]
+    if not vals:
+        raise ParameterError(f"{name}: empty")
+    out = []
+    for x in vals:
+        if isinstance(x, bool) or not isinstance(x, (int, float, np.integer, np.floating)) \
+                or not np.isfinite(x) or not lo <= x <= hi:
+            raise ParameterError(f"{name} must be a number in [{lo}, {hi}] (or one per class), "
+                                 f"got {v!r}")
+        out.append(float(x))
+    return tuple(out) if isinstance(v, (list, tuple, np.ndarray)) else out[0]
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    """Validated parameters of :func:`decode_segments` (times in seconds).
+
+    Per-class values are tuples in the order of the activation labels; a
+    single number applies to every class.
+    """
+
+    method: str = "hysteresis"
+    threshold: _PerClass = 0.5
+    low: Optional[_PerClass] = None
+    median: float = 0.0
+    min_duration: _PerClass = 0.0
+    min_gap: _PerClass = 0.0
+    p_stay: tuple = (0.99, 0.99)
+    prior: _PerClass = 0.5
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ParameterError(f"method must be one of {METHODS}, got {self.method!r}")
+        set_ = object.__setattr__
+        set_(self, "threshold", _check("threshold", self.threshold, 0.0, 1.0))
+        set_(self, "low", _check("low", self.low, 0.0, 1.0, allow_none=True))
+        set_(self, "median", _check("median [s]", self.median, 0.0, 3600.0))
+        set_(self, "min_duration", _check("min_duration [s]", self.min_duration, 0.0, 3600.0))
+        set_(self, "min_gap", _check("min_gap [s]", self.min_gap, 0.0, 3600.0))
+        set_(self, "prior", _check("prior", self.prior, 0.0, 1.0))
+        stay = np.asarray(self.p_stay, dtype=float)
+        if stay.ndim not in (1, 2) or stay.shape[-1] != 2 or np.any(stay <= 0) \
+                or np.any(stay >= 1):
+            raise ParameterError(f"p_stay must be (off, on) probabilities in (0, 1), "
+                                 f"got {self.p_stay!r}")
+        set_(self, "p_stay", tuple(map(tuple, stay)) if stay.ndim == 2 else tuple(stay))
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict]) -> "SegmentParams":
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d or {}) - names
+        if unknown:
+            raise ParameterError(f"unknown segment-decoding parameters {sorted(unknown)}; "
+                                 f"known: {sorted(names)}")
+        return cls(**(d or {}))
+
+    def replace(self, **changes) -> "SegmentParams":
+        """Copy with some fields changed (``None`` values are ignored)."""
+        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
+        if unknown:
+            raise ParameterError(f"unknown segment-decoding parameters {sorted(unknown)}")
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 def _as_2d(values) -> np.ndarray:
@@ -298,7 +375,7 @@ def decode_segments(activations: Activations, *, method: str = "hysteresis",
     stays = [tuple(p_stay)] * n_cls if np.ndim(p_stay) == 1 else [tuple(s) for s in p_stay]
     if median > 0:
         v = median_filter(v, size=max(1, int(round(median * fps))))
-    duration = len(v) / fps
+    duration = activations.duration  # the audio's, when known: never past its end
     ivs, labs = [], []
     for c in range(n_cls):
         if method == "threshold":

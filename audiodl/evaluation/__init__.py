@@ -1,5 +1,9 @@
-"""Evaluation: mir_eval-shaped validators and scores per task (numpy only)."""
+"""Evaluation: the only place scores are computed (mir_eval / jiwer wrappers).
 
-from . import musicspeech
+``onsets`` (mir_eval onset F-measure, MIREX and CPJKU protocols), ``musicspeech``
+(MIREX 2015/2018), ``asr`` (WER/CER via jiwer; jiwer is imported on first use).
+"""
 
-__all__ = ["musicspeech"]
+from . import asr, musicspeech, onsets
+
+__all__ = ["musicspeech", "onsets", "asr"]

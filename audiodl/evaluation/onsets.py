@@ -14,9 +14,12 @@ the two ways of summarising many files:
   figures);
 * ``mean``: F (and P, R) per file, averaged over files (every file weighs the same).
 
-Conventions for empty inputs (mir_eval returns 0 with a warning instead):
-precision is 1 when nothing was detected, recall is 1 when nothing was
-annotated, so a silent file with no detections scores F = 1.
+Empty inputs follow mir_eval (:func:`mir_eval.onset.f_measure`): when the
+reference or the estimate is empty, precision, recall and F are all 0 —
+including a silent file with no detections (empty reference *and* empty
+estimate). mir_eval also emits a warning then; this module does not (the
+convention is documented here instead). Pooled (``sum``) scores apply the
+same rule to the summed counts: a zero denominator gives 0.
 """
 
 from __future__ import annotations
@@ -116,10 +119,13 @@ def merge_annotations(times, delta: float = 0.03) -> np.ndarray:
 
 
 def _prf(tp: int, n_ref: int, n_est: int):
-    p = tp / n_est if n_est else 1.0
-    r = tp / n_ref if n_ref else 1.0
-    f = 2 * p * r / (p + r) if p + r > 0 else 0.0
-    return p, r, f
+    """Precision, recall, F from counts; 0 for an empty reference or estimate (mir_eval)."""
+    import mir_eval
+
+    if n_ref == 0 or n_est == 0:
+        return 0.0, 0.0, 0.0
+    p, r = tp / n_est, tp / n_ref
+    return p, r, float(mir_eval.util.f_measure(p, r))
 
 
 def evaluate(reference, estimated, *, protocol: Optional[str] = None,
@@ -143,6 +149,9 @@ def evaluate(reference, estimated, *, protocol: Optional[str] = None,
     -------
     dict with ``f_measure``, ``precision``, ``recall`` (floats) and ``tp``,
     ``fp``, ``fn``, ``n_ref``, ``n_est`` (ints), plus ``window`` and ``combine``.
+    Identical to :func:`mir_eval.onset.f_measure` (maximum matching within
+    ``window``); an empty reference or estimate scores 0 for precision, recall
+    and F, as in mir_eval (see the module docstring).
     """
     import mir_eval
 
@@ -174,8 +183,9 @@ def summarize(scores: Iterable[dict]) -> dict:
     Returns
     -------
     dict with ``sum`` (pooled counts: ``f_measure``, ``precision``, ``recall``,
-    ``tp``, ``fp``, ``fn``), ``mean`` (per-file ``f_measure``, ``precision``,
-    ``recall`` averaged over files) and ``n_files``.
+    ``tp``, ``fp``, ``fn``, ``n_ref``, ``n_est``), ``mean`` (per-file
+    ``f_measure``, ``precision``, ``recall`` averaged over files) and ``n_files``.
+    Zero pooled denominators give 0 (the mir_eval convention).
     """
     scores = list(scores)
     if not scores:
@@ -186,7 +196,8 @@ def summarize(scores: Iterable[dict]) -> dict:
     p, r, f = _prf(tp, tp + fn, tp + fp)
     mean = {k: float(np.mean([s[k] for s in scores]))
             for k in ("f_measure", "precision", "recall")}
-    return {"sum": {"f_measure": f, "precision": p, "recall": r, "tp": tp, "fp": fp, "fn": fn},
+    return {"sum": {"f_measure": f, "precision": p, "recall": r, "tp": tp, "fp": fp, "fn": fn,
+                    "n_ref": tp + fn, "n_est": tp + fp},
             "mean": mean, "n_files": len(scores)}
 
 

@@ -16,7 +16,7 @@ from typing import Optional, Tuple, Union
 
 from ..errors import ParameterError
 
-__all__ = ["FrontendConfig", "PRESETS", "preset", "FILTERBANKS", "LOG_KINDS", "NORMS"]
+__all__ = ["FrontendConfig", "PRESETS", "preset", "as_config", "FILTERBANKS", "LOG_KINDS", "NORMS"]
 
 FILTERBANKS = ("mel_slaney", "mel_htk", "mel_yaafe", "logfreq", "linear")
 LOG_KINDS = ("none", "db", "log", "log10", "log1p")
@@ -276,3 +276,14 @@ def preset(name: str) -> FrontendConfig:
     except KeyError:
         raise ParameterError(f"unknown front-end preset {name!r}; "
                              f"known: {', '.join(sorted(PRESETS))}") from None
+
+
+def as_config(config) -> FrontendConfig:
+    """A FrontendConfig from a config, a preset name or a dict."""
+    if isinstance(config, FrontendConfig):
+        return config
+    if isinstance(config, str):
+        return preset(config)
+    if isinstance(config, dict):
+        return FrontendConfig.from_dict(config)
+    raise ParameterError(f"expected a FrontendConfig, preset name or dict, got {type(config)}")

@@ -7,24 +7,16 @@ the plain-numpy twin.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from ..errors import ParameterError
-from .config import FrontendConfig, preset
+from .config import as_config
 
 __all__ = ["spectrogram", "Frontend"]
 
 BACKENDS = ("auto", "numba", "numpy")
-
-
-def _as_config(config) -> FrontendConfig:
-    if isinstance(config, FrontendConfig):
-        return config
-    if isinstance(config, str):
-        return preset(config)
-    if isinstance(config, dict):
-        return FrontendConfig.from_dict(config)
-    raise ParameterError(f"expected a FrontendConfig, preset name or dict, got {type(config)}")
 
 
 def _check_samples(y) -> np.ndarray:
@@ -38,14 +30,20 @@ def _check_samples(y) -> np.ndarray:
     return y
 
 
-def spectrogram(y, config="librosa", *, backend: str = "auto") -> np.ndarray:
+def spectrogram(y, config="librosa", *, sr: Optional[int] = None,
+                backend: str = "auto") -> np.ndarray:
     """Compute the configured (log-)filterbank spectrogram.
 
     Parameters
     ----------
     y : np.ndarray [shape=(n,) or (batch, n)], float
-        Samples at ``config.sr``.
+        Samples at ``sr``.
     config : FrontendConfig, preset name or dict
+    sr : int or None [Hz]
+        Rate of ``y``. When it differs from ``config.sr`` the samples are
+        resampled (soxr, high quality) to ``config.sr`` first, so that frames
+        and filterbank mean what the config says; None means ``y`` is already
+        at ``config.sr`` (the caller's promise: nothing is checked).
     backend : {'auto', 'numba', 'numpy'}
         ``numpy`` is the float64 reference (slow); ``auto`` picks numba.
 
@@ -55,8 +53,15 @@ def spectrogram(y, config="librosa", *, backend: str = "auto") -> np.ndarray:
         ``(n_frames, n_bins)``, or ``(n_channels, n_frames, n_bins)`` for a
         multi-resolution config, with a leading batch axis for 2-D input.
     """
-    config = _as_config(config)
+    config = as_config(config)
     y = _check_samples(y)
+    if sr is not None:
+        if not (isinstance(sr, (int, np.integer)) and sr > 0):
+            raise ParameterError(f"sr must be a positive integer [Hz], got {sr!r}")
+        if int(sr) != config.sr:
+            import soxr
+            y = np.asarray(soxr.resample(np.ascontiguousarray(y.T), int(sr), config.sr,
+                                         quality="HQ").T, dtype=np.float32)
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend in ("auto", "numba"):
@@ -69,7 +74,7 @@ def spectrogram(y, config="librosa", *, backend: str = "auto") -> np.ndarray:
 
 
 class Frontend:
-    """A configured front end (callable), with file and streaming helpers.
+    """A configured front end (callable); see :class:`StreamingFrontend` for streams.
 
     Parameters
     ----------
@@ -78,7 +83,7 @@ class Frontend:
     """
 
     def __init__(self, config="librosa", *, backend: str = "auto"):
-        self.config = _as_config(config)
+        self.config = as_config(config)
         self.backend = backend
 
     def __repr__(self) -> str:
@@ -88,16 +93,5 @@ class Frontend:
     def fps(self) -> float:
         return self.config.fps
 
-    def __call__(self, y) -> np.ndarray:
-        return spectrogram(y, self.config, backend=self.backend)
-
-    def process_file(self, path) -> np.ndarray:
-        """Load ``path`` (resampled to ``config.sr``, mono) and compute its features."""
-        from ..io.audio import load
-        y, _ = load(path, self.config.sr)
-        return self(y)
-
-    def stream(self):
-        """A :class:`~audiodl.features.streaming.StreamingFrontend` with this config."""
-        from .streaming import StreamingFrontend
-        return StreamingFrontend(self.config)
+    def __call__(self, y, sr: Optional[int] = None) -> np.ndarray:
+        return spectrogram(y, self.config, sr=sr, backend=self.backend)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from .frontend import _as_config
+from .config import as_config
 
 __all__ = ["StreamingFrontend"]
 
@@ -50,7 +50,7 @@ class StreamingFrontend:
     def __init__(self, config="librosa", *, chunk: int | None = None):
         from . import _kernels  # numba: imported on first use only
 
-        self.config = _as_config(config)
+        self.config = as_config(config)
         plan = _kernels.plan_for(self.config)
         hop = self.config.hop_length
         self._chunk = int(chunk) if chunk else max(16 * hop, 8192)

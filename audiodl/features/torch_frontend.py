@@ -18,7 +18,7 @@ from torch import nn
 
 from ..errors import ParameterError
 from .filterbanks import filterbank_for
-from .frontend import _as_config
+from .config import as_config
 from .reference import window as _window
 
 __all__ = ["TorchFrontend"]
@@ -67,7 +67,7 @@ class TorchFrontend(nn.Module):
 
     def __init__(self, config="librosa", *, learnable: bool = False):
         super().__init__()
-        config = _as_config(config)
+        config = as_config(config)
         if config.is_multires and not config.center:
             raise ParameterError("multi-resolution front ends need center=True")
         self.config = config

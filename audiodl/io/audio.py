@@ -2,29 +2,36 @@
 
 Every failure caused by the input raises :class:`audiodl.errors.AudioError`
 naming the file and the reason; nothing leaks a libsndfile traceback.
+Usable but suspicious input (samples above full scale, very short files) is
+reported once per file on the ``audiodl.io.audio`` logger (see
+:func:`report_peak`), never through :mod:`warnings`.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import warnings
 from typing import Iterator, Optional
 
 import numpy as np
 
-from ..errors import AudioError, AudioWarning, ParameterError
+from ..errors import AudioError, ParameterError
 from ..types import Signal
 
 __all__ = ["info", "load", "load_signal", "save", "stream", "as_signal", "resample",
-           "MAX_CHANNELS", "MIN_DURATION"]
+           "report_peak", "MAX_CHANNELS", "MIN_DURATION", "LOSSY_OVERSHOOT"]
 
 log = logging.getLogger(__name__)
 
 #: Files with more channels than this are not a plain mono/stereo/surround layout.
 MAX_CHANNELS = 8
-#: Shorter inputs trigger an :class:`AudioWarning` (seconds).
+#: Shorter inputs are reported at WARNING level on this module's logger (seconds).
 MIN_DURATION = 0.1
+#: Peaks up to this (full scale = 1.0) are normal overshoot of lossy decoders (INFO, not WARNING).
+LOSSY_OVERSHOOT = 1.25
+#: libsndfile formats / subtypes decoded from lossy codecs.
+LOSSY_FORMATS = frozenset({"OGG", "MP3", "MPEG"})
+LOSSY_SUBTYPES = frozenset({"VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
 
 
 def _soundfile():
@@ -119,17 +126,57 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int, *, quality: str = "HQ"
     return np.ascontiguousarray(out, dtype=np.float32)
 
 
-def _validate_samples(y: np.ndarray, source, *, warn: bool = True) -> None:
+def _validate_samples(y: np.ndarray, source) -> None:
     if y.size == 0:
         raise AudioError(source, "contains no samples (zero length)")
     if not np.all(np.isfinite(y)):
         n_bad = int(np.count_nonzero(~np.isfinite(y)))
         raise AudioError(source, f"contains {n_bad} NaN or infinite samples")
-    if warn:
-        peak = float(np.max(np.abs(y)))
-        if peak > 1.0:
-            warnings.warn(f"{source}: samples exceed full scale (peak {peak:.2f}); "
-                          "the signal clips", AudioWarning, stacklevel=3)
+
+
+def _is_lossy(meta: dict) -> bool:
+    """True for formats decoded from a lossy codec (Vorbis, Opus, MP3)."""
+    return (str(meta.get("format", "")).upper() in LOSSY_FORMATS
+            or str(meta.get("subtype", "")).upper() in LOSSY_SUBTYPES)
+
+
+def report_peak(peak: float, source, *, lossy: bool = False, array: bool = False) -> None:
+    """Log, once, that decoded samples exceed full scale (nothing is changed).
+
+    Parameters
+    ----------
+    peak : float
+        Largest absolute sample value (full scale is 1.0).
+    source : str or os.PathLike or None
+        File (or ``"<array>"``, ``"<stdin>"``; None reads as ``"<array>"``)
+        named in the message.
+    lossy : bool
+        Decoded from a lossy codec (Vorbis, Opus, MP3): peaks up to
+        :data:`LOSSY_OVERSHOOT` are the codec's normal overshoot and are
+        logged at INFO; higher peaks at WARNING.
+    array : bool
+        Samples passed as an array by the caller: float data has not been
+        clipped, so the report is INFO whatever the peak.
+
+    Notes
+    -----
+    Reports go to the ``audiodl.io.audio`` logger, never through
+    :mod:`warnings`; samples above 1.0 are passed on unchanged.
+    """
+    if not peak > 1.0:
+        return
+    name = "<array>" if source is None else os.fspath(source)
+    if array:
+        log.info("%s: peak %.2f above full scale (float samples, used as they are)",
+                 name, peak)
+    elif lossy and peak <= LOSSY_OVERSHOOT:
+        log.info("%s: decoded peak %.2f above full scale (normal for lossy codecs)", name, peak)
+    elif lossy:
+        log.warning("%s: decoded peak %.2f far above full scale: the recording was probably "
+                    "clipped or too loud before encoding", name, peak)
+    else:
+        log.warning("%s: samples exceed full scale (peak %.2f): the input clips when played "
+                    "or converted to fixed point; used as they are", name, peak)
 
 
 def load(path, sr: Optional[int] = None, *, mono: bool = True, offset: float = 0.0,
@@ -181,14 +228,14 @@ def load(path, sr: Optional[int] = None, *, mono: bool = True, offset: float = 0
         raise AudioError(path, f"truncated or corrupt audio ({_clean(exc)})") from None
     y = np.ascontiguousarray(data.T)  # (channels, n)
     _validate_samples(y, path)
+    report_peak(float(np.max(np.abs(y))), path, lossy=_is_lossy(meta))
     if mono:
         y = y.mean(axis=0) if y.shape[0] > 1 else y[0]
     if sr is not None and sr != file_sr:
         y = resample(y, file_sr, int(sr))
         file_sr = int(sr)
     if y.shape[-1] < MIN_DURATION * file_sr:
-        warnings.warn(f"{path}: very short input ({y.shape[-1] / file_sr:.3f} s)",
-                      AudioWarning, stacklevel=2)
+        log.warning("%s: very short input (%.3f s)", path, y.shape[-1] / file_sr)
     return y.astype(dtype, copy=False), int(file_sr)
 
 
@@ -232,6 +279,8 @@ def as_signal(x, sr: Optional[int] = None, *, target_sr: Optional[int] = None,
             raise AudioError(src, f"expected 1-D or (channels, n) samples, got shape {y.shape}")
     y = np.asarray(y, dtype=np.float32)
     _validate_samples(y, src)
+    if not isinstance(x, Signal) or x.path is None:
+        report_peak(float(np.max(np.abs(y))), src, array=True)
     if mono and y.ndim == 2:
         y = y.mean(axis=0)
     if target_sr is not None and target_sr != rate:
@@ -287,12 +336,15 @@ def stream(path, *, block_length: int = 65536, sr: Optional[int] = None,
         rs = soxr.ResampleStream(file_sr, sr, 1 if mono else meta["channels"],
                                  dtype="float32", quality="HQ")
     n_read = 0
+    peak = 0.0
     try:
         with sf.SoundFile(path) as f:
             for block in f.blocks(blocksize=block_length, dtype="float32", always_2d=True):
                 n_read += len(block)
                 if not np.all(np.isfinite(block)):
                     raise AudioError(path, "contains NaN or infinite samples")
+                if len(block):
+                    peak = max(peak, float(np.max(np.abs(block))))
                 b = block.mean(axis=1, keepdims=True) if mono else block
                 if rs is not None:
                     b = rs.resample_chunk(np.ascontiguousarray(b), last=False)
@@ -309,3 +361,4 @@ def stream(path, *, block_length: int = 65536, sr: Optional[int] = None,
         raise AudioError(path, f"truncated or corrupt audio ({_clean(exc)})") from None
     if n_read == 0:
         raise AudioError(path, "contains no samples (zero length)")
+    report_peak(peak, path, lossy=_is_lossy(meta))

@@ -1,148 +1,162 @@
 """Registry of shipped pretrained models.
 
 Each model is two files in ``audiodl/pretrained/weights/``: ``NAME.json``
-(the card) and ``NAME.pt`` (a ``state_dict`` of tensors, loaded with
-``weights_only=True`` after its sha256 is checked). The card makes the
-checkpoint self-describing:
+(a :class:`~audiodl.pretrained.card.ModelCard`) and ``NAME.pt`` (a
+``state_dict`` of tensors, loaded with ``weights_only=True`` after its
+sha256 is checked). A card path (``.../NAME.json``) works wherever a name
+does, for models trained but not shipped.
 
-``name, task, arch, args, frontend (FrontendConfig dict), labels,
-decoder (default decoding parameters), weights (file name), sha256, licence,
-paper, recipe, training (data, command, seed, duration), metrics, versions``.
+Shipping a model into the package is its own explicit step
+(:func:`ship`, ``audiodl ship``): it refuses smoke/CI runs and never
+overwrites a shipped model unless told to.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
+import shutil
 from pathlib import Path
 from typing import Optional
 
 from ..errors import ModelError
+from .card import ModelCard, build_card
+from .weights import read_state_dict, sha256_of, verified_path
 
-__all__ = ["WEIGHTS_DIR", "list_models", "card", "load", "save", "sha256_of",
-           "default_model"]
+__all__ = ["WEIGHTS_DIR", "ModelCard", "build_card", "list_models", "card", "load", "save",
+           "ship", "build_model", "sha256_of", "default_model", "resolve", "read_state_dict",
+           "verified_path"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
-REQUIRED = ("name", "task", "arch", "args", "frontend", "labels", "weights", "sha256")
 
 
-def sha256_of(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+def resolve(name_or_path, *, directory=None) -> tuple:
+    """``(card, directory of its weights)`` of a shipped name or a card path."""
+    s = str(name_or_path)
+    if s.endswith(".json"):
+        p = Path(s)
+        return ModelCard.read(p), p.parent
+    d = Path(directory or WEIGHTS_DIR)
+    path = d / f"{s}.json"
+    if not path.exists():
+        known = ", ".join(p.stem for p in sorted(d.glob("*.json"))) or "none"
+        raise ModelError(f"unknown model {s!r} (known: {known})")
+    return ModelCard.read(path), d
 
 
-def _card_path(name: str, directory=None) -> Path:
-    return Path(directory or WEIGHTS_DIR) / f"{name}.json"
+def card(name_or_path, *, directory=None) -> ModelCard:
+    """The validated :class:`ModelCard` of a shipped model name or a card path."""
+    return resolve(name_or_path, directory=directory)[0]
 
 
 def list_models(task: Optional[str] = None, *, directory=None) -> list:
-    """Names of the available models (optionally of one task)."""
+    """Names of the available models (optionally of one task), sorted."""
     d = Path(directory or WEIGHTS_DIR)
-    out = []
-    for p in sorted(d.glob("*.json")):
-        if task is None or card(p.stem, directory=d).get("task") == task:
-            out.append(p.stem)
-    return out
+    return [p.stem for p in sorted(d.glob("*.json"))
+            if task is None or ModelCard.read(p).task == task]
 
 
 def default_model(task: str, *, directory=None) -> str:
-    """The model a task uses by default: the card with ``"default": true``."""
+    """The model a task uses by default: the card with ``default: true``."""
     names = list_models(task, directory=directory)
     for n in names:
-        if card(n, directory=directory).get("default"):
+        if card(n, directory=directory).default:
             return n
     if names:
         return names[0]
     raise ModelError(f"no shipped model for task {task!r}")
 
 
-def card(name: str, *, directory=None) -> dict:
-    """The model card of ``name`` (a dict, validated for the required keys)."""
-    path = _card_path(name, directory)
-    if not path.exists():
-        d = directory or WEIGHTS_DIR
-        known = ", ".join(p.stem for p in sorted(Path(d).glob("*.json"))) or "none"
-        raise ModelError(f"unknown model {name!r} (known: {known})")
-    try:
-        c = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{path}: invalid model card ({exc})") from None
-    missing = [k for k in REQUIRED if k not in c]
-    if missing:
-        raise ModelError(f"{path}: model card lacks {missing}")
-    return c
-
-
 def load(name_or_path, *, device: str = "cpu", directory=None):
-    """Build the model of a card and load its verified weights.
-
-    Parameters
-    ----------
-    name_or_path : str
-        A shipped model name, or a path to a ``.json`` card next to its weights.
+    """Build the torch model of a card and load its verified weights.
 
     Returns
     -------
     model : torch.nn.Module (eval mode)
-    card : dict
+    card : ModelCard
     """
+    c, wdir = resolve(name_or_path, directory=directory)
+    return build_model(c, wdir, device=device), c
+
+
+def build_model(card_: ModelCard, weights_dir, *, device: str = "cpu"):
+    """The torch module of ``card_`` with its sha256-checked weights from ``weights_dir``."""
     import torch
 
     from ..models.registry import build
 
-    if str(name_or_path).endswith(".json"):
-        p = Path(name_or_path)
-        c = card(p.stem, directory=p.parent)
-        wdir = p.parent
-    else:
-        c = card(name_or_path, directory=directory)
-        wdir = Path(directory or WEIGHTS_DIR)
-    wpath = wdir / c["weights"]
-    if not wpath.exists():
-        raise ModelError(f"{c['name']}: weights file {wpath} is missing")
-    digest = sha256_of(wpath)
-    if digest != c["sha256"]:
-        raise ModelError(f"{c['name']}: sha256 mismatch for {wpath} "
-                         f"(card {c['sha256'][:12]}…, file {digest[:12]}…): corrupt download/copy?")
-    model = build(c["arch"], c["args"])
+    wpath = verified_path(card_, weights_dir)
+    model = build(card_.arch, card_.args)
     try:
         state = torch.load(wpath, map_location=device, weights_only=True)
         model.load_state_dict(state)
     except Exception as exc:
-        raise ModelError(f"{c['name']}: cannot load weights {wpath} ({exc})") from None
-    model.to(device).eval()
-    return model, c
+        raise ModelError(f"{card_.name}: cannot load weights {wpath} ({exc})") from None
+    return model.to(device).eval()
 
 
-def save(model, card_fields: dict, *, directory=None) -> Path:
-    """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (card with sha256) to ``directory``."""
+def save(model, card_: ModelCard, directory, *, overwrite: bool = False) -> Path:
+    """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (card with sha256) into ``directory``.
+
+    Refuses to replace an existing card unless ``overwrite``.
+    """
     import torch
 
-    d = Path(directory or WEIGHTS_DIR)
-    d.mkdir(parents=True, exist_ok=True)
-    c = dict(card_fields)
-    name = c["name"]
-    c.setdefault("arch", getattr(model, "arch_name", type(model).__name__))
-    c["weights"] = f"{name}.pt"
-    wpath = d / c["weights"]
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, wpath)
-    c["sha256"] = sha256_of(wpath)
-    c.setdefault("versions", {})
-    c["versions"].update({"torch": torch.__version__, "audiodl": _version()})
-    missing = [k for k in REQUIRED if k not in c]
-    if missing:
-        raise ModelError(f"card for {name} lacks {missing}")
-    tmp = _card_path(name, d).with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(c, indent=2, sort_keys=False) + "\n")
-    os.replace(tmp, _card_path(name, d))
-    return _card_path(name, d)
-
-
-def _version() -> str:
     from .. import __version__
-    return __version__
+
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    cpath = d / f"{card_.name}.json"
+    if cpath.exists() and not overwrite:
+        raise ModelError(f"{cpath} exists; pass overwrite=True to replace it")
+    wname = f"{card_.name}.pt"
+    tmp = d / (wname + ".tmp")
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    torch.save(state, tmp)
+    tmp.replace(d / wname)
+    versions = dict(card_.versions, torch=torch.__version__, audiodl=__version__)
+    final = card_.replace(weights=wname, sha256=sha256_of(d / wname), versions=versions)
+    final.write(cpath)
+    return cpath
+
+
+def ship(card_path, *, name: Optional[str] = None, replace: bool = False,
+         default: Optional[bool] = None, directory=None) -> Path:
+    """Copy a trained model (card + weights) into the package's shipped weights.
+
+    Parameters
+    ----------
+    card_path : path of a trained model's ``.json`` card (its weights beside it).
+    name : new name in the registry (default: the card's name).
+    replace : allow overwriting a shipped model of that name.
+    default : mark as (or not as) the task's default model.
+
+    Raises
+    ------
+    ModelError
+        Smoke/CI runs (``training.extra['smoke']`` true, or a name containing
+        ``smoke``/``ci``), weights that fail the sha256 check, or an existing
+        shipped model without ``replace``.
+    """
+    c, wdir = resolve(card_path)
+    src = verified_path(c, wdir)
+    smoke = bool(c.training.extra.get("smoke")) or \
+        any(t in c.name.lower().replace("-", "_").split("_") for t in ("smoke", "ci"))
+    if smoke:
+        raise ModelError(f"{card_path}: a smoke/CI model is never shipped")
+    dest = Path(directory or WEIGHTS_DIR)
+    new = c.replace(name=name or c.name, weights=f"{name or c.name}.pt")
+    if default is not None:
+        new = new.replace(default=bool(default))
+    cpath = dest / f"{new.name}.json"
+    if cpath.exists() and not replace:
+        raise ModelError(f"shipped model {new.name!r} exists ({cpath}); pass --replace to "
+                         "overwrite it")
+    tmp = dest / (new.weights + ".tmp")
+    shutil.copyfile(src, tmp)
+    tmp.replace(dest / new.weights)
+    if new.default:  # one default per task
+        for other in list_models(new.task, directory=dest):
+            oc = card(other, directory=dest)
+            if other != new.name and oc.default:
+                oc.replace(default=False).write(dest / f"{other}.json")
+    new.write(cpath)
+    return cpath

@@ -76,3 +76,32 @@ def test_segments_and_times(tmp_path):
     q.write_text("0.1\nabc\n")
     with pytest.raises(ManifestError, match="a.onsets:2"):
         read_times(q)
+
+
+def test_annotation_files_go_through_io_annotations(tmp_path):
+    """The manifest helpers are thin views of :mod:`audiodl.io.annotations` (one reader per format)."""
+    import numpy as np
+
+    from audiodl.io import annotations
+    from audiodl.types import Segments
+
+    p = tmp_path / "a.lab"
+    write_segments(p, [(0.0, 1.25, "music"), (1.25, 2.0, "speech, loud")])
+    assert p.read_text() == "0.000000\t1.250000\tmusic\n1.250000\t2.000000\tspeech, loud\n"
+    assert p.read_text() == annotations.format_segments(
+        Segments(np.array([[0.0, 1.25], [1.25, 2.0]]), ("music", "speech, loud")), "audacity")
+    # what io reads, the manifest helper returns as plain tuples (labels may contain spaces)
+    p.write_text("0 1 verse A\n1 2\n")
+    assert read_segments(p) == [(0.0, 1.0, "verse A"), (1.0, 2.0, "")]
+    j = tmp_path / "a.jams"
+    annotations.write_segments(j, [(0.5, 1.0, "x")], "jams")
+    assert read_segments(j) == [(0.5, 1.0, "x")]
+    q = tmp_path / "a.onsets"
+    write_times(q, [0.5, 0.125])
+    assert q.read_text() == "0.500000\n0.125000\n"
+    assert read_times(q) == annotations.read_events(q).tolist() == [0.125, 0.5]
+    q.write_text("0.5\n-0.1\n")
+    with pytest.raises(ManifestError, match="a.onsets:2: invalid time"):
+        read_times(q)
+    with pytest.raises(ManifestError, match="not found"):
+        read_times(tmp_path / "missing.onsets")

@@ -45,10 +45,23 @@ def test_sum_vs_mean():
     assert "F sum" in format_table({"sys": many})
 
 
-def test_empty_conventions():
-    assert evaluate([], [])["f_measure"] == 1.0
-    assert evaluate([1.0], [])["f_measure"] == 0.0
-    assert evaluate([], [1.0])["precision"] == 0.0
+@pytest.mark.filterwarnings("ignore:.*onsets are empty")  # mir_eval's own warning
+@pytest.mark.parametrize("ref, est", [([], []), ([1.0], []), ([], [1.0])])
+def test_empty_inputs_follow_mir_eval(ref, est):
+    # one convention: mir_eval's (0 for P, R and F when either side is empty)
+    expected = mir_eval.onset.f_measure(np.array(ref), np.array(est))
+    s = evaluate(ref, est)
+    assert (s["f_measure"], s["precision"], s["recall"]) == expected == (0.0, 0.0, 0.0)
+    assert s["tp"] == 0 and s["fp"] == len(est) and s["fn"] == len(ref)
+
+
+def test_pooled_scores_with_silent_files():
+    silent = evaluate([], [])
+    hit = evaluate([1.0, 2.0], [1.0, 2.0])
+    s = summarize([silent, hit])
+    assert s["sum"]["f_measure"] == 1.0 and s["sum"]["n_ref"] == 2  # counts pool
+    assert s["mean"]["f_measure"] == 0.5                             # the silent file scores 0
+    assert summarize([silent])["sum"]["f_measure"] == 0.0
 
 
 def test_validators():

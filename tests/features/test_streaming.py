@@ -128,8 +128,7 @@ def test_empty_stream_and_bad_blocks():
     assert out.shape[1] == 64
 
 
-def test_frontend_stream_helper():
-    from audiodl.features import Frontend
-    sf = Frontend("speech16k").stream()
+def test_streaming_frontend_from_preset_name():
+    sf = StreamingFrontend("speech16k")
     assert isinstance(sf, StreamingFrontend)
     assert sf.fps == 100.0

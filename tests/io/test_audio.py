@@ -1,10 +1,14 @@
+"""Audio file I/O: clear errors, formats, streaming, resampling, clipping reports."""
+import logging
+import warnings
 
 import numpy as np
 import pytest
 import soundfile as sf
 
-from audiodl.errors import AudioError, AudioWarning, ParameterError
+from audiodl.errors import AudioError, ParameterError
 from audiodl.io import as_signal, info, load, save, stream
+from audiodl.io.audio import LOSSY_OVERSHOOT
 from audiodl.testing import chirp, tone, write_bad_files
 
 
@@ -82,13 +86,71 @@ def test_integer_formats_scale(tmp_path):
     np.testing.assert_allclose(y, 0.5, atol=1e-4)
 
 
-def test_warns_on_clipping_and_short(tmp_path):
+def _records(caplog, level=None):
+    return [r for r in caplog.records if r.name == "audiodl.io.audio"
+            and (level is None or r.levelno == level)]
+
+
+def test_clipping_and_short_are_logged_once_not_warned(tmp_path, caplog):
     path = tmp_path / "clip.wav"
     sf.write(path, np.full(400, 1.5, np.float32), 8000, subtype="FLOAT")
-    with pytest.warns(AudioWarning) as rec:
+    caplog.set_level(logging.INFO, logger="audiodl.io.audio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no Python warnings (no source lines printed)
         load(path)
-    msgs = " ".join(str(r.message) for r in rec)
-    assert "clip" in msgs and "short" in msgs
+    warn = _records(caplog, logging.WARNING)
+    msgs = " ".join(r.getMessage() for r in warn)
+    assert "clip" in msgs and "1.50" in msgs and "short" in msgs
+    assert sum("full scale" in r.getMessage() for r in _records(caplog)) == 1
+
+
+def _square_ogg(path, amp, sr=22050):
+    t = np.arange(sr) / sr
+    y = (amp * np.sign(np.sin(2 * np.pi * 440 * t))).astype(np.float32)
+    sf.write(path, y, sr, format="OGG", subtype="VORBIS")
+    return float(np.max(np.abs(sf.read(path, dtype="float32")[0])))
+
+
+def test_vorbis_overshoot_is_info_once(tmp_path, caplog):
+    path = tmp_path / "sq.ogg"
+    peak = _square_ogg(path, 0.85)
+    assert 1.0 < peak <= LOSSY_OVERSHOOT  # the codec overshoots a full-scale square
+    caplog.set_level(logging.INFO, logger="audiodl.io.audio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(path)
+        for _ in stream(path, block_length=1000):  # many blocks, one report
+            pass
+    recs = [r for r in _records(caplog) if "full scale" in r.getMessage()]
+    assert len(recs) == 2 and all(r.levelno == logging.INFO for r in recs)
+    assert "normal for lossy codecs" in recs[0].getMessage()
+    assert f"{peak:.2f}" in recs[0].getMessage()
+
+
+def test_vorbis_far_above_full_scale_warns(tmp_path, caplog):
+    path = tmp_path / "loud.ogg"
+    assert _square_ogg(path, 2.0) > LOSSY_OVERSHOOT
+    caplog.set_level(logging.INFO, logger="audiodl.io.audio")
+    load(path)
+    recs = _records(caplog, logging.WARNING)
+    assert len(recs) == 1 and "clipped or too loud" in recs[0].getMessage()
+
+
+def test_as_signal_array_above_full_scale_is_info(caplog):
+    from audiodl.testing import piano_like
+    y = piano_like([0.1, 0.2, 0.3], sr=8000)
+    y = y * (1.42 / np.max(np.abs(y)))
+    caplog.set_level(logging.INFO, logger="audiodl.io.audio")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s = as_signal(y, 8000)
+    assert np.max(np.abs(s.y)) == pytest.approx(1.42, abs=1e-3)  # passed on unchanged
+    recs = _records(caplog)
+    assert len(recs) == 1 and recs[0].levelno == logging.INFO
+    assert "<array>: peak 1.42" in recs[0].getMessage()
+    caplog.clear()
+    as_signal(np.full(100, 0.5, np.float32), 8000)
+    assert not _records(caplog)
 
 
 def test_stream_matches_load_in_bounded_blocks(tmp_path):

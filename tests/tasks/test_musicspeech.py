@@ -5,7 +5,6 @@ import os
 import numpy as np
 import pytest
 
-from audiodl.features import PRESETS, spectrogram
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPEECH = os.path.join(ROOT, "assets", "examples", "speech.wav")
@@ -29,9 +28,9 @@ def test_shipped_models_are_registered_offline():
     for task in ("musicspeech-classify", "musicspeech-detect"):
         name = pretrained.default_model(task)
         card = pretrained.card(name)
-        assert card["task"] == task and card["default"] is True
-        assert card["labels"] == ["music", "speech"]
-        size = os.path.getsize(os.path.join(pretrained.WEIGHTS_DIR, card["weights"]))
+        assert card.task == task and card.default is True
+        assert card.labels == ("music", "speech")
+        size = os.path.getsize(os.path.join(pretrained.WEIGHTS_DIR, card.weights))
         assert size < 4_000_000, "shipped weights must stay small"
 
 
@@ -76,34 +75,6 @@ def test_activations_roundtrip_and_decoder_overrides(detector, tmp_path):
     assert len(strict) == 0
 
 
-def test_feature_chunks_equal_offline():
-    from audiodl.tasks.musicspeech import feature_chunks
-    cfg = PRESETS["lidy2015"]
-    y = np.random.default_rng(0).standard_normal(22050 * 3 + 77).astype(np.float32) * 0.1
-    ref = spectrogram(y, cfg)
-    for cf in (7, 100, 10_000):
-        got = np.concatenate(list(feature_chunks(y, 22050, config=cfg, chunk_frames=cf)))
-        np.testing.assert_array_equal(got, ref)
-
-
-def test_chunked_network_equals_whole_input():
-    import torch
-
-    from audiodl.models.registry import build
-    from audiodl.tasks.musicspeech import _Net, feature_chunks
-    torch.manual_seed(0)
-    cfg = PRESETS["lidy2015"]
-    m = build("musicspeech_tcn", {}).eval()
-    y = np.random.default_rng(1).standard_normal(22050 * 6).astype(np.float32) * 0.1
-    feats = spectrogram(y, cfg)
-    with torch.inference_mode():
-        whole = torch.sigmoid(m(torch.from_numpy(feats)[None]))[0].numpy()
-    net = _Net(m, {"frontend": cfg.to_dict(), "labels": ["music", "speech"]})
-    for cf in (50, 333):
-        got = net.frame_probs(feature_chunks(y, 22050, config=cfg, chunk_frames=cf))
-        np.testing.assert_allclose(got, whole, atol=1e-5)
-
-
 def test_models_shapes_and_bad_input():
     import torch
 
@@ -133,7 +104,8 @@ def test_numpy_twin_matches_torch(arch, tmp_path):
     import torch
 
     from audiodl.models.registry import build
-    from audiodl.tasks.musicspeech import NumpyExcerptNet, read_state_dict
+    from audiodl.pretrained.weights import read_state_dict
+    from audiodl.runtime.numpy_nets import NumpyExcerptNet
     torch.manual_seed(0)
     m = build(arch, {}).eval()
     for mod in m.modules():
@@ -155,18 +127,17 @@ def test_classify_numpy_backend_does_not_import_torch():
     import sys
     code = ("import sys; from audiodl.tasks.musicspeech import MusicSpeechClassifier as C; "
             "p = C.from_pretrained(backend='auto'); r = p(%r); "
-            "print(r.label, type(p.model).__name__, 'torch' in sys.modules)" % SPEECH)
+            "print(r.label, type(p.backend).__name__, 'torch' in sys.modules)" % SPEECH)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[0] == "speech"
-    if out[1] == "NumpyExcerptNet":
-        assert out[2] == "False"
+    assert out[1] == "NumpyBackend" and out[2] == "False"
 
 
 def test_long_file_streaming_path_equals_in_memory(detector, monkeypatch):
     """Files over STREAM_SECONDS are streamed block-wise (bounded memory)."""
     from audiodl.io.audio import load
-    from audiodl.tasks import musicspeech as T
+    from audiodl.runtime import source as T
     y, sr = load(MUSIC)  # already at the model rate: no resampling difference
     whole = detector.activations(y, sr)
     monkeypatch.setattr(T, "STREAM_SECONDS", 1.0)

@@ -10,7 +10,13 @@ import pytest
 from click.testing import CliRunner
 
 from audiodl.cli.main import cli
-from audiodl.cli.musicspeech import DETECT_FORMATS, parse_segments
+from audiodl.cli.musicspeech import DETECT_FORMATS
+from audiodl.io.annotations import parse_segments as _parse_segments
+
+
+def parse_segments(text, fmt):
+    seg = _parse_segments(text, None if fmt == "mirex" else fmt)
+    return [(float(s), float(e), lab) for (s, e), lab in zip(seg.intervals, seg.labels)]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SPEECH = os.path.join(ROOT, "assets", "examples", "speech.wav")

@@ -1,0 +1,122 @@
+"""Model backends: one call signature for every way of running a network.
+
+A backend maps a float32 batch to probabilities (the sigmoid of the model's
+logits), shaped by the model's ``layout`` (see
+:data:`audiodl.pretrained.card.LAYOUTS`):
+
+``excerpt``  ``(batch, n_frames, n_bins) -> (batch, n_outputs)``
+``same``     ``(1, n, n_bins) -> (1, ceil(n / time_stride), n_outputs)``
+``valid``    ``(1, n_channels, n, n_bins) -> (1, n - context + 1)``
+
+and declares the geometry the runner needs: ``n_frames`` (excerpt),
+``receptive_field`` and ``time_stride`` (same), ``context`` (valid).
+
+Backends: ``torch`` (any registered architecture), ``numpy`` (the excerpt
+CNNs, no torch import) and ``onnx`` (ONNX Runtime: the seam for the
+deployment work; not available yet).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ModelError, ParameterError
+
+__all__ = ["Backend", "TorchBackend", "NumpyBackend", "make_backend", "BACKENDS"]
+
+BACKENDS = ("auto", "torch", "numpy", "onnx")
+
+
+def _sigmoid(x):
+    return 0.5 * (1.0 + np.tanh(0.5 * x))
+
+
+class Backend:
+    """Base: a callable model with its layout and geometry."""
+
+    name = ""
+    layout = "same"
+    n_frames = 0
+    receptive_field = 1
+    time_stride = 1
+    context = 1
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(layout={self.layout!r})"
+
+
+class TorchBackend(Backend):
+    """A torch ``nn.Module`` in eval mode, run under ``torch.inference_mode``."""
+
+    name = "torch"
+
+    def __init__(self, model, layout: str, *, device: str = "cpu"):
+        self.model, self.layout, self.device = model, layout, device
+        if layout == "excerpt":
+            self.n_frames = int(model.n_frames)
+        elif layout == "same":
+            self.receptive_field = int(model.receptive_field)
+            self.time_stride = int(getattr(model, "time_stride", 1))
+        elif layout == "valid":
+            self.context = int(model.context)
+        else:
+            raise ModelError(f"unknown model layout {layout!r}")
+
+    def __call__(self, x):
+        import torch
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+            y = self.model(t, pad=False) if self.layout == "valid" else self.model(t)
+            return torch.sigmoid(y).cpu().numpy()
+
+
+class NumpyBackend(Backend):
+    """The numpy twin of an excerpt CNN (:mod:`audiodl.runtime.numpy_nets`)."""
+
+    name = "numpy"
+    layout = "excerpt"
+
+    def __init__(self, net):
+        self.net = net
+        self.n_frames = int(net.n_frames)
+
+    def __call__(self, x):
+        return _sigmoid(self.net(np.ascontiguousarray(x, dtype=np.float32)))
+
+
+def make_backend(card, weights_dir, *, backend: str = "auto", device: str = "cpu") -> Backend:
+    """The backend ``backend`` for the model of ``card`` (weights sha256-checked).
+
+    Parameters
+    ----------
+    card : ModelCard
+    weights_dir : path of the folder holding ``card.weights``
+    backend : {'auto', 'torch', 'numpy', 'onnx'}
+        ``auto`` runs excerpt CNNs with numpy on CPU (no torch import, fast
+        start-up) and everything else with torch.
+    device : str
+        torch device (``torch`` backend only).
+    """
+    from ..pretrained.weights import read_state_dict, verified_path
+    from .numpy_nets import NUMPY_ARCHS, NumpyExcerptNet
+
+    if backend not in BACKENDS:
+        raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "onnx":
+        raise ModelError("the ONNX Runtime backend is not available yet; use 'torch' or "
+                         "'auto'")
+    numpy_ok = card.arch in NUMPY_ARCHS and device == "cpu"
+    if backend == "numpy" and not numpy_ok:
+        raise ModelError(f"{card.name}: no numpy forward pass for architecture {card.arch!r}"
+                         + ("" if device == "cpu" else " on a non-CPU device"))
+    if backend == "numpy" or (backend == "auto" and numpy_ok):
+        state = read_state_dict(verified_path(card, Path(weights_dir)))
+        return NumpyBackend(NumpyExcerptNet(card.arch, card.args, state))
+    from ..pretrained import build_model
+    return TorchBackend(build_model(card, weights_dir, device=device), card.layout,
+                        device=device)

@@ -1,0 +1,235 @@
+"""The task contract: what every task's pipeline is made of.
+
+A task is four small pieces on shared machinery (see CONTRIBUTING.md,
+"Adding a task"): a model module (``models/<task>.py``), a task module
+(``tasks/<task>.py``, a :class:`Pipeline` subclass), a training spec
+(``training/specs/<task>.py``) and a card (``pretrained/weights/<name>.json``).
+
+A task subclass declares:
+
+``task``           the task name in model cards (the registry key, :data:`audiodl.tasks.TASKS`);
+``accepts``        card tasks it can run (default: ``(task,)``);
+``params_type``    the typed decoding parameter set (seconds), with ``from_dict``,
+                   ``replace(**overrides)`` (None keeps a value) and ``to_dict``;
+``formats``        output format -> file suffix for ``-o DIR``;
+``decode()``       activations -> result;
+``evaluate()``     reference, estimate -> dict of scores (through :mod:`audiodl.evaluation`);
+``write()``        result -> text in a format (through :mod:`audiodl.io.annotations`);
+
+and may override :meth:`Pipeline.postprocess` (runner outputs -> activation
+values) and ``excerpt_hop``. Everything else comes from here: the front end
+from the card, bounded-memory :meth:`Pipeline.activations` through the one
+streaming front end and the one :class:`~audiodl.runtime.runner.ContextRunner`,
+backends, loading by name, and ``pipeline(x)``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ModelError, ParameterError
+from ..features.config import FrontendConfig, as_config
+from ..types import Activations, Signal
+
+__all__ = ["Pipeline", "NoParams"]
+
+
+class NoParams:
+    """The empty parameter set of decoders that take no parameters."""
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict] = None) -> "NoParams":
+        if d:
+            raise ParameterError(f"this decoder takes no parameters, got {sorted(d)}")
+        return cls()
+
+    def replace(self, **changes) -> "NoParams":
+        given = {k: v for k, v in changes.items() if v is not None}
+        if given:
+            raise ParameterError(f"this decoder takes no parameters, got {sorted(given)}")
+        return self
+
+    def to_dict(self) -> dict:
+        return {}
+
+
+class Pipeline:
+    """Front end -> model -> decoder for one task, each stage callable on its own.
+
+    Build with :meth:`from_pretrained`. On the base class it dispatches on the
+    card's task: ``audiodl.Pipeline.from_pretrained("onsets_cnn")`` returns
+    an onset pipeline.
+
+    Parameters
+    ----------
+    card : ModelCard or None
+        None for non-learned methods (then ``config`` is required).
+    backend : Backend or None
+    config : FrontendConfig, preset name or dict, optional
+        Front end of a non-learned method (learned ones take the card's).
+    """
+
+    task: str = ""
+    accepts: tuple = ()
+    params_type = NoParams
+    formats: dict = {}
+    default_format: str = "text"
+    #: excerpt hop in frames (excerpt models)
+    excerpt_hop: int = 1
+    #: frames per backend call (bounds memory; outputs do not depend on it)
+    chunk_frames: int = 6000
+    #: results are rows of one table (``classify``) rather than one document per input
+    combine_outputs: bool = False
+
+    def __init__(self, card=None, backend=None, *, config=None):
+        if card is not None and card.task not in (self.accepts or (self.task,)):
+            raise ModelError(f"model {card.name!r} is for task {card.task!r}, not "
+                             f"{self.accepts or (self.task,)}")
+        self.card, self.backend = card, backend
+        if card is not None:
+            self.config: FrontendConfig = card.frontend
+        elif config is not None:
+            self.config = as_config(config)
+        else:
+            raise ParameterError(f"{type(self).__name__} needs a model card or a front end")
+        self.labels = tuple(card.labels) if card is not None else ()
+        offline = card.decoder.offline if card is not None else {}
+        self.default_params = self.params_type.from_dict(offline)
+
+    def __repr__(self) -> str:
+        name = self.card.name if self.card is not None else self.config
+        return f"{type(self).__name__}({name!r})"
+
+    # ------------------------------------------------------------- loading
+    @classmethod
+    def from_pretrained(cls, name: Optional[str] = None, *, backend: str = "auto",
+                        device: str = "cpu") -> "Pipeline":
+        """Load a shipped model by name (or a card path) with its front end and decoder.
+
+        Parameters
+        ----------
+        name : str or None
+            Shipped model name or ``.json`` card path; None: the task's default.
+        backend : {'auto', 'torch', 'numpy', 'onnx'}
+        device : str
+            torch device.
+        """
+        from .. import pretrained
+        from ..runtime.backends import make_backend
+        if name is None:
+            if not cls.task:
+                raise ModelError("Pipeline.from_pretrained: give a model name "
+                                 f"(shipped: {', '.join(pretrained.list_models())})")
+            name = pretrained.default_model(cls.task)
+        card, wdir = pretrained.resolve(name)
+        target = cls
+        if not cls.task:  # the public face: dispatch on the card's task
+            from . import task_class
+            target = task_class(card.task)
+        return target(card, make_backend(card, wdir, backend=backend, device=device))
+
+    # -------------------------------------------------------------- stages
+    @property
+    def sr(self) -> int:
+        """Rate the model's front end runs at [Hz]."""
+        return self.config.sr
+
+    @property
+    def fps(self) -> float:
+        """Rate of the activations [Hz]."""
+        if self.backend is not None and self.backend.layout == "excerpt":
+            return self.config.fps / self.excerpt_hop
+        if self.backend is not None and self.backend.layout == "same":
+            return self.config.fps / self.backend.time_stride
+        return self.config.fps
+
+    def load(self, x, sr: Optional[int] = None) -> Signal:
+        """Path, Signal or array -> mono Signal at the model's rate."""
+        from ..io.audio import as_signal
+        return as_signal(x, sr, target_sr=self.sr)
+
+    def features(self, signal: Signal) -> np.ndarray:
+        """Offline front end on a whole signal at the model's rate."""
+        from ..features.frontend import spectrogram
+        return spectrogram(signal.y, self.config)
+
+    def feature_chunks(self, x, sr: Optional[int] = None):
+        """Features in bounded-memory chunks (the streaming front end)."""
+        from ..runtime.source import feature_chunks
+        return feature_chunks(x, sr, config=self.config)
+
+    def runner(self):
+        """A fresh :class:`~audiodl.runtime.runner.ContextRunner` on this model."""
+        from ..runtime.runner import ContextRunner
+        if self.backend is None:
+            raise ModelError(f"{type(self).__name__} has no model")
+        return ContextRunner(self.backend, hop=self.excerpt_hop,
+                             chunk_frames=self.chunk_frames)
+
+    def postprocess(self, outputs: np.ndarray) -> np.ndarray:
+        """Runner outputs ``(n_out, n_outputs)`` -> activation values (default: as is)."""
+        return outputs
+
+    def activation_values(self, chunks, progress=None) -> np.ndarray:
+        """Activation values of an iterable of feature chunks."""
+        return self.postprocess(self.runner().run(chunks, progress=progress))
+
+    def activations(self, x, sr: Optional[int] = None, *, progress: bool = False) -> Activations:
+        """Activations of audio of any length, in bounded memory (equal to whole-file).
+
+        Parameters
+        ----------
+        x : str, os.PathLike, Signal or np.ndarray [shape=(n,) or (channels, n)]
+        sr : int or None [Hz]
+            Rate of an array input (resampled to the model's).
+        progress : bool
+            Progress bar on stderr (only when it is a terminal).
+        """
+        from ..runtime.source import duration_of, progress_bar
+        if not isinstance(x, (str, os.PathLike, Signal)) and sr is None:
+            raise ParameterError("an array input needs its sampling rate: pass sr=")
+        dur = duration_of(x, sr)
+        bar = progress_bar(dur, progress)
+        fps = self.config.fps
+        tick = (lambda n: bar.update(round(n / fps, 1))) if bar is not None else None
+        try:
+            values = self.activation_values(self.feature_chunks(x, sr), tick)
+        finally:
+            if bar is not None:
+                bar.close()
+        return Activations(values=values, fps=self.fps, labels=self.labels,
+                           audio_duration=dur)
+
+    # ------------------------------------------------------------ decoding
+    def params(self, **overrides):
+        """The card's tuned decoding parameters with ``overrides`` (None keeps a value)."""
+        return self.default_params.replace(**overrides)
+
+    def decode(self, activations: Activations, **params):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def __call__(self, x, sr: Optional[int] = None, **params):
+        return self.decode(self.activations(x, sr), **params)
+
+    # ------------------------------------------------------ results, scores
+    def write(self, result, fmt: Optional[str] = None, *,
+              source: Optional[str] = None) -> str:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def write_many(self, items, fmt: Optional[str] = None) -> str:
+        """Several ``(source, result)`` as one text (tasks with ``combine_outputs``)."""
+        return "".join(self.write(r, fmt, source=s) for s, r in items)
+
+    def evaluate(self, reference, estimate) -> dict:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    # --------------------------------------------------------------- plots
+    def plot(self, x, sr: Optional[int], result, activations: Activations, dest: str, *,
+             title: str = "") -> str:
+        """Spectrogram (Hz axis), activations and the result, to a PNG at ``dest``."""
+        from ..plotting import plot_result
+        return plot_result(self.features(self.load(x, sr)), self.config, dest, result=result,
+                           activations=activations, title=title)

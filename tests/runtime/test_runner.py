@@ -1,0 +1,86 @@
+"""The one chunked-context runner equals whole-input processing for every layout."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from audiodl.features import PRESETS, spectrogram
+from audiodl.models.registry import build
+from audiodl.runtime.backends import TorchBackend
+from audiodl.runtime.runner import ContextRunner
+from audiodl.runtime.source import feature_chunks
+
+
+def _chunks(x, sizes):
+    out, s, i = [], 0, 0
+    while s < x.shape[-2]:
+        n = sizes[i % len(sizes)]
+        out.append(x[..., s:s + n, :])
+        s, i = s + n, i + 1
+    return out
+
+
+def test_same_layout_tcn_equals_whole():
+    torch.manual_seed(0)
+    m = build("musicspeech_tcn", {}).eval()
+    feats = np.random.default_rng(1).standard_normal((517, 40)).astype(np.float32)
+    with torch.inference_mode():
+        whole = torch.sigmoid(m(torch.from_numpy(feats)[None]))[0].numpy()
+    for sizes, chunk in (([50], 6000), ([333, 7, 1], 6000), ([517], 64), ([1], 6000)):
+        r = ContextRunner(TorchBackend(m, "same"), chunk_frames=chunk)
+        got = r.run(_chunks(feats, sizes))
+        np.testing.assert_allclose(got, whole, atol=1e-5, err_msg=str(sizes))
+
+
+def test_valid_layout_onset_cnn_equals_whole_and_online():
+    torch.manual_seed(0)
+    m = build("onset_cnn_bn", {}).eval()
+    feats = np.random.default_rng(2).standard_normal((3, 260, 80)).astype(np.float32)
+    with torch.inference_mode():
+        whole = torch.sigmoid(m(torch.from_numpy(feats)[None], pad=True))[0].numpy()
+    for sizes, chunk in (([260], 6000), ([40, 3], 6000), ([1], 6000), ([260], 17)):
+        got = ContextRunner(TorchBackend(m, "valid"), chunk_frames=chunk).run(
+            _chunks(feats, sizes))
+        np.testing.assert_allclose(got[:, 0], whole, atol=1e-5, err_msg=str(sizes))
+    short = feats[:, :3]  # shorter than the context
+    with torch.inference_mode():
+        ref = torch.sigmoid(m(torch.from_numpy(short)[None], pad=True))[0].numpy()
+    got = ContextRunner(TorchBackend(m, "valid")).run([short])
+    np.testing.assert_allclose(got[:, 0], ref, atol=1e-5)
+
+
+def test_excerpt_layout_equals_manual_excerpts():
+    torch.manual_seed(0)
+    m = build("musicspeech_cnn", {}).eval()
+    feats = np.random.default_rng(3).standard_normal((437, 40)).astype(np.float32)
+    starts = range(0, 437 - 80 + 1, 40)
+    ex = np.stack([feats[s:s + 80] for s in starts])
+    with torch.inference_mode():
+        ref = torch.sigmoid(m(torch.from_numpy(ex))).numpy()
+    for sizes in ([437], [13, 100], [1]):
+        got = ContextRunner(TorchBackend(m, "excerpt"), hop=40, batch=3).run(
+            _chunks(feats, sizes))
+        np.testing.assert_allclose(got, ref, atol=1e-5)
+    # shorter than one excerpt: padded with its floor
+    got = ContextRunner(TorchBackend(m, "excerpt"), hop=40).run([feats[:30]])
+    assert got.shape == (1, 1)
+
+
+def test_feature_chunks_equal_offline_front_end():
+    cfg = PRESETS["lidy2015"]
+    y = np.random.default_rng(0).standard_normal(22050 * 7 + 77).astype(np.float32) * 0.1
+    ref = spectrogram(y, cfg)
+    for seconds in (0.5, 2.0, 100.0):
+        got = np.concatenate(list(feature_chunks(y, 22050, config=cfg, chunk_seconds=seconds)),
+                             axis=-2)
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got, ref, atol=1e-4)
+
+
+def test_bad_frames_are_refused():
+    from audiodl.errors import ParameterError
+    m = build("musicspeech_tcn", {}).eval()
+    with pytest.raises(ParameterError):
+        ContextRunner(TorchBackend(m, "same")).push(np.zeros(10, np.float32))
