@@ -240,8 +240,7 @@ class ModelCard:
             if isinstance(v, dict):
                 flat = _flat_numbers(v)
                 if flat:
-                    k, x = flat[0]
-                    return f"{key}.{k}={x:.4g}"
+                    return ", ".join(f"{k}={x:.4g}" for k, x in flat[:2])
             elif isinstance(v, (int, float)):
                 return f"{key}={v:.4g}"
         return ""

@@ -132,3 +132,12 @@ def test_streaming_frontend_from_preset_name():
     sf = StreamingFrontend("speech16k")
     assert isinstance(sf, StreamingFrontend)
     assert sf.fps == 100.0
+
+
+def test_spectrogram_takes_sr_and_resamples():
+    from audiodl.features import spectrogram
+    y = np.sin(2 * np.pi * 440 * np.arange(22050) / 22050).astype(np.float32)
+    at_preset = spectrogram(y, "onset_cnn", sr=22050)
+    assert at_preset.shape[-2] == 1 + 44100 // 441, "22.05 kHz input resampled to 44.1 kHz"
+    with pytest.raises(ParameterError):
+        spectrogram(y, "onset_cnn", sr=-1)
