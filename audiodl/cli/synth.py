@@ -14,7 +14,9 @@ from audiodl.data.synth.runner import TASKS
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Corpus folder (audio/, labels/, manifest.jsonl, corpus.json).")
 @click.option("--hours", type=click.FloatRange(min=0.0, min_open=True), default=0.05, show_default=True,
-              help="Approximate amount of audio to generate.")
+              help="Amount of audio to generate [hours]. Corpora of whole songs round up to "
+                   "whole items, at least one: structure (songs of ~100 s) and similarity "
+                   "(works of ~170 s, all versions); the others are filled to within one item.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Corpus seed (same seed, same corpus).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker processes.")
@@ -41,4 +43,11 @@ def synth(task, out_dir, hours, seed, jobs, sr, keep_stems):
         sys.exit(3)
     except AudiodlError as exc:
         raise click.UsageError(str(exc)) from None
+    try:
+        from audiodl.data.manifest import read_manifest
+        got = sum(float(it.get("duration", 0.0)) for it in read_manifest(manifest))
+        click.echo(f"audiodl synth {task}: {got / 3600:.3f} h of audio (asked for {hours:g} h)",
+                   err=True)
+    except Exception:  # the summary is informative only; the manifest is what counts
+        pass
     click.echo(str(manifest))

@@ -294,12 +294,25 @@ def import_source(source, out_dir, *, sr=None, split=None, jobs=1, limit=None):
 
     from tqdm import tqdm
 
+    tty = sys.stderr.isatty()
+
+    def stage(msg):  # one line per stage when stderr is not a terminal (logs, CI)
+        if not tty:
+            print(f"audiodl data import {source}: {msg}", file=sys.stderr, flush=True)
+
+    stage(f"converting {len(job_list)} files to {sr} Hz with {max(1, jobs)} worker(s)")
     with cf.ThreadPoolExecutor(max_workers=max(1, jobs)) as ex:
         futs = [ex.submit(_run_job, source, j, out_dir, sr) for j in job_list]
         bar = tqdm(futs, desc=f"import {source}", unit="file", file=sys.stderr,
-                   disable=not sys.stderr.isatty())
-        items = [f.result() for f in bar]
+                   disable=not tty)
+        items = []
+        for k, f in enumerate(bar, 1):
+            items.append(f.result())
+            if not tty and (k % 100 == 0) and k < len(futs):
+                stage(f"{k} of {len(futs)} files converted")
+    stage(f"writing the manifest ({len(items)} items)")
     manifest = write_manifest(out_dir / "manifest.jsonl", items)
+    stage(f"done: {sum(it['duration'] for it in items) / 3600.0:.2f} h -> {manifest}")
     logger.info("%s: %d items, %.2f h -> %s", source, len(items),
                 sum(it["duration"] for it in items) / 3600.0, manifest)
     return manifest
