@@ -352,7 +352,8 @@ def main(argv=None):
     threads = [int(t) for t in args.threads.split(",")]
 
     info = machine()
-    results = {"machine": info, "args": vars(args), "configs": {}}
+    results = {"machine": info, "args": dict(vars(args), out=os.path.relpath(args.out, ROOT)),
+               "configs": {}}
     print(f"# {info['cpu']}, {info['cores']} cores, load {info['loadavg_start']}", flush=True)
     for name in args.configs.split(","):
         cfg = CONFIGS[name]
@@ -412,7 +413,7 @@ def main(argv=None):
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(results, f, indent=1)
-    print(f"\nwrote {args.out}")
+    print(f"\nwrote {os.path.relpath(args.out)}")
     sys.stdout = tee.stream
     if args.readme:
         write_readme_section(args.readme, "".join(tee.lines))

@@ -60,14 +60,12 @@ def throughput(minutes: float) -> dict:
             ts.append(time.perf_counter() - t)
         return min(ts)
 
-    res = {"model": pipe.card["name"], "audio_seconds": round(dur, 1)}
+    res = {"model": pipe.card.name, "audio_seconds": round(dur, 1)}
     t_mem = best(lambda: pipe.decode(pipe.activations(y, sr)))
     feats = pipe.features(pipe.load(y, sr))
     t_fe = best(lambda: pipe.features(pipe.load(y, sr)))
-    from audiodl.tasks.musicspeech import _Net
-    net = _Net(pipe.model, pipe.card)
-    t_net = best(lambda: net.frame_probs(iter([feats[i:i + 8192]
-                                               for i in range(0, len(feats), 8192)])))
+    chunks = [feats[i:i + 8192] for i in range(0, len(feats), 8192)]
+    t_net = best(lambda: pipe.runner().run(chunks))
     act = pipe.activations(y, sr)
     t_dec = best(lambda: pipe.decode(act), n=5)
     with tempfile.TemporaryDirectory() as d:

@@ -13,8 +13,9 @@ Subcommands
     and reports the compute time per hop (median, p95, p99, max) next to the
     algorithmic latency.
 ``madmom-activations --list L --out DIR`` / ``madmom-time --list L`` (madmom venv)
-    Helpers executed under ``/work/venvs/madmom/bin/python``: they import only
-    madmom and numpy, so this file stays Python 3.9 compatible.
+    Helpers executed under ``$MADMOM_PYTHON`` (the Python of a separate venv
+    with madmom 0.16.1): they import only madmom and numpy, so this file stays
+    Python 3.9 compatible.
 
 Results go to ``bench/results/onsets.json`` and a markdown table on stdout.
 Run with ``OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 MKL_NUM_THREADS=1`` (set here
@@ -33,7 +34,8 @@ for _v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_
     os.environ.setdefault(_v, "1")
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-MADMOM_PY = os.environ.get("MADMOM_PYTHON", "/work/venvs/madmom/bin/python")
+#: Python of a venv with madmom 0.16.1 (its own Python 3.9 environment); unset: madmom skipped
+MADMOM_PY = os.environ.get("MADMOM_PYTHON", "")
 
 
 # ------------------------------------------------------- madmom side (py3.9)
@@ -137,7 +139,7 @@ def cmd_throughput(args):
         return librosa.onset.onset_detect(y=y, sr=sr, units="time")
     sec, n = _time(lib, files, args.repeat)
     rows["librosa.onset.onset_detect"] = {"seconds": sec, "n_onsets": n}
-    if os.path.exists(MADMOM_PY):
+    if MADMOM_PY and os.path.exists(MADMOM_PY):
         lst = os.path.join(tempfile.gettempdir(), "audiodl_bench_madmom.txt")
         with open(lst, "w") as f:
             f.write("\n".join(files) + "\n")
@@ -149,7 +151,8 @@ def cmd_throughput(args):
         r = json.loads(p.stdout)
         rows[f"madmom {r['madmom']} CNNOnsetProcessor + peak picking"] = r
     else:
-        print(f"madmom venv {MADMOM_PY} missing: skipped", file=sys.stderr)
+        print(f"madmom venv {MADMOM_PY or '(MADMOM_PYTHON unset)'} missing: skipped",
+              file=sys.stderr)
     for r in rows.values():
         r["x_realtime"] = dur / r["seconds"]
     mm = [r for k, r in rows.items() if k.startswith("madmom")]

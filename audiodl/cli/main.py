@@ -26,6 +26,8 @@ COMMANDS = {
     "models": ("audiodl.cli.models:models", "List and describe the shipped models."),
     "synth": ("audiodl.cli.synth:synth", "Generate a labelled training corpus."),
     "data": ("audiodl.cli.data:data", "Import real recordings into manifests."),
+    "train": ("audiodl.cli.train:train", "Train a task's model from a config."),
+    "ship": ("audiodl.cli.ship:ship", "Ship a trained model into the package."),
 }
 
 

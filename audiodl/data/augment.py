@@ -1,8 +1,14 @@
-"""Waveform augmentation shared by all corpus generators.
+"""Augmentation: the one waveform chain and the one spectrogram augmentation.
 
-Room reverb, additive noise, equalisation, gain and codec round trips, so
-models do not learn the synthesizer. Every function takes ``y`` (float32,
-mono) and returns an array of the same length, so time labels stay valid.
+Waveform (shared by all corpus generators and feature-cache variants): room
+reverb, additive noise, equalisation, gain and codec round trips, so models
+do not learn the synthesizer. Every function takes ``y`` (float32, mono) and
+returns an array of the same length, so time labels stay valid.
+
+Spectrogram (training excerpts of every task): :class:`SpecAugment` — gain,
+smooth random EQ and tilt, band shift, steep low-pass and a coloured noise
+floor, in decibels, on any log front end (:func:`db_per_unit`).
+
 Randomness comes only from the ``rng`` passed in.
 """
 
@@ -27,6 +33,9 @@ __all__ = [
     "codec_roundtrip",
     "random_augment",
     "CODECS",
+    "SpecAugment",
+    "db_per_unit",
+    "mix_power",
 ]
 
 logger = logging.getLogger(__name__)
@@ -331,3 +340,131 @@ def random_augment(y, sr, rng, *, p_reverb=0.5, p_eq=0.5, p_noise=0.4, p_codec=0
         out = out * (0.99 / peak)
     params["gain_db"] = g_db
     return out.astype(np.float32), params
+
+
+# ------------------------------------------------------------------ spectrogram
+def db_per_unit(config) -> float:
+    """Decibels per unit of a log front end's output.
+
+    Parameters
+    ----------
+    config : FrontendConfig
+        ``log`` must be ``'db'``, ``'log10'`` or ``'log'``.
+
+    Returns
+    -------
+    float [dB]
+        10 for log10 power, 20 for log10 magnitude, 20 / ln(10) (8.69) for the
+        natural log of a magnitude; divided by ``log_mul``.
+    """
+    from ..errors import ParameterError
+    if config.log == "db":
+        return 1.0 / config.log_mul
+    if config.log not in ("log10", "log"):
+        raise ParameterError(f"SpecAugment needs a log front end ('db', 'log10' or 'log'), "
+                             f"got log={config.log!r}")
+    base = 1.0 if config.log == "log10" else np.log(10.0)
+    return float(20.0 / (config.power * base * config.log_mul))
+
+
+class SpecAugment:
+    """Random augmentation of log spectrogram excerpts (the one for every task).
+
+    Acts on ``x [shape=(n_frames, ..., n_bins)]`` (the band axis last, any
+    channel axes in between, e.g. the 3 resolutions of the onset front end);
+    every change is the same for all channels.
+
+    Parameters
+    ----------
+    unit_db : float [dB]
+        Decibels per feature unit (:func:`db_per_unit`; 10 for log10 power).
+    gain_db : float [dB]
+        Uniform random gain in ``[-gain_db, gain_db]``.
+    eq_db : float [dB]
+        Amplitude of a smooth random curve across bands (``eq_knots`` knots
+        uniform in ``[-eq_db, eq_db]``, interpolated linearly): random EQ.
+    eq_knots : int
+        Knots of the EQ curve.
+    tilt_db : float [dB]
+        Random spectral tilt: a line from ``-t`` to ``+t`` over the bands,
+        ``t`` uniform in ``[-tilt_db, tilt_db]``.
+    shift : int [bands]
+        Random shift of the band axis in ``[-shift, shift]`` (edge-padded), a
+        crude pitch shift.
+    noise_prob : float
+        Probability of adding a random coloured noise floor (power domain).
+    noise_snr : (float, float) [dB]
+        Range of the noise level below the excerpt's mean power.
+    lowpass_prob : float
+        Probability of a steep low-pass: bands above a random cut-off (40 % to
+        90 % of the bands) fall to the excerpt's floor, so band-limited
+        recordings (telephone, codecs) are seen in every class.
+
+    Notes
+    -----
+    Draw order (and so the result for a given ``rng``): shift, low-pass, EQ,
+    tilt, gain, noise; stages switched off draw nothing.
+    """
+
+    def __init__(self, *, unit_db: float = 10.0, gain_db: float = 10.0, eq_db: float = 5.0,
+                 eq_knots: int = 4, tilt_db: float = 0.0, shift: int = 2,
+                 noise_prob: float = 0.3, noise_snr=(5.0, 40.0), lowpass_prob: float = 0.3):
+        from ..errors import ParameterError
+        if unit_db <= 0 or eq_knots < 2 or shift < 0:
+            raise ParameterError("SpecAugment: unit_db > 0, eq_knots >= 2 and shift >= 0 needed")
+        self.unit_db, self.gain_db, self.eq_db, self.eq_knots = unit_db, gain_db, eq_db, eq_knots
+        self.tilt_db, self.shift = tilt_db, int(shift)
+        self.noise_prob, self.noise_snr = noise_prob, tuple(noise_snr)
+        self.lowpass_prob = lowpass_prob
+
+    def __repr__(self):
+        return (f"SpecAugment(unit_db={self.unit_db:g}, gain_db={self.gain_db:g}, "
+                f"eq_db={self.eq_db:g}, eq_knots={self.eq_knots}, tilt_db={self.tilt_db:g}, "
+                f"shift={self.shift}, noise_prob={self.noise_prob:g}, "
+                f"noise_snr={self.noise_snr}, lowpass_prob={self.lowpass_prob:g})")
+
+    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Augmented copy of ``x`` (float32, same shape)."""
+        x = np.asarray(x, dtype=np.float32)
+        n_bins = x.shape[-1]
+        u = np.float32(1.0 / self.unit_db)  # feature units per dB
+        if self.shift:
+            s = int(rng.integers(-self.shift, self.shift + 1))
+            if s > 0:
+                x = np.concatenate([np.repeat(x[..., :1], s, axis=-1), x[..., :-s]], axis=-1)
+            elif s < 0:
+                x = np.concatenate([x[..., -s:], np.repeat(x[..., -1:], -s, axis=-1)], axis=-1)
+        if self.lowpass_prob and rng.random() < self.lowpass_prob:
+            cut = int(rng.integers(int(0.4 * n_bins), int(0.9 * n_bins)))
+            floor = np.float32(np.percentile(x, 1))
+            ramp = np.minimum(np.arange(n_bins - cut, dtype=np.float32), 4.0) / 4.0
+            x = x.copy()
+            x[..., cut:] = x[..., cut:] * (1 - ramp) + (floor - 10.0 * u) * ramp
+        if self.eq_db:
+            k = self.eq_knots
+            knots = rng.uniform(-self.eq_db, self.eq_db, size=k)
+            curve = np.interp(np.linspace(0, k - 1, n_bins), np.arange(k), knots)
+            x = x + (curve * u).astype(np.float32)
+        if self.tilt_db:
+            t = rng.uniform(-self.tilt_db, self.tilt_db)
+            x = x + (t * u * np.linspace(-1, 1, n_bins)).astype(np.float32)
+        if self.gain_db:
+            x = x + np.float32(rng.uniform(-self.gain_db, self.gain_db) * u)
+        if self.noise_prob and rng.random() < self.noise_prob:
+            xd = x.astype(np.float64) * self.unit_db  # dB
+            level = 10 * np.log10(np.mean(10.0 ** (xd / 10)) + 1e-12)
+            level -= rng.uniform(*self.noise_snr)
+            tilt = 10 * rng.uniform(-1.0, 0.5) * np.linspace(0, 1, n_bins)
+            noise = level + tilt + 5 * np.log10(rng.exponential(1.0, size=x.shape) + 1e-6)
+            ln = np.log(10) / 10
+            x = (np.logaddexp(xd * ln, noise * ln) / ln * u)
+        return np.asarray(x, dtype=np.float32)
+
+
+def mix_power(a: np.ndarray, b: np.ndarray, gain_b: float, *, unit_db: float = 10.0) -> np.ndarray:
+    """Power-domain sum of two log spectrograms, ``b`` scaled by ``gain_b`` (feature units).
+
+    ``unit_db`` is the decibels per feature unit (10 for log10 power).
+    """
+    ln = np.log(10) * unit_db / 10
+    return (np.logaddexp(a * ln, (b + gain_b) * ln) / ln).astype(np.float32)

@@ -1,19 +1,29 @@
-"""Torch dataset layer over manifests for frame-level audio tasks.
+"""Torch dataset layer over manifests, shared by every task's training spec.
 
 * :class:`FeatureCache`: front-end features on disk, keyed by (file content
-  hash, :attr:`FrontendConfig.hash`, augmentation variant).
+  hash, :attr:`FrontendConfig.hash`, augmentation variant) — the one cache.
 * :func:`frame_targets`: ``start end label`` segments -> frame activity matrix.
-* :class:`FeatureSet`: the features + targets of a list of items, in memory
-  (float16), loaded through the cache.
-* :func:`normalization_stats`: training-set mean/std per band or per pixel.
-* :class:`SpecAugment`: spectrogram-domain augmentation (gain, EQ tilt/curve,
-  band shift, noise floor, power-domain mixing of two excerpts).
-* :class:`ExcerptDataset` (file-level classification, fixed-length
-  excerpts, one label) and :class:`SequenceDataset` (frame targets for
-  detection).
+* :class:`FeatureSet`: the features + frame targets of a list of items, in
+  memory (float16), loaded through the cache; targets come from a function of
+  the item (segments by default; onsets, notes... for other tasks).
+* :func:`normalization_stats`: training-set mean/std per band or per pixel —
+  the one statistics function.
+* :class:`ExcerptDataset`: fixed-length excerpts with one clip label each
+  (file-level classification, classes balanced).
+* :class:`SequenceDataset`: windows with frame targets (detection, onsets),
+  optional context frames, power-domain mixing, or deterministic tiles
+  covering every entry (validation).
 
-Features are ``(n_frames, n_bins)`` log spectrograms as
-:func:`audiodl.features.spectrogram` returns them; times are in seconds.
+Spectrogram augmentation is :class:`audiodl.data.augment.SpecAugment`.
+
+Features are frame-major: ``(n_frames, n_bins)`` as :func:`audiodl.features.spectrogram`
+returns them, or ``(n_frames, n_channels, n_bins)`` for multi-resolution
+front ends (the front end's ``(n_channels, n_frames, n_bins)`` moved so that
+frames come first). Times are in seconds.
+
+Random draws depend only on ``(seed, epoch, index)``, never on call order, so
+one process and several DDP processes (each drawing its share of indices)
+see the same excerpts; the trainer calls ``set_epoch`` on training datasets.
 """
 
 from __future__ import annotations
@@ -22,7 +32,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 from torch.utils.data import Dataset
@@ -30,8 +40,9 @@ from torch.utils.data import Dataset
 from ..errors import ParameterError
 from ..features.config import FrontendConfig
 
-__all__ = ["file_hash", "default_cache_dir", "FeatureCache", "frame_targets", "FeatureSet",
-           "normalization_stats", "SpecAugment", "ExcerptDataset", "SequenceDataset"]
+__all__ = ["file_hash", "default_cache_dir", "FeatureCache", "frame_targets",
+           "segment_targets", "FeatureSet", "normalization_stats", "ExcerptDataset",
+           "SequenceDataset", "item_segments"]
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +57,9 @@ def file_hash(path, *, chunk: int = 1 << 20) -> str:
 
 
 def default_cache_dir() -> Path:
-    """``$AUDIODL_CACHE`` or ``~/.cache/audiodl``, plus ``/features``."""
-    root = os.environ.get("AUDIODL_CACHE") or os.path.join(os.path.expanduser("~"), ".cache",
-                                                           "audiodl")
-    return Path(root) / "features"
+    """``features/`` in the user cache (:func:`audiodl.data.paths.cache_root`)."""
+    from .paths import cache_root
+    return cache_root() / "features"
 
 
 class FeatureCache:
@@ -64,6 +74,11 @@ class FeatureCache:
     augment : callable or None
         ``augment(y, sr, rng) -> (y_aug, params)`` used for variants > 0
         (e.g. :func:`audiodl.data.augment.random_augment`).
+
+    Notes
+    -----
+    Entries are written to a per-process temporary name and renamed, so
+    several processes (DDP ranks) may fill the same cache at once.
     """
 
     def __init__(self, config: FrontendConfig, *, root=None, augment=None):
@@ -76,10 +91,12 @@ class FeatureCache:
         return self.root / (f"{key}.npy" if variant == 0 else f"{key}.v{variant}.npy")
 
     def get(self, path, *, variant: int = 0) -> np.ndarray:
-        """Features of ``path`` [shape=(n_frames, n_bins)], float32.
+        """Features of ``path`` as the front end returns them, float32.
 
-        ``variant`` 0 is the clean audio; ``k > 0`` applies ``augment`` with a
-        generator seeded from the file hash and ``k`` (reproducible).
+        ``(n_frames, n_bins)``, or ``(n_channels, n_frames, n_bins)`` for a
+        multi-resolution front end. ``variant`` 0 is the clean audio; ``k > 0``
+        applies ``augment`` with a generator seeded from the file hash and
+        ``k`` (reproducible).
         """
         dest = self.path_for(path, variant=variant)
         if dest.exists():
@@ -121,6 +138,7 @@ def frame_targets(segments, *, n_frames: int, fps: float,
     -------
     targets : np.ndarray [shape=(n_frames, len(labels))], float32 in {0, 1}
     """
+    labels = list(labels)
     out = np.zeros((n_frames, len(labels)), dtype=np.float32)
     t = np.arange(n_frames) / float(fps)
     for start, end, lab in segments:
@@ -129,8 +147,13 @@ def frame_targets(segments, *, n_frames: int, fps: float,
     return out
 
 
-def _item_segments(item):
-    """Segments of a manifest item: its ``segments`` annotation, else clip labels."""
+def item_segments(item) -> list:
+    """Segments of a manifest item: its ``segments`` annotation, else its clip labels.
+
+    Returns
+    -------
+    list of (float, float, str) [seconds]
+    """
     from .manifest import read_segments
     ann = item.get("annotations", {}) or {}
     if "segments" in ann:
@@ -140,47 +163,74 @@ def _item_segments(item):
     return [(0.0, float(item["duration"]) + 1.0, lab) for lab in item.get("labels", [])]
 
 
+def segment_targets(labels: Sequence[str] = ("music", "speech")) -> Callable:
+    """Target function for :class:`FeatureSet`: frame activity of ``labels`` from segments."""
+    labels = tuple(labels)
+
+    def targets(item, n_frames, fps):
+        return frame_targets(item_segments(item), n_frames=n_frames, fps=fps, labels=labels)
+    return targets
+
+
 class FeatureSet:
     """Features and frame targets of manifest items, held in memory.
 
     Parameters
     ----------
     items : list of dict
-        Manifest items (resolved paths) with ``segments`` annotations or
-        clip-level ``labels``.
+        Manifest items (resolved paths).
     cache : FeatureCache
+    targets : callable ``(item, n_frames, fps) -> np.ndarray [shape=(n_frames, k)]`` or None
+        Frame targets of an item (default: :func:`segment_targets` of ``labels``).
     labels : sequence of str
+        Names of the target columns (used by the default targets and
+        :meth:`clip_label`).
     variants : sequence of int
         Which cache variants to load for every item (0 = clean).
+    progress : callable or None
+        Wraps the iterable of (item, variant) pairs (e.g. a tqdm).
 
     Attributes
     ----------
-    feats : list of np.ndarray [shape=(n_frames, n_bins)], float16
-    targets : list of np.ndarray [shape=(n_frames, n_labels)], float32
+    feats : list of np.ndarray [shape=(n_frames, n_bins) or (n_frames, n_channels, n_bins)], float16
+    targets : list of np.ndarray [shape=(n_frames, k)], float32
     items : list of dict (one per entry; variants repeat items)
+    fps : float [Hz]
     """
 
-    def __init__(self, items, cache: FeatureCache, *, labels=("music", "speech"),
-                 variants=(0,), progress=None):
+    def __init__(self, items, cache: FeatureCache, *, targets: Optional[Callable] = None,
+                 labels=("music", "speech"), variants=(0,), progress=None):
         self.labels = tuple(labels)
         self.fps = cache.config.fps
+        target_fn = targets or segment_targets(self.labels)
         self.feats, self.targets, self.items = [], [], []
         it = [(item, v) for item in items for v in variants]
         if progress is not None:
             it = progress(it)
         for item, v in it:
             x = cache.get(item["audio"], variant=v)
-            self.feats.append(x.astype(np.float16))
-            self.targets.append(frame_targets(_item_segments(item), n_frames=len(x),
-                                              fps=self.fps, labels=self.labels))
+            if x.ndim == 3:  # (channels, frames, bins) -> frame-major
+                x = np.moveaxis(x, 1, 0)
+            self.feats.append(np.ascontiguousarray(x, dtype=np.float16))
+            t = np.asarray(target_fn(item, len(x), self.fps), dtype=np.float32)
+            self.targets.append(t.reshape(len(x), -1))
             self.items.append(item)
 
     def __len__(self):
         return len(self.feats)
 
+    def extend(self, other: "FeatureSet") -> None:
+        """Append the entries of another set (same front end and targets)."""
+        if other.fps != self.fps or (len(self) and len(other)
+                                     and other.feats[0].shape[1:] != self.feats[0].shape[1:]):
+            raise ParameterError("FeatureSet.extend: different front ends")
+        self.feats += other.feats
+        self.targets += other.targets
+        self.items += other.items
+
     @property
     def n_bins(self) -> int:
-        return self.feats[0].shape[1]
+        return self.feats[0].shape[-1]
 
     def clip_label(self, i) -> Optional[int]:
         """Index of the only class present in entry ``i``, or None (mixed/none)."""
@@ -190,17 +240,22 @@ class FeatureSet:
 
 def normalization_stats(feats, *, per: str = "band", n_frames: int = 80,
                         max_frames: int = 2_000_000, seed: int = 0):
-    """Training-set mean and std of features.
+    """Training-set mean and std of features (the one statistics function).
 
     Parameters
     ----------
-    feats : list of np.ndarray [shape=(n_frames_i, n_bins)]
+    feats : list of np.ndarray [shape=(n_frames_i, ...)]
+        Frame-major features (:class:`FeatureSet` ``feats``).
     per : {'band', 'pixel'}
-        ``band``: shape ``(n_bins,)`` over all frames; ``pixel``: shape
-        ``(n_frames, n_bins)`` over excerpts of ``n_frames`` (as Lidy 2015;
-        on stationary excerpts this equals the band stats tiled).
+        ``band``: one value per band (and channel), shape ``feats[0].shape[1:]``,
+        over all frames; ``pixel``: shape ``(n_frames, ...)`` over random
+        excerpts of ``n_frames`` (as Lidy 2015; on stationary excerpts this
+        equals the band stats tiled).
+    n_frames : int
+        Excerpt length for ``per='pixel'``.
     max_frames : int
         Subsample to at most this many frames (reproducibly).
+    seed : int
 
     Returns
     -------
@@ -208,11 +263,22 @@ def normalization_stats(feats, *, per: str = "band", n_frames: int = 80,
     """
     rng = np.random.default_rng(seed)
     total = sum(len(f) for f in feats)
-    keep = min(1.0, max_frames / max(total, 1))
+    if not total:
+        raise ParameterError("normalization_stats: no frames")
+    keep = min(1.0, max_frames / total)
     if per == "band":
-        acc = [np.asarray(f, dtype=np.float64)[rng.random(len(f)) < keep] for f in feats]
-        x = np.concatenate(acc)
-        return x.mean(0).astype(np.float32), x.std(0).astype(np.float32)
+        s = s2 = 0.0
+        n = 0
+        for f in feats:
+            x = np.asarray(f, dtype=np.float64)
+            if keep < 1.0:
+                x = x[rng.random(len(x)) < keep]
+            s = s + x.sum(axis=0)
+            s2 = s2 + (x * x).sum(axis=0)
+            n += len(x)
+        mean = s / max(n, 1)
+        std = np.sqrt(np.maximum(s2 / max(n, 1) - mean ** 2, 0.0))
+        return mean.astype(np.float32), std.astype(np.float32)
     if per == "pixel":
         ex = []
         n_ex = max(1, int(keep * total / n_frames))
@@ -229,97 +295,31 @@ def normalization_stats(feats, *, per: str = "band", n_frames: int = 80,
     raise ParameterError(f"per must be 'band' or 'pixel', got {per!r}")
 
 
-class SpecAugment:
-    """Random augmentation of log10 power spectrogram excerpts.
-
-    All changes act on ``x [shape=(n_frames, n_bins)]`` in log10 power units
-    (1.0 = 10 dB).
-
-    Parameters
-    ----------
-    gain : float [log10 units]
-        Uniform random gain in ``[-gain, gain]``.
-    eq : float [log10 units]
-        Amplitude of a smooth random curve across bands (random EQ).
-    shift : int [bands]
-        Random shift of the band axis in ``[-shift, shift]`` (edge-padded),
-        a crude pitch shift.
-    noise_prob : float
-        Probability of adding a random coloured noise floor (power domain).
-    noise_snr : (float, float) [dB]
-        Range of the noise level below the excerpt's mean power.
-    lowpass_prob : float
-        Probability of a steep low-pass: the bands above a random cut-off
-        (between 40 % and 90 % of the bands) fall to the excerpt's floor, so
-        band-limited recordings (telephone, 16 kHz speech, codecs) are seen
-        in both classes.
-    """
-
-    def __init__(self, *, gain: float = 1.0, eq: float = 0.5, shift: int = 2,
-                 noise_prob: float = 0.3, noise_snr=(5.0, 40.0), lowpass_prob: float = 0.3):
-        self.gain, self.eq, self.shift = gain, eq, shift
-        self.noise_prob, self.noise_snr = noise_prob, noise_snr
-        self.lowpass_prob = lowpass_prob
-
-    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        x = np.asarray(x, dtype=np.float32)
-        n_bins = x.shape[1]
-        if self.shift:
-            s = int(rng.integers(-self.shift, self.shift + 1))
-            if s > 0:
-                x = np.concatenate([np.repeat(x[:, :1], s, axis=1), x[:, :-s]], axis=1)
-            elif s < 0:
-                x = np.concatenate([x[:, -s:], np.repeat(x[:, -1:], -s, axis=1)], axis=1)
-        if self.lowpass_prob and rng.random() < self.lowpass_prob:
-            cut = int(rng.integers(int(0.4 * n_bins), int(0.9 * n_bins)))
-            floor = np.float32(np.percentile(x, 1))
-            ramp = np.minimum(np.arange(n_bins - cut, dtype=np.float32), 4.0) / 4.0
-            x = x.copy()
-            x[:, cut:] = x[:, cut:] * (1 - ramp) + (floor - 1.0) * ramp
-        if self.eq:
-            knots = rng.uniform(-self.eq, self.eq, size=4)
-            curve = np.interp(np.linspace(0, 3, n_bins), np.arange(4), knots)
-            x = x + curve.astype(np.float32)[None, :]
-        if self.gain:
-            x = x + np.float32(rng.uniform(-self.gain, self.gain))
-        if self.noise_prob and rng.random() < self.noise_prob:
-            level = np.log10(np.mean(10.0 ** x.astype(np.float64)) + 1e-12)
-            level -= rng.uniform(*self.noise_snr) / 10.0
-            tilt = rng.uniform(-1.0, 0.5) * np.linspace(0, 1, n_bins)
-            noise = level + tilt + np.log10(rng.exponential(1.0, size=x.shape) + 1e-6) * 0.5
-            x = np.logaddexp(x * np.log(10), noise * np.log(10)) / np.log(10)
-        return x.astype(np.float32)
-
-
-def mix_power(a: np.ndarray, b: np.ndarray, gain_b: float) -> np.ndarray:
-    """Power-domain sum of two log10 spectrograms, ``b`` scaled by ``gain_b`` (log10 units)."""
-    ln10 = np.log(10)
-    return (np.logaddexp(a * ln10, (b + gain_b) * ln10) / ln10).astype(np.float32)
-
-
 class _SeededDraws(Dataset):
-    """Per-item random generators: fixed per epoch (validation) or fresh per call (training).
+    """Item ``k`` of epoch ``e`` draws from ``default_rng([seed, e, k])``.
 
-    Subclasses set ``self.seed``, ``self.epoch = -1`` and ``self._draws = 0``.
+    Subclasses set ``self.seed`` and ``self.epoch = 0``. The trainer calls
+    :meth:`set_epoch` on training data every epoch (new excerpts each
+    epoch); validation sets keep epoch 0 (the same excerpts every time).
     """
 
     def set_epoch(self, epoch: int) -> None:
-        """Fixed draws for an epoch (e.g. a validation set); ``-1`` = fresh draws per call."""
-        self.epoch = epoch
+        """Draw the excerpts of ``epoch``."""
+        self.epoch = int(epoch)
 
     def _rng(self, k):
-        if self.epoch >= 0:
-            return np.random.default_rng([self.seed, self.epoch, k])
-        self._draws += 1  # training: new excerpts every epoch, reproducible call order
-        return np.random.default_rng([self.seed, 1 << 20, self._draws, k])
+        return np.random.default_rng([self.seed, self.epoch, int(k)])
 
 
 class ExcerptDataset(_SeededDraws):
     """Fixed-length excerpts with one label each (file-level classification).
 
-    Every epoch draws ``n_per_epoch`` excerpts: an entry of a class chosen
-    uniformly (classes balanced), then a random excerpt fully inside it.
-    Only single-class entries are used.
+    Every epoch draws ``n_per_epoch`` excerpts: a class chosen uniformly
+    (classes balanced), an entry of that class (weighted by its number of
+    excerpt positions, i.e. its length), then a random excerpt inside it.
+    Single-class entries give every position; with ``mixed=True`` entries
+    holding several classes also give the positions whose frames all carry
+    exactly that one class.
 
     Parameters
     ----------
@@ -330,27 +330,40 @@ class ExcerptDataset(_SeededDraws):
     seed : int
     target_index : int
         Label column whose presence is the positive class (``speech`` = 1).
+    mixed : bool
+        Also draw pure excerpts from entries with several classes.
 
     Items are ``(x [shape=(n_frames, n_bins)] float32, y float32 scalar)``.
     """
 
     def __init__(self, data: FeatureSet, *, n_frames: int = 80, n_per_epoch: int = 20000,
-                 augment: Optional[SpecAugment] = None, seed: int = 0, target_index: int = 1):
+                 augment=None, seed: int = 0, target_index: int = 1, mixed: bool = False):
         self.data, self.n_frames, self.n = data, n_frames, n_per_epoch
         self.augment, self.seed, self.target_index = augment, seed, target_index
-        self.epoch, self._draws = -1, 0
-        by_class = {}
+        self.epoch = 0
+        by_class = {}  # class -> list of (entry, allowed starts or None = all)
         for i in range(len(data)):
+            n = len(data.feats[i]) - n_frames + 1
+            if n < 1:
+                continue
             c = data.clip_label(i)
-            if c is not None and len(data.feats[i]) >= n_frames:
-                by_class.setdefault(c, []).append(i)
+            if c is not None:
+                by_class.setdefault(c, []).append((i, None, n))
+            elif mixed:
+                t = data.targets[i] > 0
+                only = t & (t.sum(axis=1, keepdims=True) == 1)  # frames of exactly one class
+                cs = np.concatenate([np.zeros((1, t.shape[1]), int), np.cumsum(only, axis=0)])
+                for c in range(t.shape[1]):
+                    starts = np.nonzero(cs[n_frames:, c] - cs[:-n_frames, c] == n_frames)[0]
+                    if len(starts):
+                        by_class.setdefault(c, []).append((i, starts, len(starts)))
         if len(by_class) < 2:
-            raise ParameterError("ExcerptDataset needs single-class entries of both classes")
-        self.by_class = [np.array(by_class[c]) for c in sorted(by_class)]
+            raise ParameterError("ExcerptDataset needs excerpts of both classes: single-class "
+                                 f"entries at least {n_frames} frames long"
+                                 + ("" if mixed else " (or mixed=True)"))
         self.classes = sorted(by_class)
-        # weight entries by length so long files are not undersampled
-        self.weights = [np.array([len(data.feats[i]) for i in idx], dtype=np.float64)
-                        for idx in self.by_class]
+        self.by_class = [by_class[c] for c in self.classes]
+        self.weights = [np.array([k for _, _, k in e], dtype=np.float64) for e in self.by_class]
         self.weights = [w / w.sum() for w in self.weights]
 
     def __len__(self):
@@ -359,73 +372,119 @@ class ExcerptDataset(_SeededDraws):
     def __getitem__(self, k):
         rng = self._rng(k)
         c = int(rng.integers(len(self.classes)))
-        i = int(rng.choice(self.by_class[c], p=self.weights[c]))
-        f = self.data.feats[i]
-        s = int(rng.integers(0, len(f) - self.n_frames + 1))
-        x = np.asarray(f[s:s + self.n_frames], dtype=np.float32)
+        i, starts, n = self.by_class[c][int(rng.choice(len(self.by_class[c]),
+                                                        p=self.weights[c]))]
+        s = int(rng.integers(0, n)) if starts is None else int(starts[rng.integers(0, n)])
+        x = np.asarray(self.data.feats[i][s:s + self.n_frames], dtype=np.float32)
         if self.augment is not None:
             x = self.augment(x, rng)
         y = np.float32(self.classes[c] == self.target_index)
         return x, y
 
 
+def _edge_window(f, start, stop):
+    """Frames ``start:stop`` of ``f``, repeating the first/last frame outside it."""
+    n = len(f)
+    x = np.asarray(f[max(0, start):min(n, stop)], dtype=np.float32)
+    if start < 0 or stop > n:
+        x = np.concatenate([np.repeat(x[:1], max(0, -start), axis=0), x,
+                            np.repeat(x[-1:], max(0, stop - n), axis=0)], axis=0)
+    return x
+
+
 class SequenceDataset(_SeededDraws):
-    """Random windows with frame targets (detection), optionally mixed.
+    """Windows with frame targets (detection, onsets), the one sequence dataset.
+
+    Training (``tiles=False``): every epoch draws ``n_per_epoch`` windows of
+    ``n_frames`` frames from entries weighted by ``weights`` (default: their
+    length); entries shorter than a window (utterances) are strung together
+    with random pauses at the entry's floor (targets 0 there). Validation
+    (``tiles=True``): consecutive windows covering every entry in order, the
+    last one of each entry padded with its last frame and zero targets;
+    :attr:`tiles` says which entry and frames each item holds.
 
     Parameters
     ----------
     data : FeatureSet
     n_frames : int
-        Window length in input frames.
+        Window length in (output-aligned) input frames.
+    context : int
+        Extra input frames on each side of a window (edge frames repeated at
+        the ends of an entry), for models with valid convolutions; targets
+        cover only the ``n_frames`` centre frames.
     time_stride : int
-        Targets are max-pooled by this factor to the model's output rate.
+        Targets are averaged over this many frames (the model's output rate).
     n_per_epoch : int
+        Windows per epoch (``tiles=False``).
     augment : SpecAugment or None
     mix_prob : float
         Probability of adding (power domain) a window of another entry with
-        its targets OR-ed in, at a random relative gain in ``mix_gain``
-        [log10 units] — creates overlapping music+speech with exact labels.
-    mix_gain : (float, float)
+        its targets OR-ed in (element-wise maximum), at a random relative
+        gain in ``mix_gain_db`` — overlapping music+speech with exact labels.
+    mix_gain_db : (float, float) [dB]
+    unit_db : float [dB]
+        Decibels per feature unit (for mixing; 10 for log10 power).
     seed : int
     weights : sequence of float or None
         Sampling weight of every entry (default: its length).
+    tiles : bool
 
-    Items are ``(x [shape=(n_frames, n_bins)] float32, y [shape=(ceil(n_frames /
-    time_stride), n_labels)] float32)``.
+    Items are ``(x [shape=(n_frames + 2 * context, ...)] float32,
+    y [shape=(ceil(n_frames / time_stride), k)] float32)``.
     """
 
-    def __init__(self, data: FeatureSet, *, n_frames: int = 860, time_stride: int = 2,
-                 n_per_epoch: int = 2000, augment: Optional[SpecAugment] = None,
-                 mix_prob: float = 0.3, mix_gain=(-1.5, 0.5), seed: int = 0, weights=None):
-        self.data, self.n_frames, self.stride = data, n_frames, time_stride
+    def __init__(self, data: FeatureSet, *, n_frames: int = 860, context: int = 0,
+                 time_stride: int = 1, n_per_epoch: int = 2000, augment=None,
+                 mix_prob: float = 0.0, mix_gain_db=(-15.0, 5.0), unit_db: float = 10.0,
+                 seed: int = 0, weights=None, tiles: bool = False):
+        if n_frames < 1 or context < 0 or time_stride < 1 or not len(data):
+            raise ParameterError("SequenceDataset: n_frames >= 1, context >= 0, "
+                                 "time_stride >= 1 and a non-empty FeatureSet needed")
+        self.data, self.n_frames, self.context, self.stride = data, n_frames, context, time_stride
         self.n, self.augment, self.seed = n_per_epoch, augment, seed
-        self.mix_prob, self.mix_gain = mix_prob, mix_gain
-        self.epoch, self._draws = -1, 0
+        self.mix_prob, self.mix_gain_db, self.unit_db = mix_prob, tuple(mix_gain_db), unit_db
+        self.epoch = 0
         lengths = np.array([len(f) for f in data.feats], dtype=np.float64)
         w = lengths if weights is None else np.asarray(weights, dtype=np.float64)
         self.p = w / w.sum()
         self.short = np.nonzero(lengths < n_frames)[0]
         if not len(self.short):
             self.short = np.arange(len(lengths))
+        #: (entry, first frame, frames holding data) of every item when ``tiles``
+        self.tiles = []
+        if tiles:
+            for i, n in enumerate(lengths.astype(int)):
+                for s in range(0, max(n, 1), n_frames):
+                    self.tiles.append((i, s, min(n_frames, n - s)))
 
     def __len__(self):
-        return self.n
+        return len(self.tiles) if self.tiles else self.n
+
+    def _cut(self, i, s):
+        f, t = self.data.feats[i], self.data.targets[i]
+        n, h = self.n_frames, self.context
+        x = _edge_window(f, s - h, s + n + h)
+        y = t[s:s + n]
+        if len(y) < n:
+            y = np.concatenate([y, np.zeros((n - len(y), t.shape[1]), np.float32)])
+        return x, y.copy()
 
     def _window(self, rng):
         i = int(rng.choice(len(self.data), p=self.p))
         f, t = self.data.feats[i], self.data.targets[i]
         n = self.n_frames
         if len(f) >= n:
-            s = int(rng.integers(0, len(f) - n + 1))
-            return np.asarray(f[s:s + n], dtype=np.float32), t[s:s + n].copy()
+            return self._cut(i, int(rng.integers(0, len(f) - n + 1)))
         # short entry (an utterance): fill the window with a stream of short
         # entries separated by random pauses at the entry's noise floor
-        x = np.full((n, f.shape[1]), np.float32(np.percentile(f, 1)), dtype=np.float32)
+        h = self.context
+        x = np.full((n + 2 * h,) + f.shape[1:], np.float32(np.percentile(f, 1)),
+                    dtype=np.float32)
         y = np.zeros((n, t.shape[1]), dtype=np.float32)
         pos = int(rng.integers(0, max(1, min(n // 4, int(self.data.fps)))))
         while pos < n:
             m = min(len(f), n - pos)
-            x[pos:pos + m] = f[:m]
+            x[h + pos:h + pos + m] = f[:m]
             y[pos:pos + m] = t[:m]
             pos += m + int(rng.uniform(0.05, 1.5) * self.data.fps)
             j = int(rng.choice(self.short))
@@ -433,12 +492,19 @@ class SequenceDataset(_SeededDraws):
         return x, y
 
     def __getitem__(self, k):
-        rng = self._rng(k)
-        x, y = self._window(rng)
-        if self.mix_prob and rng.random() < self.mix_prob:
-            x2, y2 = self._window(rng)
-            x = mix_power(x, x2, float(rng.uniform(*self.mix_gain)))
-            y = np.maximum(y, y2)
+        if self.tiles:
+            i, s, _ = self.tiles[k]
+            x, y = self._cut(i, s)
+            rng = self._rng(k)
+        else:
+            rng = self._rng(k)
+            x, y = self._window(rng)
+            if self.mix_prob and rng.random() < self.mix_prob:
+                from .augment import mix_power
+                x2, y2 = self._window(rng)
+                gain = float(rng.uniform(*self.mix_gain_db)) / self.unit_db
+                x = mix_power(x, x2, gain, unit_db=self.unit_db)
+                y = np.maximum(y, y2)
         if self.augment is not None:
             x = self.augment(x, rng)
         m = -(-len(y) // self.stride)
@@ -446,4 +512,4 @@ class SequenceDataset(_SeededDraws):
         if pad:
             y = np.concatenate([y, np.repeat(y[-1:], pad, axis=0)])
         y = y.reshape(m, self.stride, -1).mean(axis=1)
-        return x, y.astype(np.float32)
+        return np.ascontiguousarray(x, dtype=np.float32), y.astype(np.float32)

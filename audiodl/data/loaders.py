@@ -13,7 +13,7 @@ gtzan-ms       ``music_wav/*.wav``, ``speech_wav/*.wav`` (GTZAN music/speech)
 boeck          ``audio/*``, ``annotations/onsets/*.onsets``, ``splits/*.fold``
 jamendo        ``audio/*``, ``labels/*.lab`` (start end sing/nosing),
                ``filelists/{train,valid,test}``
-salami         ``audio/<id>.*``, ``annotations/<id>/parsed/textfile{1,2}_functions.txt``
+salami         ``audio/ID.*``, ``annotations/ID/parsed/textfile{1,2}_functions.txt``
 beatles        ``audio/<album>/<track>.*``, ``seglab/<album>/<track>.lab``
                (Isophonics ``annotations/seglab`` also accepted)
 rwc-popular    ``audio/RM-P###.*``, ``annotations/AIST.RWC-MDB-P-2001.CHORUS/RM-P###.CHORUS.TXT``

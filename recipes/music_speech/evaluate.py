@@ -11,8 +11,8 @@ vocals) reported separately.
 detect: MIREX 2018 frame-level P/R/F per class on a 10 ms grid plus event
 scores (onset tolerance 0.5 s; onset+offset with offset tolerance max(0.5 s,
 20 %)), counts summed over files, on (a) the synthetic time-resolved test
-mixtures and (b) the real test recordings; decoder from RUN/decoder.json
-(tuned on validation).
+mixtures and (b) the real test recordings; decoder from the run's model card
+(tuned on validation by ``audiodl train musicspeech-detect``).
 
 Writes RUN/test_<task>.json.
 """
@@ -28,7 +28,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
-from tune import activations_for, load_pipeline, reference_segments  # noqa: E402
+from common import activations_for, load_pipeline, reference_segments  # noqa: E402
 
 
 def classification_sets(kinds, split="test"):
@@ -75,8 +75,9 @@ def eval_classify(run, kinds, split="test"):
 def eval_detect(run, kinds):
     from audiodl.decoders import decode_segments
     from audiodl.evaluation.musicspeech import aggregate, evaluate
+    from audiodl import pretrained
     pipe = load_pipeline(run, "MusicSpeechDetector")
-    dec = common.read_json(os.path.join(run, "decoder.json"))["decoder"]
+    dec = dict(pretrained.card(str(common.card_path(run))).decoder.offline)
     items = common.items("test", kinds=kinds)
     acts = activations_for(pipe, items, os.path.join(run, "activations", "test"))
     per = {}

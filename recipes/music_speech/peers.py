@@ -33,7 +33,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 from evaluate import classification_sets  # noqa: E402
-from tune import reference_segments  # noqa: E402
+from common import reference_segments  # noqa: E402
 
 
 def silero_segments(model, path, threshold):

@@ -1,41 +1,44 @@
 #!/bin/bash
-# The whole music/speech recipe, stage by stage (idempotent: finished stages
-# are skipped or resumed). Times of each stage are printed by `time`.
+# The whole music/speech recipe, stage by stage (idempotent: finished stages are
+# skipped or resumed). Times of each stage are printed by `time`.
 # Usage: bash recipes/music_speech/run.sh [SEEDS...]   (default seeds: 0 1)
+# Data: the data root ($AUDIODL_DATA, default ~/.cache/audiodl/data) holds musicspeech/*.jsonl,
+# made by `bash recipes/data/make_musicspeech.sh`. Run folders go to $WORK/runs.
+# Shipping is NOT a stage: after comparing the validation scores, run e.g.
+#   audiodl ship "$WORK/runs/musicspeech_cnn/seed0/musicspeech_cnn.json" --replace --default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 R=recipes/music_speech
+C=$R/conf
 W=${WORK:-$R/work}
 SEEDS=${*:-0 1}
-mkdir -p "$W/logs"
 export OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1
 
-# 1. features (data: /work/data/musicspeech/*.jsonl, see /work/data/README-musicspeech.txt)
-time python $R/prepare.py --variants 2
-
-# 2. train: 3 architectures x seeds (each run resumes from its last.pt)
+# 1. train (features are cached on first use; each run resumes from its last.pt;
+#    the detector's decoder is tuned on VALIDATION at the end of its run)
 for seed in $SEEDS; do
-  time python $R/train.py --arch musicspeech_cnn --seed "$seed" --steps 200
-  time python $R/train.py --arch musicspeech_tcn --seed "$seed" --steps 150
-  time python $R/train.py --arch lidy2015 --seed "$seed" --steps 150 --set epochs=8
+  time audiodl train musicspeech-classify --config $C/classify_default.toml --set seed=$seed \
+    --set max_steps_per_epoch=200 --out "$W/runs/musicspeech_cnn/seed$seed"
+  time audiodl train musicspeech-detect --config $C/detect_default.toml --set seed=$seed \
+    --out "$W/runs/musicspeech_tcn/seed$seed"
+  time audiodl train musicspeech-classify --config $C/lidy2015.toml --set seed=$seed \
+    --out "$W/runs/lidy2015/seed$seed"
 done
 # the shipped detector: the TCN trained longer (20 epochs), seeds 2 and 3
 for seed in 2 3; do
-  time python $R/train.py --arch musicspeech_tcn --seed $seed --steps 150 --set epochs=20 \
+  time audiodl train musicspeech-detect --config $C/detect_shipped.toml --set seed=$seed \
     --out "$W/runs/musicspeech_tcn_long/seed$seed"
-  time python $R/tune.py --run "$W/runs/musicspeech_tcn_long/seed$seed"
   time python $R/evaluate.py --run "$W/runs/musicspeech_tcn_long/seed$seed" --task detect
 done
 
-# 3. model selection + decoder tuning on VALIDATION
+# 2. model selection on VALIDATION
 for seed in $SEEDS; do
   for arch in lidy2015 musicspeech_cnn musicspeech_tcn; do
     time python $R/evaluate.py --run "$W/runs/$arch/seed$seed" --task classify --split valid
   done
-  time python $R/tune.py --run "$W/runs/musicspeech_tcn/seed$seed"
 done
 
-# 4. TEST (once, after everything above is frozen)
+# 3. TEST (once, after everything above is frozen)
 for seed in $SEEDS; do
   for arch in lidy2015 musicspeech_cnn musicspeech_tcn; do
     time python $R/evaluate.py --run "$W/runs/$arch/seed$seed" --task classify
@@ -45,8 +48,5 @@ done
 time python $R/peers.py mfcc
 time python $R/peers.py silero
 
-# 5. ship the validation winners (CNN: seed 0; detector: tcn_long seed 2 in our runs;
-#    compare valid_classify.json / decoder.json valid_scores) and 6. the table
-python $R/ship.py --run "$W/runs/musicspeech_cnn/seed0" --name musicspeech_cnn --default
-python $R/ship.py --run "$W/runs/musicspeech_tcn_long/seed2" --name musicspeech_tcn --default
+# 4. the table
 python $R/summarize.py | tee "$W/results.md"

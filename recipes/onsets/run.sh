@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Onset recipe, all stages (idempotent: finished work is skipped on re-runs).
-#   bash recipes/onsets/run.sh                       # full run, conf/default.toml
-#   CONFIG=recipes/onsets/conf/ci.toml bash recipes/onsets/run.sh   # CI smoke run
-#   ARCH=onset_cnn_bn bash recipes/onsets/run.sh     # the improved variant
+# Onset recipe, all stages (idempotent: finished work is skipped or resumed on re-runs).
+#   bash recipes/onsets/run.sh                                          # conf/default.toml, 8 folds
+#   CONFIG=recipes/onsets/conf/shipped.toml FOLDS="0" bash recipes/onsets/run.sh
+#   CONFIG=recipes/onsets/conf/ci.toml FOLDS="0" bash recipes/onsets/run.sh   # CI smoke run
+# Data and runs live under the data root: $AUDIODL_DATA (default ~/.cache/audiodl/data).
+# Shipping is NOT a stage: after checking the results, run
+#   audiodl ship "$AUDIODL_DATA/runs/onsets/onsets_cnn-fold0-seed0/onsets_cnn.json" --replace --default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${CONFIG:-recipes/onsets/conf/default.toml}
-ARCH=${ARCH:-onset_cnn_sb2014}
-export OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 MKL_NUM_THREADS=1
-R="python recipes/onsets/recipe.py"
-$R prepare  --config "$CONFIG"
-$R train    --config "$CONFIG" --set arch="$ARCH"          # all folds; --fold K for one
-$R tune     --config "$CONFIG" --set arch="$ARCH"
-$R evaluate --config "$CONFIG" --set arch="$ARCH" --peers  # madmom needs /work/venvs/madmom
-# $R ship   --config "$CONFIG" --set arch="$ARCH" --fold 0  # writes audiodl/pretrained/weights/
+FOLDS=${FOLDS:-0 1 2 3 4 5 6 7}
+D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")  # $AUDIODL_DATA or ~/.cache/audiodl/data
+export AUDIODL_DATA=$D OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 MKL_NUM_THREADS=1
+
+# 1. corpora (rendered once; `audiodl synth` resumes and skips finished items)
+case "$CONFIG" in
+  *ci.toml) audiodl synth onsets -o "$D/ci/onsets" --hours 0.05 --seed 1 ;;
+  *)        audiodl synth onsets -o "$D/onsets-seed0" --hours 2 --seed 0 -j 2
+            audiodl synth onsets -o "$D/onsets" --hours 1.5 --seed 1 -j 2 ;;
+esac
+# 2. train one model per fold (each resumes from its last.pt); peak picking tuned on validation
+for fold in $FOLDS; do
+  set -- --set "fold=$fold"
+  case "$CONFIG" in *ci.toml) set -- ;; esac   # the CI config uses the corpus's own splits
+  audiodl train onsets --config "$CONFIG" "$@"
+done
+# 3. test split(s), with peers (madmom when MADMOM_PYTHON points at a Python with madmom 0.16.1)
+python recipes/onsets/evaluate.py --config "$CONFIG" --peers

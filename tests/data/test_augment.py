@@ -61,3 +61,30 @@ def test_codec_roundtrip_stays_aligned(codec):
     c = np.correlate(out[4000:36000], y[4000 - 64:36000 + 64], mode="valid")
     lag = 64 - int(np.argmax(c))
     assert abs(lag) <= 2, (codec, lag)
+
+
+def test_specaugment_units_and_channels():
+    from audiodl.data.augment import SpecAugment, db_per_unit
+    from audiodl.features import PRESETS
+    assert db_per_unit(PRESETS["lidy2015"]) == pytest.approx(10.0)      # log10 power
+    assert db_per_unit(PRESETS["onset_cnn"]) == pytest.approx(20 / np.log(10))  # ln magnitude
+    x = np.zeros((20, 3, 16), np.float32)
+    only_gain = SpecAugment(unit_db=10.0, gain_db=10.0, eq_db=0.0, shift=0, noise_prob=0.0,
+                            lowpass_prob=0.0)
+    g = only_gain(x, np.random.default_rng(0))
+    assert g.shape == x.shape and g.dtype == np.float32
+    assert np.ptp(g) == 0 and abs(g[0, 0, 0]) <= 1.0  # one gain, at most 10 dB = 1 unit
+    full = SpecAugment(unit_db=8.0, tilt_db=3.0, noise_prob=1.0, lowpass_prob=1.0)
+    y = full(x + np.linspace(0, 1, 16, dtype=np.float32), np.random.default_rng(1))
+    assert y.shape == x.shape and np.isfinite(y).all()
+    np.testing.assert_array_equal(y[:, 0], y[:, 0])
+    a = full(x, np.random.default_rng(5))
+    np.testing.assert_array_equal(a, full(x, np.random.default_rng(5)))  # seeded
+    np.testing.assert_allclose(a[:, 0, :4], a[:, 1, :4], atol=2.0)  # same curve per channel
+
+
+def test_mix_power_units():
+    from audiodl.data.augment import mix_power
+    a = np.zeros((2, 3), np.float32)
+    np.testing.assert_allclose(mix_power(a, a, 0.0, unit_db=20 / np.log(10)), np.log(2.0) / 2,
+                               rtol=1e-5)

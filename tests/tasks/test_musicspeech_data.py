@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audiodl.data.augment import SpecAugment, mix_power
 from audiodl.data.dataset import (ExcerptDataset, FeatureCache, FeatureSet, SequenceDataset,
-                                  SpecAugment, frame_targets, mix_power, normalization_stats)
+                                  frame_targets, normalization_stats)
 from audiodl.features import PRESETS
 from audiodl.testing import noise, tone
 
@@ -58,8 +59,10 @@ def test_datasets(corpus, tmp_path):
     assert 0.3 < ys.mean() < 0.7
     x, _ = ex[0]
     assert x.shape == (40, 40) and x.dtype == np.float32
-    ex.set_epoch(0)
-    np.testing.assert_array_equal(ex[3][0], ex[3][0])  # fixed draws
+    np.testing.assert_array_equal(ex[3][0], ex[3][0])  # draws depend on (seed, epoch, k) only
+    first = ex[3][0]
+    ex.set_epoch(1)
+    assert not np.array_equal(ex[3][0], first)  # new excerpts in a new epoch
     seq = SequenceDataset(fs, n_frames=101, time_stride=2, n_per_epoch=20, mix_prob=0.5, seed=0)
     x, y = seq[0]
     assert x.shape == (101, 40) and y.shape == (51, 2)
@@ -73,3 +76,51 @@ def test_datasets(corpus, tmp_path):
 def test_mix_power_adds_in_power_domain():
     a = np.zeros((2, 3), np.float32)
     np.testing.assert_allclose(mix_power(a, a, 0.0), np.log10(2.0), rtol=1e-5)
+
+
+def test_sequence_context_and_tiles(corpus, tmp_path):
+    fs = FeatureSet(corpus, FeatureCache(PRESETS["lidy2015"], root=tmp_path / "c"))
+    seq = SequenceDataset(fs, n_frames=50, context=7, n_per_epoch=4, seed=0)
+    x, y = seq[0]
+    assert x.shape == (64, 40) and y.shape == (50, 2)
+    tiles = SequenceDataset(fs, n_frames=50, context=3, tiles=True)
+    assert len(tiles) == sum(-(-len(f) // 50) for f in fs.feats)
+    i, s, n = tiles.tiles[1]
+    x, y = tiles[1]
+    f = fs.feats[i].astype(np.float32)
+    np.testing.assert_array_equal(x[3:3 + n], f[s:s + n])
+    np.testing.assert_array_equal(y[:n], fs.targets[i][s:s + n])
+    last = [k for k, t in enumerate(tiles.tiles) if t[0] == 0][-1]
+    x, y = tiles[last]
+    _, s, n = tiles.tiles[last]
+    assert (y[n:] == 0).all() and np.array_equal(x[3 + n:], np.repeat(f[-1:], 50 - n + 3, 0))
+
+
+def test_multichannel_features_are_frame_major(tmp_path):
+    from audiodl.testing import clicks
+    p = tmp_path / "c.wav"
+    sf.write(p, clicks([0.5, 1.0], sr=44100, length=2.0), 44100)
+    item = {"id": "c", "audio": str(p), "duration": 2.0, "onsets": np.array([0.5, 1.0])}
+    fs = FeatureSet([item], FeatureCache(PRESETS["onset_cnn"], root=tmp_path / "c"),
+                    targets=lambda it, n, fps: np.zeros((n, 2), np.float32), labels=("a", "b"))
+    assert fs.feats[0].shape[1:] == (3, 80) and fs.targets[0].shape == (len(fs.feats[0]), 2)
+    mean, std = normalization_stats(fs.feats, per="band")
+    assert mean.shape == (3, 80) and (std >= 0).all()
+
+
+def test_excerpts_from_mixed_entries(tmp_path):
+    p = tmp_path / "mix.wav"
+    sf.write(p, np.concatenate([tone(440.0, duration=2.0), noise(duration=2.0)]), 22050)
+    item = {"id": "mix", "audio": str(p), "duration": 4.0,
+            "segments": [(0.0, 2.0, "music"), (2.0, 4.0, "speech")]}
+    fs = FeatureSet([item], FeatureCache(PRESETS["lidy2015"], root=tmp_path / "c"))
+    with pytest.raises(Exception, match="mixed=True"):
+        ExcerptDataset(fs, n_frames=40, n_per_epoch=10)
+    ex = ExcerptDataset(fs, n_frames=40, n_per_epoch=100, mixed=True, seed=0)
+    for k in range(100):  # every excerpt lies inside its class's segment
+        x, y = ex[k]
+        _, starts, _ = ex.by_class[int(y)][0]
+        assert x.shape == (40, 40)
+    music, speech = ex.by_class[0][0][1], ex.by_class[1][0][1]
+    fps = fs.fps
+    assert music.max() + 40 <= 2.0 * fps + 1 and speech.min() >= 2.0 * fps - 1

@@ -1,0 +1,375 @@
+"""Training spec of task ``onsets``: the Schlüter & Böck onset CNN.
+
+Data: JSONL manifests whose items carry ``annotations.onsets`` (the corpus of
+``audiodl synth onsets`` or a real one such as the Böck set). Folds as in
+the Böck protocol (``folds > 0``): a manifest with a ``test`` split is run in
+*holdout* mode (the test split is never read; the other items are hashed by
+``group``/``id`` into ``folds`` folds; model ``fold`` validates on fold
+``fold``), one without (splits ``fold<k>`` or a ``fold`` key) in
+*cross-validation* mode (model ``fold`` is tested on fold ``fold``, never read
+here, and validated on fold ``fold + 1``). ``folds = 0`` uses the items'
+``train``/``valid`` splits as they are.
+
+Targets: the onset frame (``round(t * fps)``) and its two neighbours are
+positive, the neighbours with weight ``fuzzy`` (the paper's fuzzy targets).
+Inputs: ``excerpt`` frames plus ``context // 2`` context frames each side,
+SpecAugment (gain, EQ, tilt, band shift) on the log-mel input. Loss: weighted
+binary cross-entropy, averaged over frames. Validation: the onset F-measure (±``tune_window``
+seconds, counts summed over files) of whole validation files, best over
+peak-picking thresholds; the decoder (offline and online peak picking) is
+then tuned on the same validation files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...errors import ParameterError
+from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
+
+__all__ = ["OnsetsConfig", "OnsetsSpec", "onset_targets", "make_folds", "fold_roles",
+           "TUNE_GRID"]
+
+log = logging.getLogger(__name__)
+
+#: peak-picking grid searched on validation (offline; online fixes smooth = post_max = 0)
+TUNE_GRID = {
+    "threshold": [round(float(x), 2) for x in np.arange(0.15, 0.96, 0.03)],
+    "smooth": [0.0, 0.03, 0.05, 0.07],
+    "pre_max": [0.01, 0.02],
+    "post_max": [0.01, 0.02],  # offline: a symmetric local maximum
+    "combine": [0.03],
+}
+
+
+@dataclass
+class OnsetsConfig(SpecConfig):
+    """Config of ``audiodl train onsets`` (flat; TOML or ``--set key=value``).
+
+    Parameters
+    ----------
+    corpus : str
+        Manifest (relative to the data root, or absolute).
+    extra_corpora : list of str
+        More manifests pooled with ``corpus`` (ids prefixed ``x1_``, ``x2_``...).
+    folds, fold : int
+        Number of folds (0: the manifest's train/valid splits) and the model's fold.
+    excerpt : int [frames]
+        Output frames per training excerpt.
+    fuzzy : float
+        Target weight of the frames next to an onset.
+    augment : bool
+    gain_db, eq_db, tilt_db : float [dB]
+        SpecAugment ranges (gain, smooth 6-knot EQ curve, spectral tilt).
+    shift_bands : int
+        SpecAugment band shift.
+    valid_chunk : int [frames]
+        Frames per validation tile.
+    tune_window : float [s]
+        Half-width of the F-measure window for validation and decoder tuning.
+    drop_medium_attack : bool
+        Leave out items with a medium-attack part.
+    tune : bool
+        Tune the peak picking on validation after training.
+    """
+
+    name: str = "onsets_cnn"
+    arch: str = "onset_cnn_bn"
+    epochs: int = 20
+    batch_size: int = 16
+    lr: float = 1e-3
+    optimizer: str = "adam"
+    lr_schedule: str = "cosine"
+    patience: int | None = 8
+    max_steps_per_epoch: int | None = 150
+    monitor: str = "f_measure"
+    corpus: str = "onsets/manifest.jsonl"
+    extra_corpora: list[str] = field(default_factory=list)
+    folds: int = 8
+    fold: int = 0
+    excerpt: int = 128
+    fuzzy: float = 0.25
+    augment: bool = True
+    gain_db: float = 10.0
+    eq_db: float = 3.0
+    tilt_db: float = 3.0
+    shift_bands: int = 2
+    valid_chunk: int = 1000
+    tune_window: float = 0.025
+    drop_medium_attack: bool = False
+    tune: bool = True
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):
+            raise ParameterError(f"fold must be in [0, folds), got fold={self.fold}, "
+                                 f"folds={self.folds}")
+        if self.excerpt < 1 or self.valid_chunk < 1 or self.tune_window <= 0:
+            raise ParameterError("excerpt, valid_chunk and tune_window must be positive")
+
+
+def onset_targets(fuzzy: float = 0.25):
+    """Target function for :class:`~audiodl.data.dataset.FeatureSet`.
+
+    Returns ``targets(item, n_frames, fps) -> [shape=(n_frames, 2)]``: column 0
+    the target (1 at ``round(t * fps)`` of every onset and its two
+    neighbours), column 1 the weight (``fuzzy`` on the neighbours, else 1).
+    """
+    def targets(item, n_frames, fps):
+        y = np.zeros(n_frames, np.float32)
+        w = np.ones(n_frames, np.float32)
+        idx = np.round(np.asarray(item["onsets"]) * fps).astype(int)
+        idx = idx[(idx >= 0) & (idx < n_frames)]
+        for d in (-1, 1):
+            j = idx + d
+            j = j[(j >= 0) & (j < n_frames)]
+            y[j] = 1.0
+            w[j] = fuzzy
+        y[idx] = 1.0
+        w[idx] = 1.0
+        return np.stack([y, w], axis=1)
+    return targets
+
+
+def read_items(manifest, *, prefix: str = "") -> list:
+    """Items of ``manifest`` with onset annotations, ``onsets`` loaded [seconds]."""
+    from ...data.manifest import read_manifest, read_times
+    items = []
+    for it in read_manifest(manifest):
+        ann = it.get("annotations", {}) or {}
+        if "onsets" not in ann:
+            continue
+        it = dict(it, id=prefix + str(it["id"]))
+        it["onsets"] = np.asarray(read_times(ann["onsets"]), dtype=np.float64)
+        items.append(it)
+    if not items:
+        raise ParameterError(f"{manifest}: no items with onset annotations")
+    return items
+
+
+def _fold_of(item, k):
+    f = item.get("fold", (item.get("meta") or {}).get("fold"))
+    if f is None and str(item["split"]).startswith("fold"):  # Böck loader: split "fold<k>"
+        f = str(item["split"])[4:]
+    if f is not None:
+        return int(f) % k
+    key = str(item.get("group") or item["id"]).encode()
+    return int(hashlib.sha1(key).hexdigest(), 16) % k
+
+
+def make_folds(items, k: int) -> dict:
+    """``{"mode": "holdout"|"crossval", "k", "folds": id -> fold, "test": [ids]}``."""
+    test = [it["id"] for it in items if it["split"] == "test"]
+    mode = "holdout" if test else "crossval"
+    folds = {it["id"]: _fold_of(it, k) for it in items if it["split"] != "test"}
+    return {"mode": mode, "k": k, "folds": folds, "test": test}
+
+
+def fold_roles(folds: dict, fold: int):
+    """(train ids, valid ids, test ids) of model ``fold``."""
+    k, f = folds["k"], folds["folds"]
+    if folds["mode"] == "holdout":
+        valid = [i for i, v in f.items() if v == fold]
+        train = [i for i, v in f.items() if v != fold]
+        return train, valid, folds["test"]
+    valid_fold = (fold + 1) % k
+    test = [i for i, v in f.items() if v == fold]
+    valid = [i for i, v in f.items() if v == valid_fold]
+    train = [i for i, v in f.items() if v not in (fold, valid_fold)]
+    return train, valid, test
+
+
+def _split_items(items, config):
+    if config.folds == 0:
+        return ([it for it in items if it["split"] == "train"],
+                [it for it in items if it["split"] == "valid"], "manifest splits train/valid")
+    folds = make_folds(items, config.folds)
+    train_ids, valid_ids, _ = fold_roles(folds, config.fold)
+    by_id = {it["id"]: it for it in items}
+    return ([by_id[i] for i in train_ids], [by_id[i] for i in valid_ids],
+            f"fold {config.fold} of {config.folds} ({folds['mode']})")
+
+
+def _activations(model, valid_ds, outputs=None):
+    """Per-entry sigmoid activations [shape=(n_frames,)] from tile outputs (or the model)."""
+    import torch
+    if outputs is None:
+        model.eval()
+        dev = next(model.parameters()).device
+        outputs = []
+        with torch.no_grad():
+            for k in range(len(valid_ds)):
+                x, _ = valid_ds[k]
+                x = torch.from_numpy(x)[None].permute(0, 2, 1, 3).to(dev)
+                outputs.append(model(x, pad=False))
+    rows = torch.cat([o.reshape(-1, valid_ds.n_frames).float().cpu() for o in outputs])
+    rows = torch.sigmoid(rows).numpy()
+    acts = [[] for _ in valid_ds.data.feats]
+    for row, (i, _, n) in zip(rows, valid_ds.tiles):
+        acts[i].append(row[:n])
+    return [np.concatenate(a) for a in acts]
+
+
+def _f_sum(pairs, fps, params, window):
+    from ...decoders.peaks import pick_onsets
+    from ...evaluation.onsets import evaluate, summarize
+    scores = [evaluate(ref, pick_onsets(a, fps, params=params), window=window)
+              for a, ref in pairs]
+    return summarize(scores)["sum"]["f_measure"]
+
+
+def tune_peaks(pairs, fps, *, window, online=False, grid=None):
+    """Grid search of peak picking maximising F summed over files.
+
+    Parameters
+    ----------
+    pairs : list of (np.ndarray [shape=(n_frames,)], np.ndarray [seconds])
+        Activations and reference onsets of the validation files.
+    fps : float
+    window : float [s]
+    online : bool
+        Causal parameters (no smoothing, no future frames).
+    grid : dict or None (default :data:`TUNE_GRID`)
+
+    Returns
+    -------
+    (float, PeakPickingParams)
+    """
+    from ...decoders.peaks import CNN_DEFAULTS
+    grid = dict(grid or TUNE_GRID)
+    if online:
+        grid.update(smooth=[0.0], post_max=[0.0])
+    keys = list(grid)
+    best = (-1.0, None)
+    for values in itertools.product(*(grid[k] for k in keys)):
+        p = CNN_DEFAULTS.replace(**dict(zip(keys, values)))
+        f = _f_sum(pairs, fps, p, window)
+        if f > best[0]:
+            best = (f, p)
+    return best
+
+
+class OnsetsSpec(TrainingSpec):
+    """Onset CNN (``onset_cnn_sb2014`` / ``onset_cnn_bn``) on onset-annotated corpora."""
+
+    task = "onsets"
+    config_class = OnsetsConfig
+    default_name = "onsets_cnn"
+
+    def run_name(self, config) -> str:
+        return f"{self.model_name(config)}-fold{config.fold}-seed{config.seed}"
+
+    @staticmethod
+    def frontend():
+        from ...features.config import preset
+        return preset("onset_cnn")
+
+    def prepare(self, config, *, data_root) -> Prepared:
+        from ...data.augment import SpecAugment, db_per_unit
+        from ...data.dataset import FeatureCache, FeatureSet, SequenceDataset, normalization_stats
+        from ...data.paths import resolve_data_path
+        from ...models.registry import build
+
+        manifests = [config.corpus, *config.extra_corpora]
+        items = []
+        for k, m in enumerate(manifests):
+            items += read_items(resolve_data_path(m, data_root), prefix=f"x{k}_" if k else "")
+        if config.drop_medium_attack:
+            items = [it for it in items
+                     if "medium" not in (it.get("meta") or {}).get("attack_classes", [])]
+        train_items, valid_items, how = _split_items(items, config)
+        if not train_items or not valid_items:
+            raise ParameterError(f"onsets: {len(train_items)} train / {len(valid_items)} valid "
+                                 f"items with {how}; both must be non-empty")
+        fe = self.frontend()
+        cache = FeatureCache(fe, root=config.feature_cache or None)
+        targets = onset_targets(config.fuzzy)
+        tr = FeatureSet(train_items, cache, targets=targets, labels=("onset", "weight"))
+        va = FeatureSet(valid_items, cache, targets=targets, labels=("onset", "weight"))
+        model = build(config.arch, parse_arch_args(config.arch_args))
+        mean, std = normalization_stats(tr.feats, per="band", seed=config.seed)
+        model.set_normalization(mean, std)  # (n_channels, n_bands)
+        h = model.context // 2
+        aug = None
+        if config.augment:
+            aug = SpecAugment(unit_db=db_per_unit(fe), gain_db=config.gain_db,
+                              eq_db=config.eq_db, eq_knots=6, tilt_db=config.tilt_db,
+                              shift=config.shift_bands, noise_prob=0.0, lowpass_prob=0.0)
+        steps = config.max_steps_per_epoch or 100
+        train_ds = SequenceDataset(tr, n_frames=config.excerpt, context=h,
+                                   n_per_epoch=config.batch_size * steps, augment=aug,
+                                   seed=config.seed)
+        valid_ds = SequenceDataset(va, n_frames=config.valid_chunk, context=h, tiles=True)
+        data = {"manifests": manifests, "folds": how, "train_items": len(train_items),
+                "valid_items": len(valid_items),
+                "train_hours": round(sum(it["duration"] for it in train_items) / 3600, 3)}
+        log.info("onsets: %d train / %d valid items (%s)", len(train_items), len(valid_items),
+                 how)
+        return Prepared(model=model, train=train_ds, valid=valid_ds, data=data,
+                        extra={"valid_onsets": [it["onsets"] for it in valid_items],
+                               "fps": fe.fps, "frontend": fe})
+
+    def loss(self, config):
+        import torch
+
+        def loss_fn(out, y):
+            bce = torch.nn.functional.binary_cross_entropy_with_logits(out, y[..., 0],
+                                                                       reduction="none")
+            # mean over all frames (not / sum of weights): equal for one and N DDP processes
+            return (bce * y[..., 1]).mean()
+        return loss_fn
+
+    def forward(self, config):
+        def forward_fn(net, batch, loss_fn):
+            x, y = batch[0], batch[1]
+            out = net(x.permute(0, 2, 1, 3), pad=False)  # (b, frames, ch, bands) -> (b, ch, ...)
+            return loss_fn(out, y), out
+        return forward_fn
+
+    def metrics(self, config, prepared):
+        from ...decoders.peaks import CNN_DEFAULTS
+        valid_ds, refs, fps = prepared.valid, prepared.extra["valid_onsets"], prepared.extra["fps"]
+        thresholds = np.round(np.arange(0.2, 0.95, 0.05), 2)
+
+        def metric_fn(outs, _targets):
+            pairs = list(zip(_activations(None, valid_ds, outs), refs))
+            best = max((_f_sum(pairs, fps, CNN_DEFAULTS.replace(threshold=float(t)),
+                               config.tune_window), float(t)) for t in thresholds)
+            return {"f_measure": best[0], "threshold": best[1]}
+        return metric_fn
+
+    def tune(self, model, config, prepared):
+        if not config.tune:
+            return None
+        fps = prepared.extra["fps"]
+        pairs = list(zip(_activations(model, prepared.valid), prepared.extra["valid_onsets"]))
+        fo, po = tune_peaks(pairs, fps, window=config.tune_window)
+        fn, pn = tune_peaks(pairs, fps, window=config.tune_window, online=True)
+        where = prepared.data["folds"]
+        return {"offline": po.to_dict(), "online": pn.to_dict(),
+                "tuned_on": f"validation items, {where} (F ±{config.tune_window * 1000:g} ms "
+                            f"{fo:.4f} offline, {fn:.4f} online)",
+                "scores": {"f_offline": round(fo, 4), "f_online": round(fn, 4),
+                           "window": config.tune_window, "files": len(pairs)}}
+
+    def card(self, model, config, prepared, *, info, decoder):
+        from ...pretrained.card import build_card
+        metrics = {"valid": {k: (round(v, 5) if isinstance(v, float) else v)
+                             for k, v in (info.result.get("best") or {}).items()}}
+        if decoder and "scores" in decoder:
+            metrics["valid_tuned"] = decoder["scores"]
+        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
+        return build_card(
+            name=info.name, task=self.task, arch=config.arch,
+            args=parse_arch_args(config.arch_args), frontend=prepared.extra["frontend"],
+            labels=["onset"], layout="valid", decoder=dec,
+            training=self.training_info(config, info, prepared.data, fold=config.fold),
+            metrics=metrics, licence="MIT (weights trained by audiodl on synthetic renders)",
+            paper="J. Schlüter and S. Böck, Improved musical onset detection with "
+                  "convolutional neural networks, ICASSP 2014",
+            recipe="recipes/onsets")

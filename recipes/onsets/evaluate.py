@@ -1,0 +1,290 @@
+#!/usr/bin/env python
+"""Onset recipe, stage 3: score trained folds on the TEST split(s), with peers.
+
+    python recipes/onsets/evaluate.py --config recipes/onsets/conf/shipped.toml [--peers]
+
+Reads the runs of ``audiodl train onsets --config CONF --set fold=K`` (run
+folders ``DATA_ROOT/runs/onsets/<name>-fold<K>-seed<S>``, or ``--runs DIR``
+holding them), the same items and folds as training (the spec's
+``read_items``/``make_folds``), and reports mir_eval F at ±25 ms (CPJKU) and
+±50 ms (MIREX) on the test split of every corpus (holdout mode) or pooled over
+the trained folds' test folds (cross-validation mode). Peak picking comes
+from each model's card (tuned on validation by ``audiodl train``); the
+peers' thresholds (SuperFlux, librosa's ``delta``, madmom's with
+``MADMOM_PYTHON`` set to a Python that has madmom 0.16.1) are tuned on the
+validation files of the first trained fold. Nothing here trains or tunes on test.
+
+Writes ``<work>/results_<name>.json`` and ``.md`` (``--work``, default
+``DATA_ROOT/runs/onsets/eval-<name>``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def _items(cfg, root):
+    from audiodl.data.paths import resolve_data_path
+    from audiodl.training.specs.onsets import read_items
+    items = []
+    for k, m in enumerate([cfg.corpus, *cfg.extra_corpora]):
+        items += read_items(resolve_data_path(m, root), prefix=f"x{k}_" if k else "")
+    return items
+
+
+class Models:
+    """Activations of the trained fold models (cached per item in ``work/activations``)."""
+
+    def __init__(self, cfg, root, runs, work):
+        from audiodl.data.dataset import FeatureCache
+        from audiodl.features.config import preset
+        from audiodl.training.specs.onsets import OnsetsSpec
+        self.cfg, self.work, self.spec = cfg, Path(work), OnsetsSpec()
+        self.cache = FeatureCache(preset("onset_cnn"), root=cfg.feature_cache or None)
+        self.runs = Path(runs) if runs else Path(root) / "runs" / "onsets"
+        self.folds = [f for f in range(max(cfg.folds, 1)) if self.card_path(f).exists()]
+        if not self.folds:
+            raise SystemExit(f"no trained fold of {self.spec.model_name(cfg)} under {self.runs}")
+        self._models = {}
+
+    def card_path(self, fold):
+        import dataclasses
+        c = dataclasses.replace(self.cfg, fold=fold)
+        return self.runs / self.spec.run_name(c) / f"{self.spec.model_name(c)}.json"
+
+    def card(self, fold):
+        from audiodl import pretrained
+        return pretrained.card(str(self.card_path(fold)))
+
+    def activations(self, fold, items):
+        import torch
+
+        from audiodl import pretrained
+        d = self.work / "activations" / f"fold{fold}"
+        d.mkdir(parents=True, exist_ok=True)
+        out = {}
+        for it in items:
+            p = d / f"{it['id']}.npy"
+            if not p.exists():
+                if fold not in self._models:
+                    self._models[fold] = pretrained.load(str(self.card_path(fold)))[0]
+                x = torch.from_numpy(self.cache.get(it["audio"]))[None]
+                with torch.inference_mode():
+                    np.save(p, torch.sigmoid(self._models[fold](x))[0].numpy())
+            out[it["id"]] = np.load(p)
+        return out
+
+
+def librosa_onsets(path, *, delta=0.07, cache=None):
+    """librosa.onset.onset_detect at its defaults (22.05 kHz, hop 512) except ``delta``."""
+    import librosa
+    if cache is not None and cache.exists():
+        env = np.load(cache)
+    else:
+        y, sr = librosa.load(path, sr=22050)
+        env = librosa.onset.onset_strength(y=y, sr=sr)
+        if cache is not None:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            np.save(cache, env)
+    return librosa.onset.onset_detect(onset_envelope=env, sr=22050, units="time", delta=delta)
+
+
+def superflux_acts(items, work):
+    from audiodl.tasks.onsets import SuperFlux
+    sf, d, out = SuperFlux(), Path(work) / "activations" / "superflux", {}
+    d.mkdir(parents=True, exist_ok=True)
+    for it in items:
+        q = d / f"{it['id']}.npy"
+        if not q.exists():
+            np.save(q, sf.activations(it["audio"]).values)
+        out[it["id"]] = np.load(q)
+    return out
+
+
+def tune_peers(cfg, valid, work):
+    from audiodl.decoders.peaks import SUPERFLUX_DEFAULTS
+    from audiodl.evaluation.onsets import evaluate, summarize
+    from audiodl.training.specs.onsets import tune_peaks
+    acts = superflux_acts(valid, work)
+    grid = {"threshold": [round(float(x), 2) for x in np.geomspace(0.1, 40, 50)],
+            "smooth": [0.0], "pre_max": [0.01], "post_max": [0.05], "combine": [0.03]}
+    f, p = tune_peaks([(acts[it["id"]], it["onsets"]) for it in valid], 100.0,
+                      window=cfg.tune_window, grid=dict(grid))
+    p = SUPERFLUX_DEFAULTS.replace(threshold=p.threshold)
+    best = (-1.0, None)
+    for delta in [0.02, 0.05, 0.07, 0.1, 0.15, 0.2, 0.3, 0.4]:
+        sc = [evaluate(it["onsets"], librosa_onsets(it["audio"], delta=delta,
+                                                    cache=Path(work) / "activations" /
+                                                    "librosa" / f"{it['id']}.npy"),
+                       window=cfg.tune_window) for it in valid]
+        best = max(best, (summarize(sc)["sum"]["f_measure"], delta), key=lambda z: z[0])
+    return {"superflux": {"params": p.to_dict(), "f_valid": f},
+            "librosa": {"delta": best[1], "f_valid": best[0]}}
+
+
+def madmom_rows(cfg, test, valid, work):
+    """madmom's CNNOnsetProcessor run by ``bench/onsets.py`` under ``$MADMOM_PYTHON``."""
+    from audiodl.decoders.peaks import CNN_DEFAULTS, pick_onsets
+    from audiodl.evaluation.onsets import evaluate_many
+    from audiodl.training.specs.onsets import tune_peaks
+    py = os.environ.get("MADMOM_PYTHON", "")
+    if not py or not os.path.exists(py):
+        print("[evaluate] MADMOM_PYTHON unset or missing: skipping madmom", flush=True)
+        return {}
+    d = Path(work) / "activations" / "madmom"
+    todo = [it for it in test + valid if not (d / f"{it['id']}.npy").exists()]
+    if todo:
+        import soundfile as sf
+        wav = Path(work) / "wav"  # madmom reads WAV natively
+        wav.mkdir(parents=True, exist_ok=True)
+        for it in todo:
+            if not (wav / f"{it['id']}.wav").exists():
+                y, sr = sf.read(it["audio"], dtype="int16")
+                sf.write(wav / f"{it['id']}.wav", y, sr, subtype="PCM_16")
+        lst = Path(work) / "madmom_files.txt"
+        lst.write_text("".join(f"{it['id']}\t{wav / (it['id'] + '.wav')}\n" for it in todo))
+        subprocess.run([py, str(HERE.parent.parent / "bench" / "onsets.py"),
+                        "madmom-activations", "--list", str(lst), "--out", str(d)], check=True)
+    acts = {it["id"]: np.load(d / f"{it['id']}.npy") for it in test + valid}
+    rows = {"madmom 0.16.1 CNNOnsetProcessor + OnsetPeakPickingProcessor (defaults)":
+            evaluate_many({it["id"]: (it["onsets"], pick_onsets(acts[it["id"]], 100,
+                                                                params=CNN_DEFAULTS))
+                           for it in test})}
+    grid = {"threshold": [round(float(x), 2) for x in np.arange(0.15, 0.96, 0.03)],
+            "smooth": [0.05], "pre_max": [0.01], "post_max": [0.01], "combine": [0.03]}
+    _, p = tune_peaks([(acts[it["id"]], it["onsets"]) for it in valid], 100,
+                      window=cfg.tune_window, grid=grid)
+    rows[f"madmom CNN, threshold {p.threshold} tuned on valid"] = evaluate_many(
+        {it["id"]: (it["onsets"], pick_onsets(acts[it["id"]], 100, params=p)) for it in test})
+    return rows
+
+
+def evaluate_set(cfg, models, test, valid, peers, work, *, madmom, fold_of=None):
+    from audiodl.decoders.peaks import PeakPickingParams as PP
+    from audiodl.decoders.peaks import pick_onsets
+    from audiodl.evaluation.onsets import evaluate_many, format_table
+    from audiodl.training.specs.onsets import tune_peaks
+    fps, rows = 100.0, {}
+    refs = {it["id"]: it["onsets"] for it in test}
+    f0 = models.folds[0]
+    fold_of = fold_of or {it["id"]: f0 for it in test}  # crossval: each file's own fold model
+    est = {"offline": {}, "online": {}}
+    for f in sorted(set(fold_of.values())):
+        card = models.card(f)
+        mine = [it for it in test if fold_of[it["id"]] == f]
+        acts = models.activations(f, mine)
+        for mode in est:
+            p = PP.from_dict(getattr(card.decoder, mode))
+            est[mode].update({i: pick_onsets(a, fps, params=p) for i, a in acts.items()})
+    what = f"fold {f0} model" if len(set(fold_of.values())) == 1 else \
+        f"{len(set(fold_of.values()))}-fold CV"
+    rows[f"audiodl CNN ({cfg.arch}, {what})"] = evaluate_many(
+        {i: (refs[i], est["offline"][i]) for i in refs})
+    rows["audiodl CNN, causal peak picking (online)"] = evaluate_many(
+        {i: (refs[i], est["online"][i]) for i in refs})
+    if len(models.folds) > 1 and cfg.folds and len(set(fold_of.values())) == 1:
+        # ensemble: peak picking tuned on the pooled out-of-fold validation predictions
+        from audiodl.training.specs.onsets import fold_roles, make_folds
+        folds = make_folds(models.all_items, cfg.folds)
+        by_id = {it["id"]: it for it in models.all_items}
+        pooled = []
+        for f in models.folds:
+            v = [by_id[i] for i in fold_roles(folds, f)[1]]
+            a = models.activations(f, v)
+            pooled += [(a[it["id"]], it["onsets"]) for it in v]
+        _, pp = tune_peaks(pooled, fps, window=cfg.tune_window)
+        all_acts = [models.activations(f, test) for f in models.folds]
+        rows[f"audiodl CNN, {len(models.folds)}-fold ensemble (mean)"] = evaluate_many(
+            {i: (refs[i], pick_onsets(np.mean([a[i] for a in all_acts], axis=0), fps,
+                                      params=pp)) for i in refs})
+    sfa, sfp = superflux_acts(test, work), PP.from_dict(peers["superflux"]["params"])
+    rows["SuperFlux (audiodl, threshold tuned on valid)"] = evaluate_many(
+        {i: (refs[i], pick_onsets(sfa[i], fps, params=sfp)) for i in refs})
+    lib = Path(work) / "activations" / "librosa"
+    rows["librosa.onset.onset_detect (defaults)"] = evaluate_many(
+        {it["id"]: (it["onsets"], librosa_onsets(it["audio"], cache=lib / f"{it['id']}.npy"))
+         for it in test})
+    delta = peers["librosa"]["delta"]
+    rows[f"librosa.onset.onset_detect (delta={delta}, tuned on valid)"] = evaluate_many(
+        {it["id"]: (it["onsets"], librosa_onsets(it["audio"], delta=delta,
+                                                 cache=lib / f"{it['id']}.npy"))
+         for it in test})
+    if madmom:
+        rows.update(madmom_rows(cfg, test, valid, work))
+    n_on = sum(len(v) for v in refs.values())
+    dur = sum(it["duration"] for it in test)
+    table = f"{len(test)} files, {dur / 60:.1f} min, {n_on} onsets.\n\n" + format_table(rows)
+    return {"rows": {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in rows.items()},
+            "test_ids": sorted(refs), "table": table}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", default=str(HERE / "conf" / "default.toml"))
+    ap.add_argument("--set", dest="overrides", action="append", default=[],
+                    metavar="KEY=VALUE", help="Config overrides, as for audiodl train.")
+    ap.add_argument("--data-root", default=None,
+                    help="Data root (default: $AUDIODL_DATA, else ~/.cache/audiodl/data).")
+    ap.add_argument("--runs", default=None, help="Folder holding the run folders.")
+    ap.add_argument("--work", default=None, help="Activations and results folder.")
+    ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON).")
+    args = ap.parse_args(argv)
+
+    from audiodl.data.paths import data_root
+    from audiodl.training.config import load_config
+    from audiodl.training.specs.onsets import OnsetsConfig, OnsetsSpec, fold_roles, make_folds
+    cfg = load_config(OnsetsConfig, args.config, args.overrides)
+    root = data_root(args.data_root)
+    name = OnsetsSpec().model_name(cfg)
+    work = Path(args.work) if args.work else root / "runs" / "onsets" / f"eval-{name}"
+    work.mkdir(parents=True, exist_ok=True)
+    items = _items(cfg, root)
+    by_id = {it["id"]: it for it in items}
+    models = Models(cfg, root, args.runs, work)
+    models.all_items = items
+    results, tables, fold_of = {}, [], None
+    if cfg.folds == 0:
+        valid = [it for it in items if it["split"] == "valid"]
+        parts = {"test": [it for it in items if it["split"] == "test"]}
+    else:
+        folds = make_folds(items, cfg.folds)
+        valid = [by_id[i] for i in fold_roles(folds, models.folds[0])[1]]
+        if folds["mode"] == "holdout":
+            manifests = [cfg.corpus, *cfg.extra_corpora]
+            parts = {}
+            for k, m in enumerate(manifests):
+                pre = f"x{k}_"
+                ids = [i for i in folds["test"] if (i.startswith(pre) if k else
+                                                    not (i[:1] == "x" and "_" in i[:4]))]
+                parts["test" if k == 0 else f"test_{Path(m).parent.name}"] = [by_id[i]
+                                                                              for i in ids]
+        else:  # cross-validation: each trained fold's test fold, scored by its own model
+            fold_of = {i: f for f in models.folds for i in fold_roles(folds, f)[2]}
+            parts = {"crossval": [by_id[i] for i in fold_of]}
+    peers = tune_peers(cfg, valid, work)
+    for part, test in parts.items():
+        if not test:
+            continue
+        res = evaluate_set(cfg, models, test, valid, peers, work, madmom=args.peers,
+                           fold_of=fold_of)
+        results[part] = res
+        tables.append(f"### {part}\n\n" + res["table"])
+    if not tables:
+        print("[evaluate] no test items in the corpus: nothing to score", flush=True)
+    text = "\n".join(tables)
+    (work / f"results_{name}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (work / f"results_{name}.md").write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
