@@ -38,6 +38,7 @@ def test_numba_cache_goes_to_user_cache_not_package(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # installs torch into a new venv: minutes on a loaded machine
 def test_readme_commands_in_order_in_fresh_venv(tmp_path):
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
