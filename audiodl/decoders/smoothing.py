@@ -203,7 +203,7 @@ _KERNEL = None
 def _kernel():
     global _KERNEL
     if _KERNEL is None:
-        from .._numba import jit
+        from ..jitcache import jit
 
         @jit(nogil=True)
         def _viterbi2(emit, trans, init):  # pragma: no cover - compiled

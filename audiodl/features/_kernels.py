@@ -10,7 +10,7 @@ clips, channels (FFT sizes) and blocks are spread over numba's threads
 This module imports numba and rocket-fft, so it is itself imported lazily (on
 the first call of a front end); the kernels compile on first use and are
 cached on disk (``cache=True``) in a user cache folder, never inside the
-installed package (:mod:`audiodl._numba`; ``NUMBA_CACHE_DIR`` is honoured, and
+installed package (:mod:`audiodl.jitcache`; ``NUMBA_CACHE_DIR`` is honoured, and
 without a writable cache folder the kernels compile in memory).
 
 The plain-numpy twin these kernels are tested against is
@@ -54,7 +54,7 @@ _N_CHP = 8
 _F_AMIN, _F_SCALE, _F_MUL, _F_POWER = range(4)
 
 
-from .._numba import jit as _jit  # noqa: E402  (caches outside the package)
+from ..jitcache import jit as _jit  # noqa: E402  (caches outside the package)
 
 
 # ----------------------------------------------------------------- fast log
