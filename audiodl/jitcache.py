@@ -27,9 +27,9 @@ log = logging.getLogger(__name__)
 def user_cache_root() -> Path:
     """``$AUDIODL_CACHE``, else ``$XDG_CACHE_HOME/audiodl``, else ``~/.cache/audiodl``."""
     if os.environ.get("AUDIODL_CACHE"):
-        return Path(os.environ["AUDIODL_CACHE"])
+        return Path(os.environ["AUDIODL_CACHE"]).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
     return base / "audiodl"
 
 

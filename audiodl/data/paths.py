@@ -29,13 +29,10 @@ def cache_root() -> Path:
     """The user cache folder of audiodl.
 
     ``$AUDIODL_CACHE``, else ``$XDG_CACHE_HOME/audiodl``, else ``~/.cache/audiodl``
-    (the same rule as numba's kernel cache, :mod:`audiodl._numba`).
+    (one rule, shared with numba's kernel cache: :func:`audiodl.jitcache.user_cache_root`).
     """
-    if os.environ.get("AUDIODL_CACHE"):
-        return Path(os.environ["AUDIODL_CACHE"]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
-    return base / "audiodl"
+    from ..jitcache import user_cache_root
+    return user_cache_root()
 
 
 def data_root(explicit: Optional[os.PathLike] = None) -> Path:
