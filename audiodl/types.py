@@ -12,7 +12,7 @@ import numpy as np
 
 from .errors import ParameterError
 
-__all__ = ["Signal", "Activations", "Events", "Segments", "Transcript"]
+__all__ = ["Signal", "Activations", "Events", "Segments", "Transcript", "Codes"]
 
 
 @dataclass(frozen=True)
@@ -153,3 +153,51 @@ class Transcript:
     text: str
     words: tuple = ()
     word_times: Optional[np.ndarray] = None
+
+
+@dataclass(frozen=True)
+class Codes:
+    """A track's binary code and the real-valued embedding it was cut from.
+
+    Attributes
+    ----------
+    bits : np.ndarray [shape=(n_bits // 8,)], uint8
+        Packed code (``np.packbits`` order, as faiss binary indexes take it).
+    embedding : np.ndarray [shape=(n_bits,)], float32
+        ``2 p - 1`` of the frame-averaged bit probabilities ``p``; bit ``i`` is
+        set where it exceeds ``2 threshold - 1``.
+    n_bits : int
+    duration : float or None [seconds]
+        Length of the audio.
+    source : str or None
+    """
+
+    bits: np.ndarray
+    embedding: np.ndarray
+    n_bits: int
+    duration: Optional[float] = None
+    source: Optional[str] = None
+
+    def __post_init__(self):
+        b = np.asarray(self.bits, dtype=np.uint8).reshape(-1)
+        e = np.asarray(self.embedding, dtype=np.float32).reshape(-1)
+        if len(b) * 8 != self.n_bits or len(e) != self.n_bits:
+            raise ParameterError(f"Codes: {len(b)} bytes and {len(e)} embedding values do "
+                                 f"not make {self.n_bits} bits")
+        object.__setattr__(self, "bits", b)
+        object.__setattr__(self, "embedding", e)
+
+    def hex(self) -> str:
+        """The code as a hexadecimal string (two digits per byte)."""
+        return self.bits.tobytes().hex()
+
+    def hamming(self, other: "Codes") -> int:
+        """Hamming distance to another code of the same length [bits]."""
+        if other.n_bits != self.n_bits:
+            raise ParameterError(f"codes of {self.n_bits} and {other.n_bits} bits")
+        return int(np.bitwise_count(np.bitwise_xor(self.bits, other.bits)).sum())
+
+    def to_dict(self) -> dict:
+        return {"path": self.source, "n_bits": self.n_bits, "code": self.hex(),
+                "duration": None if self.duration is None else round(self.duration, 4),
+                "embedding": [round(float(v), 5) for v in self.embedding]}

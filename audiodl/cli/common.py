@@ -29,19 +29,13 @@ import click
 
 log = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au", ".opus")
 STDIN = "-"
 
 
 def expand_inputs(paths: Sequence[str]) -> list:
     """Files as given (``-`` kept); directories expand to the audio files inside (sorted)."""
-    out = []
-    for p in paths:
-        if p != STDIN and os.path.isdir(p):
-            out.extend(sorted(str(f) for f in Path(p).rglob("*")
-                              if f.suffix.lower() in AUDIO_EXTENSIONS))
-        else:
-            out.append(p)
+    from ..io.audio import find_audio_files
+    out = find_audio_files(paths)
     if not out:
         raise click.UsageError("no input files found")
     if out.count(STDIN) > 1:

@@ -18,9 +18,11 @@ from .. import __version__
 
 #: name -> ("module:attribute", short help shown by ``audiodl --help``)
 COMMANDS = {
+    "transcribe": ("audiodl.cli.asr:transcribe", "Transcribe English speech to text."),
     "classify": ("audiodl.cli.musicspeech:classify", "Classify files as music or speech."),
     "detect": ("audiodl.cli.musicspeech:detect", "Music and speech activity over time."),
     "onsets": ("audiodl.cli.onsets:onsets", "Detect note onsets."),
+    "singing": ("audiodl.cli.singing:singing", "Detect singing voice over time."),
     "features": ("audiodl.cli.features:features", "Compute a spectrogram front end."),
     "info": ("audiodl.cli.info:info", "Describe audio files."),
     "models": ("audiodl.cli.models:models", "List and describe the shipped models."),
@@ -28,6 +30,8 @@ COMMANDS = {
     "data": ("audiodl.cli.data:data", "Import real recordings into manifests."),
     "train": ("audiodl.cli.train:train", "Train a task's model from a config."),
     "ship": ("audiodl.cli.ship:ship", "Ship a trained model into the package."),
+    "index": ("audiodl.cli.index:index", "Build and search a similarity index of audio files."),
+    "segment": ("audiodl.cli.structure:segment", "Music structure: sections with repeat labels."),
 }
 
 

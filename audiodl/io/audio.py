@@ -18,7 +18,7 @@ import numpy as np
 from ..errors import AudioError, ParameterError
 from ..types import Signal
 
-__all__ = ["info", "load", "load_signal", "save", "stream", "as_signal", "resample",
+__all__ = ["find_audio_files", "AUDIO_EXTENSIONS", "info", "load", "load_signal", "save", "stream", "as_signal", "resample",
            "report_peak", "MAX_CHANNELS", "MIN_DURATION", "LOSSY_OVERSHOOT"]
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,33 @@ LOSSY_OVERSHOOT = 1.25
 #: libsndfile formats / subtypes decoded from lossy codecs.
 LOSSY_FORMATS = frozenset({"OGG", "MP3", "MPEG"})
 LOSSY_SUBTYPES = frozenset({"VORBIS", "OPUS", "MPEG_LAYER_I", "MPEG_LAYER_II", "MPEG_LAYER_III"})
+
+
+#: file name extensions searched for when a folder is given
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aif", ".aiff", ".au", ".opus")
+
+
+def find_audio_files(paths) -> list:
+    """Files as given; folders expand, recursively and sorted, to the audio files inside.
+
+    Parameters
+    ----------
+    paths : iterable of str or os.PathLike
+
+    Returns
+    -------
+    list of str
+    """
+    from pathlib import Path
+    out = []
+    for p in paths:
+        p = os.fspath(p)
+        if os.path.isdir(p):
+            out.extend(sorted(str(f) for f in Path(p).rglob("*")
+                              if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS))
+        else:
+            out.append(p)
+    return out
 
 
 def _soundfile():

@@ -16,7 +16,7 @@ __all__ = ["register", "build", "get", "names"]
 _REGISTRY = {}
 
 #: modules imported on first lookup so their classes register themselves
-_MODULES = ("audiodl.models.musicspeech", "audiodl.models.onsets")
+_MODULES = ("audiodl.models.musicspeech", "audiodl.models.onsets", "audiodl.models.singing", "audiodl.models.asr", "audiodl.models.structure", "audiodl.models.similarity")
 
 
 def register(name: str):

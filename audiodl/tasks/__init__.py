@@ -14,9 +14,13 @@ __all__ = ["TASKS", "task_class"]
 
 #: card task name -> "module:Class"
 TASKS = {
+    "asr": "audiodl.tasks.asr:AsrPipeline",
     "musicspeech-classify": "audiodl.tasks.musicspeech:MusicSpeechClassifier",
     "musicspeech-detect": "audiodl.tasks.musicspeech:MusicSpeechDetector",
     "onsets": "audiodl.tasks.onsets:OnsetPipeline",
+    "similarity": "audiodl.tasks.similarity:SimilarityPipeline",
+    "structure": "audiodl.tasks.structure:StructurePipeline",
+    "singing": "audiodl.tasks.singing:SingingDetector",
 }
 
 

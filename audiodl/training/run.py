@@ -122,6 +122,9 @@ def run_training(task: str, *, config_path=None, overrides: Sequence[str] = (),
     try:
         seed_everything(config.seed)  # the same initial weights in every process
         prepared = spec.prepare(config, data_root=root)
+        # numba's threading layer can raise torch's thread count while features are
+        # computed in prepare(); restore it so a first run and a resumed run match exactly
+        torch.set_num_threads(config.threads)
         result = train(prepared.model, prepared.train, prepared.valid,
                        loss_fn=spec.loss(config), config=config, out_dir=out,
                        metric_fn=spec.metrics(config, prepared),

@@ -10,10 +10,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 RECIPES = os.path.join(ROOT, "recipes")
 
 
+#: recipe folder -> task (music_speech holds two tasks, told apart by the config name)
+FOLDER_TASK = {"onsets": "onsets", "singing": "singing", "structure": "structure",
+               "similarity": "similarity", "asr": "asr"}
+
+
 def _task(path):
+    folder = os.path.basename(os.path.dirname(os.path.dirname(path)))
+    if folder in FOLDER_TASK:
+        return FOLDER_TASK[folder]
     name = os.path.basename(path)
-    if "/onsets/" in path:
-        return "onsets"
     return "musicspeech-detect" if name.startswith("detect") else "musicspeech-classify"
 
 

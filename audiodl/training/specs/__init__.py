@@ -17,9 +17,13 @@ __all__ = ["SPECS", "get_spec", "names"]
 
 #: task name -> "module:class" of its spec
 SPECS = {
+    "asr": "audiodl.training.specs.asr:AsrSpec",
     "onsets": "audiodl.training.specs.onsets:OnsetsSpec",
+    "singing": "audiodl.training.specs.singing:SingingSpec",
     "musicspeech-classify": "audiodl.training.specs.musicspeech:ClassifySpec",
     "musicspeech-detect": "audiodl.training.specs.musicspeech:DetectSpec",
+    "similarity": "audiodl.training.specs.similarity:SimilaritySpec",
+    "structure": "audiodl.training.specs.structure:StructureSpec",
 }
 
 

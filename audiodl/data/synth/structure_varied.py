@@ -1,0 +1,133 @@
+"""Structure corpus with forms outside :data:`~audiodl.data.synth.compose.FORMS`.
+
+Songs for judging structure models on forms and arrangements they have not
+seen: each song's form is drawn from a small grammar (verse/chorus songs with
+a random number of repeats, pre-choruses, solos and breakdowns; rondos
+``A B A C A D A``; strophic ``A A A A``; through-composed ``A B C D``; AABA
+with a coda ...), so that almost no form equals one of the seven templates of
+:mod:`audiodl.data.synth.structure`. Tempo 60-180 bpm, 3/4 or 4/4, 4 or 8
+bars per section type, any instrument pools and soundfonts, the same
+room/EQ/noise/codec augmentation. Same protocol and files as
+:mod:`audiodl.data.synth.structure` (``.sections``, ``.beats``, ``.onsets``).
+
+Register it as a synth task by adding ``"structure_varied"`` to
+:data:`audiodl.data.synth.runner.TASKS`; until then
+``recipes/structure/make_varied.py`` runs it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from audiodl.data.augment import active_rms, random_augment
+from audiodl.data.manifest import write_segments, write_times
+from audiodl.data.synth.common import FluidContext, plan_fixed, save_audio
+from audiodl.data.synth.compose import FORMS, compose
+from audiodl.data.synth.engines import check_fluidsynth
+from audiodl.data.synth.onsets import merge_onsets
+from audiodl.data.synth.runner import item_rng
+
+__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "random_form"]
+
+TASK = "structure_varied"
+DEFAULT_SR = 22050
+MEAN_SECONDS = 100.0
+
+
+def describe():
+    """Generator parameters recorded in corpus.json (dict)."""
+    return {"forms": "grammar (see random_form)", "tempo": [60, 180]}
+
+
+def check():
+    """Raise EngineUnavailable if FluidSynth or a soundfont is missing."""
+    check_fluidsynth()
+
+
+def plan(hours, seed, sr):
+    """Item specs (prefix-stable), ~100 s per song; ids ``sv000000`` ..."""
+    return plan_fixed(hours, seed, mean_seconds=MEAN_SECONDS, prefix="sv", width=6)
+
+
+def make_context(sr):
+    return FluidContext(sr)
+
+
+def random_form(rng) -> list:
+    """A song form from the grammar (list of section labels), avoiding the fixed templates."""
+    known = {tuple(f) for f in FORMS}
+    for _ in range(50):
+        kind = int(rng.integers(6))
+        if kind == 0:  # verse/chorus pop song with optional parts
+            form = ["intro"] if rng.random() < 0.6 else []
+            pre = rng.random() < 0.4
+            for _ in range(int(rng.integers(2, 4))):
+                form += ["verse"] * int(rng.integers(1, 3))
+                form += (["prechorus"] if pre else []) + ["chorus"]
+            if rng.random() < 0.6:
+                form += [str(rng.choice(["bridge", "solo", "breakdown"]))]
+            form += ["chorus"] * int(rng.integers(1, 3))
+            form += ["outro"] if rng.random() < 0.6 else []
+        elif kind == 1:  # rondo
+            n = int(rng.integers(2, 5))
+            form = ["A"]
+            for e in "BCDE"[:n]:
+                form += [e, "A"]
+        elif kind == 2:  # strophic with an instrumental break
+            n = int(rng.integers(3, 6))
+            form = ["verse"] * n
+            form.insert(int(rng.integers(1, n)), "interlude")
+        elif kind == 3:  # through-composed
+            form = list("ABCDE"[:int(rng.integers(3, 6))])
+        elif kind == 4:  # AABA (32-bar song form) with an optional coda, repeated
+            form = ["A", "A", "B", "A"] * int(rng.integers(1, 3)) + \
+                (["coda"] if rng.random() < 0.5 else [])
+        else:  # binary / ternary dances with repeats
+            form = (["A", "A", "B", "B"] + (["C", "C", "A", "A"] if rng.random() < 0.5 else
+                                            ["A"]))
+        if tuple(form) not in known:
+            return form
+    return form
+
+
+def generate(spec, ctx, out_dir):
+    """Render one song; returns its manifest item."""
+    sr = ctx.sr
+    rng = item_rng(spec["seed"], spec["index"], salt=47)
+    tempo = float(rng.uniform(60, 180))
+    form = random_form(rng)
+    roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
+    if rng.random() < 0.25:
+        roles.remove(str(rng.choice(["melody", "bass"])))
+    score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
+    fonts = ctx.renderer.soundfonts
+    soundfont = fonts[int(rng.integers(len(fonts)))]
+    notes, programs, _ = score.to_notes(jitter=0.01, rng=rng)
+    dur = score.duration() + 1.5
+    y, onsets = ctx.renderer.render(notes, dur, programs=programs, soundfont=soundfont)
+    y = y / (active_rms(y) + 1e-9) * 0.1
+    y, aug = random_augment(y, sr, rng, p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2)
+    sections = [(a, b, lab) for a, b, lab in score.section_times()]
+    spb = 60.0 / score.tempo
+    beats = [(k * spb, k % score.beats_per_bar + 1) for k in range(int(round(score.n_beats)))]
+    base = f"labels/{spec['id']}"
+    Path(out_dir, "labels").mkdir(parents=True, exist_ok=True)
+    write_segments(Path(out_dir, base + ".sections"), sections)
+    with open(Path(out_dir, base + ".beats"), "w", encoding="utf-8") as fh:
+        for t, pos in beats:
+            fh.write(f"{t:.6f}\t{pos}\n")
+    write_times(Path(out_dir, base + ".onsets"), merge_onsets(onsets[np.isfinite(onsets)]))
+    rel_audio = f"audio/{spec['id']}.flac"
+    save_audio(Path(out_dir, rel_audio), y, sr)
+    return {
+        "id": spec["id"], "audio": rel_audio, "duration": round(len(y) / sr, 4), "sr": sr,
+        "split": spec["split"], "task": "structure", "source": "synth", "labels": ["music"],
+        "annotations": {"sections": base + ".sections", "beats": base + ".beats",
+                        "onsets": base + ".onsets"},
+        "meta": {"form": [s[2] for s in sections], "generator": TASK,
+                 "tempo": round(score.tempo, 3), "beats_per_bar": score.beats_per_bar,
+                 "key": score.key, "mode": score.mode, "soundfont": soundfont,
+                 "programs": {str(k): int(v) for k, v in programs.items()}, "augment": aug},
+    }

@@ -1,0 +1,472 @@
+"""A searchable collection of tracks: binary codes in a faiss index, re-ranked exactly.
+
+An index is a folder::
+
+    INDEX/index.json        format, version, kind, model name + card + front end, counts
+    INDEX/codes.faiss       the faiss binary index (faiss.write_index_binary)
+    INDEX/codes.npy         packed codes (n, n_bits / 8) uint8, the canonical copy
+    INDEX/embeddings.npy    float16 (n, n_bits): the exact measure's input
+    INDEX/items.jsonl       one {"path", "duration"} per row, in id order
+
+Everything is read with ``json``, ``np.load(allow_pickle=False)`` and
+``faiss.read_index_binary``: loading never executes code. Files are replaced
+atomically and ``index.json`` (holding the item count) is written last, so an
+interrupted save leaves the previous state readable (rows past the count are
+ignored). Rows are only ever appended, so ids are stable.
+
+Search (Schlüter 2013): the query's code -> the faiss index's ``candidates``
+nearest codes in Hamming distance -> re-ranked by the exact measure
+(:func:`audiodl.tasks.similarity.exact_similarity`) -> top ``k``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import json
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+
+from ..io.audio import AUDIO_EXTENSIONS, find_audio_files
+from ..errors import AudiodlError, ModelError, ParameterError
+from . import engine as eng
+
+__all__ = ["Index", "Hit", "AddReport", "FORMAT", "VERSION", "AUDIO_EXTENSIONS"]
+
+log = logging.getLogger(__name__)
+
+FORMAT = "audiodl-index"
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result.
+
+    Attributes
+    ----------
+    rank : int
+        1-based.
+    path : str
+    score : float
+        Exact-measure similarity (cosine, 1 = identical) when re-ranked, else
+        ``1 - hamming / n_bits``.
+    hamming : int [bits]
+    id : int
+        Row of the item in the index.
+    """
+
+    rank: int
+    path: str
+    score: float
+    hamming: int
+    id: int
+
+    def to_dict(self) -> dict:
+        return {"rank": self.rank, "path": self.path, "score": round(self.score, 6),
+                "hamming": self.hamming, "id": self.id}
+
+
+@dataclass
+class AddReport:
+    """What :meth:`Index.add` did: ``added`` paths, ``skipped`` (already in), ``failed`` (path, reason)."""
+
+    added: list = field(default_factory=list)
+    skipped: list = field(default_factory=list)
+    failed: list = field(default_factory=list)
+
+
+def expand_paths(paths: Sequence) -> list:
+    """Files as given; directories expand (recursively, sorted) to the audio files inside."""
+    return find_audio_files(paths)
+
+
+def _save_npy(path, array) -> None:
+    with open(path, "wb") as f:
+        np.save(f, np.ascontiguousarray(array))
+
+
+def _atomic_save(path: Path, write: Callable) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class Index:
+    """Binary codes of audio files in a faiss index, with exact re-ranking.
+
+    Build with :meth:`build` (or ``Index(pipeline)`` then :meth:`add`), read
+    with :meth:`load`.
+
+    Parameters
+    ----------
+    pipeline : SimilarityPipeline
+        The encoder (its card is stored in the index).
+    kind : {'flat', 'mih', 'ivf'}
+        faiss engine (:mod:`audiodl.index.engine`).
+    nhash, nlist : int
+        Engine settings (0: defaults).
+    candidates : int
+        Default length of the Hamming candidate list re-ranked per query.
+    """
+
+    def __init__(self, pipeline, *, kind: str = "flat", nhash: int = 0, nlist: int = 0,
+                 candidates: int = 100, _model_ref: Optional[str] = None):
+        if kind not in eng.KINDS:
+            raise ParameterError(f"index kind must be one of {eng.KINDS}, got {kind!r}")
+        if candidates < 1:
+            raise ParameterError(f"candidates must be >= 1, got {candidates}")
+        self.pipeline = pipeline
+        self.card = pipeline.card
+        self.n_bits = pipeline.n_bits
+        self.kind, self.nhash, self.nlist = kind, int(nhash), int(nlist)
+        self.candidates = int(candidates)
+        self.model_ref = _model_ref or self.card.name
+        self.engine = eng.make_engine(kind, self.n_bits, nhash=nhash, nlist=nlist)
+        self.codes = np.zeros((0, self.n_bits // 8), np.uint8)
+        self.embeddings = np.zeros((0, self.n_bits), np.float16)
+        self.items: list = []
+        self._ids: dict = {}
+        self.failed: list = []
+        self.created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.path: Optional[Path] = None
+
+    # -------------------------------------------------------------- basics
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, path) -> bool:
+        return os.path.abspath(os.fspath(path)) in self._ids
+
+    def __repr__(self) -> str:
+        return f"Index({len(self)} items, kind={self.kind!r}, model={self.card.name!r})"
+
+    @property
+    def paths(self) -> list:
+        """Paths of the items, in id order."""
+        return [it["path"] for it in self.items]
+
+    @classmethod
+    def build(cls, paths: Sequence, *, model: Optional[str] = None, kind: str = "flat",
+              nhash: int = 0, nlist: int = 0, candidates: int = 100, jobs: int = 1,
+              progress: bool = False, output=None, save_every: float = 30.0,
+              backend: str = "auto") -> "Index":
+        """Index audio files (directories are searched recursively).
+
+        Parameters
+        ----------
+        paths : sequence of path
+        model : str or None
+            Similarity model name or card path (default: the task's default).
+        kind, nhash, nlist, candidates
+            See :class:`Index`.
+        jobs : int
+            Worker threads computing codes.
+        progress : bool
+            Progress bar on stderr (when it is a terminal).
+        output : path or None
+            Index folder. When it already holds an index (an interrupted
+            build), that index is loaded and only files not yet in it are
+            added; the index is saved every ``save_every`` seconds and at the end.
+        save_every : float [s]
+        backend : str
+            Inference backend of the encoder.
+
+        Returns
+        -------
+        Index
+            Unreadable files are skipped and listed in ``index.last_report.failed``.
+        """
+        if output is not None and (Path(output) / "index.json").exists():
+            index = cls.load(output, backend=backend)
+            wanted = model
+            if wanted is not None and wanted not in (index.model_ref, index.card.name):
+                raise ModelError(f"{output}: the existing index was built with model "
+                                 f"{index.card.name!r}, not {wanted!r}")
+            log.info("%s: resuming with %d items", output, len(index))
+        else:
+            from ..tasks.similarity import SimilarityPipeline
+            pipe = SimilarityPipeline.from_pretrained(model, backend=backend)
+            ref = os.path.abspath(model) if model and str(model).endswith(".json") else None
+            index = cls(pipe, kind=kind, nhash=nhash, nlist=nlist, candidates=candidates,
+                        _model_ref=ref)
+        index.add(paths, jobs=jobs, progress=progress, save_to=output, save_every=save_every)
+        if output is not None:
+            index.save(output)
+        return index
+
+    # ---------------------------------------------------------------- adding
+    def add(self, paths: Sequence, *, jobs: int = 1, progress: bool = False, save_to=None,
+            save_every: float = 30.0) -> AddReport:
+        """Compute codes of files not yet in the index and append them.
+
+        Parameters
+        ----------
+        paths : sequence of path
+            Files or directories (searched recursively for audio files).
+        jobs : int
+            Worker threads.
+        progress : bool
+            Progress bar on stderr (when it is a terminal).
+        save_to : path or None
+            Save the index there every ``save_every`` seconds (resumable builds).
+        save_every : float [s]
+
+        Returns
+        -------
+        AddReport
+            Also kept as :attr:`last_report`. Unreadable files are skipped.
+        """
+        if jobs < 1:
+            raise ParameterError(f"jobs must be >= 1, got {jobs}")
+        report = AddReport()
+        todo, seen = [], set()
+        for p in expand_paths(paths):
+            a = os.path.abspath(p)
+            if a in self._ids or a in seen:
+                report.skipped.append(p)
+            else:
+                seen.add(a)
+                todo.append(p)
+
+        def one(p):
+            try:
+                return p, self.pipeline(p), None
+            except (AudiodlError, OSError, RuntimeError) as exc:
+                return p, None, str(exc) if str(exc).startswith(p) else f"{p}: {exc}"
+
+        bar = None
+        if progress and todo:
+            from tqdm.auto import tqdm
+            bar = tqdm(total=len(todo), desc="index", file=sys.stderr, leave=False,
+                       disable=not sys.stderr.isatty())
+        last_save = time.monotonic()
+        pool = cf.ThreadPoolExecutor(max_workers=jobs) if jobs > 1 else None
+        try:
+            step = 1 if jobs == 1 else 4 * jobs  # files between checkpoints
+            for s in range(0, len(todo), step):
+                block = todo[s:s + step]
+                results = list(pool.map(one, block)) if pool else [one(p) for p in block]
+                ok = [(p, c) for p, c, err in results if err is None]
+                for p, _, err in results:
+                    if err is not None:
+                        report.failed.append((p, err))
+                        log.info("skipped %s", err)
+                self.add_codes([c for _, c in ok], [p for p, _ in ok])
+                report.added.extend(p for p, _ in ok)
+                if bar is not None:
+                    bar.update(len(block))
+                if save_to is not None and time.monotonic() - last_save >= save_every:
+                    self.save(save_to)
+                    last_save = time.monotonic()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)
+            if bar is not None:
+                bar.close()
+        failed_now = {p for p, _ in report.failed}
+        self.failed = [f for f in self.failed if f[0] not in failed_now
+                       and os.path.abspath(f[0]) not in self._ids] + report.failed
+        self.last_report = report
+        return report
+
+    def add_codes(self, codes: Sequence, paths: Sequence) -> None:
+        """Append precomputed :class:`~audiodl.types.Codes` under ``paths``."""
+        codes, paths = list(codes), [os.fspath(p) for p in paths]
+        if len(codes) != len(paths):
+            raise ParameterError(f"{len(codes)} codes for {len(paths)} paths")
+        if not codes:
+            return
+        for c in codes:
+            if c.n_bits != self.n_bits:
+                raise ParameterError(f"codes of {c.n_bits} bits cannot join an index of "
+                                     f"{self.n_bits}-bit codes")
+        new_codes = np.stack([c.bits for c in codes]).astype(np.uint8)
+        new_emb = np.stack([c.embedding for c in codes]).astype(np.float16)
+        self.codes = np.concatenate([self.codes, new_codes])
+        self.embeddings = np.concatenate([self.embeddings, new_emb])
+        for p, c in zip(paths, codes):
+            a = os.path.abspath(p)
+            if a in self._ids:
+                raise ParameterError(f"{p}: already in the index")
+            self._ids[a] = len(self.items)
+            self.items.append({"path": a, "duration": None if c.duration is None
+                               else round(float(c.duration), 4)})
+        self.engine = eng.add(self.engine, new_codes, all_codes=self.codes)
+
+    # ------------------------------------------------------------- querying
+    def query(self, x, sr: Optional[int] = None, *, k: int = 10,
+              candidates: Optional[int] = None, rerank: bool = True, nflip: int = 2,
+              nprobe: int = 8) -> list:
+        """The ``k`` items most similar to audio ``x``.
+
+        Parameters
+        ----------
+        x : path, Signal or np.ndarray
+        sr : int or None [Hz]
+            Rate of an array input.
+        k : int
+        candidates : int or None
+            Hamming candidates re-ranked by the exact measure (default: the
+            index's, at least ``k``).
+        rerank : bool
+            False: rank by Hamming distance only.
+        nflip, nprobe : int
+            ``mih`` / ``ivf`` search settings.
+
+        Returns
+        -------
+        list of Hit
+        """
+        return self.query_codes(self.pipeline(x, sr), k=k, candidates=candidates,
+                                rerank=rerank, nflip=nflip, nprobe=nprobe)
+
+    def query_codes(self, codes, *, k: int = 10, candidates: Optional[int] = None,
+                    rerank: bool = True, nflip: int = 2, nprobe: int = 8) -> list:
+        """:meth:`query` for a precomputed :class:`~audiodl.types.Codes`."""
+        from ..tasks.similarity import exact_similarity
+        if k < 1:
+            raise ParameterError(f"k must be >= 1, got {k}")
+        if codes.n_bits != self.n_bits:
+            raise ParameterError(f"a {codes.n_bits}-bit query for {self.n_bits}-bit codes")
+        if not len(self):
+            return []
+        n_cand = min(len(self), max(k, candidates or self.candidates) if rerank else k)
+        dist, ids = eng.search(self.engine, codes.bits[None], n_cand, all_codes=self.codes,
+                               nflip=nflip, nprobe=nprobe)
+        keep = ids[0] >= 0
+        ids, dist = ids[0][keep], dist[0][keep]
+        if rerank and len(ids):
+            score = exact_similarity(codes.embedding, self.embeddings[ids])
+            order = np.lexsort((ids, dist, -score))[:k]  # ties: Hamming, then id
+        else:
+            score = 1.0 - dist.astype(np.float64) / self.n_bits
+            order = np.lexsort((ids, dist))[:k]
+        return [Hit(rank=r + 1, path=self.items[int(ids[i])]["path"], score=float(score[i]),
+                    hamming=int(dist[i]), id=int(ids[i])) for r, i in enumerate(order)]
+
+    # ---------------------------------------------------------- save / load
+    def info(self) -> dict:
+        """Summary: count, kind, code length, model, front end, sizes [bytes].
+
+        ``bytes_per_item`` leaves out ``index.json`` (``bytes_header``: card and settings).
+        """
+        out = {"format": FORMAT, "version": VERSION, "count": len(self), "kind": self.kind,
+               "n_bits": self.n_bits, "model": self.card.name, "task": self.card.task,
+               "frontend": self.card.frontend.to_dict(), "candidates": self.candidates,
+               "created": self.created, "failed": len(self.failed)}
+        if self.kind == "mih":
+            out["nhash"] = self.engine.nhash
+        if self.kind == "ivf":
+            out.update(nlist=self.engine.nlist, trained=bool(self.engine.is_trained))
+        if self.path is not None and self.path.exists():
+            size = sum(f.stat().st_size for f in self.path.iterdir() if f.is_file())
+            header = (self.path / "index.json").stat().st_size  # card, settings: fixed
+            out.update(path=str(self.path), bytes=size, bytes_header=header,
+                       bytes_per_item=round((size - header) / len(self), 1) if len(self)
+                       else None)
+        return out
+
+    def save(self, path) -> Path:
+        """Write the index folder ``path`` (created if needed; see the module notes)."""
+        d = Path(path)
+        d.mkdir(parents=True, exist_ok=True)
+        n = len(self)
+        _atomic_save(d / "codes.npy", lambda t: _save_npy(t, self.codes[:n]))
+        _atomic_save(d / "embeddings.npy", lambda t: _save_npy(t, self.embeddings[:n]))
+        _atomic_save(d / "items.jsonl", lambda t: Path(t).write_text(
+            "".join(json.dumps(it) + "\n" for it in self.items[:n]), encoding="utf-8"))
+        _atomic_save(d / "codes.faiss", lambda t: eng.write_engine(self.engine, t))
+        meta = {"format": FORMAT, "version": VERSION, "count": n, "kind": self.kind,
+                "n_bits": self.n_bits, "nhash": self.nhash, "nlist": self.nlist,
+                "candidates": self.candidates, "measure": "cosine of embeddings",
+                "model": self.card.name, "model_ref": self.model_ref,
+                "frontend": self.card.frontend.to_dict(), "card": self.card.to_dict(),
+                "created": self.created,
+                "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "failed": [list(f) for f in self.failed]}
+        from .. import __version__
+        meta["audiodl"] = __version__
+        _atomic_save(d / "index.json", lambda t: Path(t).write_text(
+            json.dumps(meta, indent=1) + "\n", encoding="utf-8"))
+        self.path = d
+        return d
+
+    @classmethod
+    def load(cls, path, *, backend: str = "auto") -> "Index":
+        """Read an index folder written by :meth:`save` (no code is executed).
+
+        The encoder is the model named in the index (a shipped name or the
+        card path it was built with); its weights must match the stored card's sha256.
+        """
+        from ..pretrained.card import ModelCard
+        from ..runtime.backends import make_backend
+        from ..tasks.similarity import SimilarityPipeline
+        d = Path(path)
+        try:
+            meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise AudiodlError(f"{d}: not an audiodl index ({exc})") from None
+        if meta.get("format") != FORMAT:
+            raise AudiodlError(f"{d}: not an audiodl index (format {meta.get('format')!r})")
+        if int(meta.get("version", 0)) > VERSION:
+            raise AudiodlError(f"{d}: index version {meta['version']} is newer than this "
+                               f"audiodl reads ({VERSION}); upgrade audiodl")
+        stored = ModelCard.from_dict(meta["card"], source=str(d / "index.json"))
+        card, wdir = cls._resolve_model(meta, stored, d)
+        pipe = SimilarityPipeline(card, make_backend(card, wdir, backend=backend))
+        index = cls(pipe, kind=meta["kind"], nhash=meta.get("nhash", 0),
+                    nlist=meta.get("nlist", 0), candidates=meta.get("candidates", 100),
+                    _model_ref=meta.get("model_ref"))
+        n = int(meta["count"])
+        try:
+            codes = np.load(d / "codes.npy", allow_pickle=False)[:n]
+            emb = np.load(d / "embeddings.npy", allow_pickle=False)[:n]
+            items = [json.loads(line) for line in
+                     (d / "items.jsonl").read_text(encoding="utf-8").splitlines()[:n]]
+        except (OSError, ValueError) as exc:
+            raise AudiodlError(f"{d}: damaged index ({exc})") from None
+        try:
+            engine = eng.read_engine(d / "codes.faiss")
+        except RuntimeError as exc:  # rebuilt below from the canonical codes.npy
+            log.warning("%s: unreadable codes.faiss, rebuilt from codes.npy (%s)", d, exc)
+            engine = None
+        if not len(codes) == len(emb) == len(items) == n:
+            raise AudiodlError(f"{d}: damaged index ({len(codes)} codes, {len(emb)} "
+                               f"embeddings, {len(items)} items for a count of {n})")
+        index.codes, index.embeddings, index.items = codes, emb.astype(np.float16), items
+        index._ids = {it["path"]: i for i, it in enumerate(items)}
+        if engine is None or eng.kind_of(engine) != index.kind or (engine.ntotal != n and engine.ntotal != 0) \
+                or (engine.ntotal == 0 and n and index.kind != "ivf"):
+            engine = eng.make_engine(index.kind, index.n_bits, nhash=index.nhash,
+                                     nlist=index.nlist)  # interrupted save: rebuild
+            engine = eng.add(engine, codes, all_codes=codes)
+        index.engine = engine
+        index.failed = [tuple(f) for f in meta.get("failed", [])]
+        index.created = meta.get("created", index.created)
+        index.path = d
+        return index
+
+    @staticmethod
+    def _resolve_model(meta: dict, stored, where: Path):
+        from .. import pretrained
+        tried = []
+        for ref in (meta.get("model_ref"), stored.name):
+            if not ref or ref in tried:
+                continue
+            tried.append(ref)
+            try:
+                card, wdir = pretrained.resolve(ref)
+            except (ModelError, OSError):
+                continue
+            if card.sha256 == stored.sha256:
+                return card, wdir
+        raise ModelError(f"{where}: built with model {stored.name!r} (weights sha256 "
+                         f"{stored.sha256[:12]}…), which is not available here (tried "
+                         f"{', '.join(tried)})")

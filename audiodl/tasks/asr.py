@@ -1,0 +1,251 @@
+"""Speech recognition (English, characters + CTC): :func:`transcribe` and :class:`AsrPipeline`.
+
+The acoustic model is a Deep Speech 2 style network (:mod:`audiodl.models.asr`);
+its activations are CTC **log-probabilities** ``(n_frames, n_tokens)`` at the
+model's output rate (50 Hz for the shipped model), columns named by the
+card's ``labels`` (the tokens; ``labels[0]`` the blank, ``|`` the word
+separator). Decoding (:mod:`audiodl.decoders.ctc`): greedy, or beam search
+with a lexicon and an ARPA n-gram LM (torchaudio's flashlight decoder); word
+timestamps come from CTC forced alignment of the decoded text.
+
+Long inputs
+-----------
+A bidirectional GRU has unbounded context, so the shared
+:class:`~audiodl.runtime.runner.ContextRunner` (layouts ``excerpt``,
+``same``, ``valid``) cannot run it. :meth:`AsrPipeline.activation_values`
+therefore processes **whole utterances**: inputs up to ``window_seconds +
+overlap_seconds`` (32 s) go through the model in one call (equal to a
+whole-file call); longer inputs are cut into windows of ``window_seconds``
+that each see ``overlap_seconds`` of real neighbours on both sides, whose
+centres are kept (memory bounded by one window). The card declares layout
+``same`` only so that the backend loads; the runner needs an ``utterance``
+layout for this (reported to the maintainers).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Optional
+
+import numpy as np
+
+from ..errors import ModelError, ParameterError
+from ..types import Activations, Transcript
+from .base import Pipeline
+
+__all__ = ["transcribe", "AsrPipeline", "CTCParams", "TASK"]
+
+TASK = "asr"
+METHODS = ("greedy", "beam")
+
+
+@dataclass(frozen=True)
+class CTCParams:
+    """CTC decoding parameters.
+
+    Parameters
+    ----------
+    method : {'greedy', 'beam'}
+    beam_size : int
+        Beam width (``beam``).
+    lm : str
+        ARPA n-gram LM for ``beam``: a path, ``"default"`` (the project LM
+        :func:`audiodl.data.lm.default_lm`, built from the TTS text grammar)
+        or ``""`` (no LM: lexicon-free beam search).
+    lm_weight : float
+        LM weight (natural-log scores).
+    word_score : float
+        Score added per word.
+    timestamps : bool
+        Word times by forced alignment of the decoded text.
+    """
+
+    method: str = "greedy"
+    beam_size: int = 50
+    lm: str = ""
+    lm_weight: float = 0.5
+    word_score: float = 0.0
+    timestamps: bool = True
+
+    def __post_init__(self):
+        if self.method not in METHODS:
+            raise ParameterError(f"method must be one of {METHODS}, got {self.method!r}")
+        if int(self.beam_size) < 1:
+            raise ParameterError(f"beam_size must be >= 1, got {self.beam_size}")
+        object.__setattr__(self, "beam_size", int(self.beam_size))
+        object.__setattr__(self, "lm_weight", float(self.lm_weight))
+        object.__setattr__(self, "word_score", float(self.word_score))
+
+    @classmethod
+    def from_dict(cls, d: Optional[dict] = None) -> "CTCParams":
+        d = dict(d or {})
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ParameterError(f"unknown CTC decoding parameters {unknown}; known: "
+                                 f"{sorted(known)}")
+        return cls(**d)
+
+    def replace(self, **changes) -> "CTCParams":
+        """A copy with ``changes`` (None keeps a value)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class AsrPipeline(Pipeline):
+    """Speech -> text with a CTC acoustic model (any shipped ``asr`` model).
+
+    ``activations(x)`` -> :class:`Activations` of CTC log-probabilities;
+    ``decode(act, **overrides)`` -> :class:`~audiodl.types.Transcript` (text,
+    words, ``word_times [shape=(n_words, 2)]`` in seconds).
+    """
+
+    task = TASK
+    params_type = CTCParams
+    formats = {"text": ".txt", "json": ".json"}
+    default_format = "text"
+    #: longest input run in one model call [s] (beyond: windows with overlap)
+    window_seconds = 30.0
+    #: real context on each side of a window [s]
+    overlap_seconds = 2.0
+
+    def __init__(self, card=None, backend=None, *, config=None):
+        super().__init__(card, backend, config=config)
+        if self.backend is not None and getattr(self.backend, "model", None) is None:
+            raise ModelError(f"{card.name}: ASR models run on the torch backend only")
+
+    # ------------------------------------------------------------ activations
+    def _forward(self, feats: np.ndarray) -> np.ndarray:
+        import torch
+        model = self.backend.model
+        dev = getattr(self.backend, "device", "cpu")
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))[None].to(dev)
+            return torch.log_softmax(model(x).float(), dim=-1)[0].cpu().numpy()
+
+    def activation_values(self, chunks, progress=None) -> np.ndarray:
+        """CTC log-probabilities of feature chunks, whole utterances at a time (see module notes)."""
+        if self.backend is None:
+            raise ModelError("AsrPipeline has no model")
+        s = int(self.backend.time_stride)
+        fps = self.config.fps
+        w = max(s, int(round(self.window_seconds * fps)) // s * s)
+        o = int(round(self.overlap_seconds * fps)) // s * s
+        buf, start, done, outs = None, 0, 0, []  # buf[0] is input frame `start`
+        for c in chunks:
+            c = np.asarray(c, dtype=np.float32)
+            buf = c if buf is None else np.concatenate([buf, c])
+            while start + len(buf) >= done + w + o + o:  # a window plus its right context
+                lo = max(0, done - o)
+                y = self._forward(buf[lo - start:done + w + o - start])
+                outs.append(y[(done - lo) // s:(done - lo + w) // s])
+                done += w
+                cut = max(0, done - o) - start
+                buf, start = buf[cut:], start + cut
+            if progress is not None:
+                progress(len(c))
+        if buf is None:
+            return np.zeros((0, len(self.labels)), np.float32)
+        lo = max(0, done - o)
+        if start + len(buf) > done:
+            y = self._forward(buf[lo - start:])
+            outs.append(y[(done - lo) // s:])
+        return np.concatenate(outs).astype(np.float32)
+
+    # --------------------------------------------------------------- decoding
+    def _lm_files(self, lm: str):
+        if not lm:
+            return None, None
+        if lm == "default":
+            from ..data.lm import default_lm
+            return default_lm(tokens=self.labels)
+        return lm, None
+
+    def decode(self, activations: Activations, **params) -> Transcript:
+        """CTC log-probabilities -> :class:`Transcript` (card's parameters + ``params``)."""
+        from ..decoders.ctc import BeamSearch, greedy_decode, word_timestamps
+        p = self.params(**params)
+        labels = tuple(activations.labels or self.labels)
+        lp = np.asarray(activations.values, dtype=np.float32)
+        if p.method == "greedy":
+            text = greedy_decode(lp, labels)
+        else:
+            lm, lexicon = self._lm_files(p.lm)
+            text = BeamSearch(labels, lm=lm, lexicon=lexicon, beam_size=p.beam_size,
+                              lm_weight=p.lm_weight, word_score=p.word_score)(lp)
+        words, times = tuple(text.split()), None
+        if p.timestamps and words:
+            try:
+                words, times = word_timestamps(lp, text, labels, fps=activations.fps)
+            except ParameterError:  # too few frames for the text: no timings
+                times = None
+            if times is not None and activations.audio_duration is not None:
+                times = np.minimum(times, activations.audio_duration)
+        return Transcript(text=text, words=words, word_times=times)
+
+    # ------------------------------------------------------- results, scores
+    def write(self, result: Transcript, fmt: Optional[str] = None, *,
+              source: Optional[str] = None) -> str:
+        """``text``: the transcript on one line; ``json``: text plus word timings [s]."""
+        fmt = fmt or self.default_format
+        if fmt == "text":
+            return result.text + "\n"
+        if fmt == "json":
+            words = []
+            for k, w in enumerate(result.words):
+                row = {"word": w}
+                if result.word_times is not None:
+                    row.update(start=round(float(result.word_times[k, 0]), 3),
+                               end=round(float(result.word_times[k, 1]), 3))
+                words.append(row)
+            doc = {"source": source, "text": result.text, "words": words}
+            return json.dumps(doc, indent=2) + "\n"
+        raise ParameterError(f"unknown transcript format {fmt!r}; known: {list(self.formats)}")
+
+    def evaluate(self, reference, estimate) -> dict:
+        """Pooled WER and CER (:func:`audiodl.evaluation.asr.evaluate`) of sequences of texts."""
+        from ..evaluation.asr import evaluate
+        est = [e.text if isinstance(e, Transcript) else e for e in estimate]
+        ref = [r.text if isinstance(r, Transcript) else r for r in reference]
+        return evaluate(ref, est)
+
+
+def transcribe(x, sr: Optional[int] = None, *, model: Optional[str] = None,
+               method: Optional[str] = None, beam_size: Optional[int] = None,
+               lm: Optional[str] = None, lm_weight: Optional[float] = None,
+               word_score: Optional[float] = None) -> Transcript:
+    """Transcribe English speech.
+
+    Parameters
+    ----------
+    x : str, os.PathLike, Signal or np.ndarray [shape=(n,) or (channels, n)]
+        A file or samples (any rate; resampled to the model's 16 kHz).
+    sr : int or None [Hz]
+        Rate of an array input.
+    model : str or None
+        Shipped model name or card path (default: the task's default model).
+    method : {'greedy', 'beam'} or None
+    beam_size : int or None
+    lm : str or None
+        ARPA LM path, ``"default"`` (project LM) or ``""`` (none).
+    lm_weight, word_score : float or None
+        Overrides of the card's decoding parameters (None keeps them).
+
+    Returns
+    -------
+    Transcript
+        ``text``, ``words`` and ``word_times [shape=(n_words, 2)]`` (start, end
+        in seconds).
+
+    Examples
+    --------
+    >>> import audiodl
+    >>> audiodl.transcribe("hello.wav").text  # doctest: +SKIP
+    'hello world'
+    """
+    pipe = AsrPipeline.from_pretrained(model)
+    return pipe.decode(pipe.activations(x, sr), method=method, beam_size=beam_size, lm=lm,
+                       lm_weight=lm_weight, word_score=word_score)

@@ -1,0 +1,127 @@
+"""Structure recipe, evaluation stage: tune on validation, score on test, every method.
+
+    python recipes/structure/evaluate.py --card RUN/structure_cnn.json [--card ...] \
+        --out recipes/structure/results/test.json
+
+Validation songs: the ``valid`` split of ``--manifest`` plus every song of
+``--valid-manifest``; the CNN's decoder was tuned on them during training
+(it is in its card), the Foote and structural-features decoders are tuned on
+them here with the same grid (:func:`audiodl.training.specs.structure.tune_decoder`).
+Test songs: the ``test`` split of ``--manifest`` and every song of each
+``--test-manifest`` (reported per test set). Scores: mir_eval hit rates at
+0.5 s and 3 s with ``trim=True`` (file start and end excluded), pairwise F
+and NCE F, means over songs. Several ``--card`` runs (seeds) give mean ± std.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from audiodl.data.manifest import read_manifest
+from audiodl.data.paths import data_root, resolve_data_path
+from audiodl.evaluation.segment import evaluate, summarize
+from audiodl.training.specs.structure import read_sections, tune_decoder
+from audiodl.types import Segments
+
+KEYS = ("hr0.5_f", "hr3_f", "hr0.5_p", "hr0.5_r", "pairwise_f", "nce_f")
+
+
+def songs(manifest, split=None):
+    return [it for it in read_manifest(manifest)
+            if (split is None or it.get("split") == split)
+            and "sections" in (it.get("annotations") or {})]
+
+
+def reference(it):
+    s = read_sections(it)
+    return Segments(intervals=np.array([[a, b] for a, b, _ in s]), labels=[c for *_, c in s])
+
+
+def score(pipe, acts, items, params):
+    return summarize([evaluate(reference(it), pipe.decode(a, **params), trim=True)
+                      for a, it in zip(acts, items)])
+
+
+def record_test_scores(card, card_path, test, n_songs):
+    """Write ``metrics.test`` and ``metrics.headline`` into a run's card file."""
+    metrics = dict(card.metrics, test={"trim": True, "n_songs": n_songs, **test})
+    last = list(test)[-1]
+    metrics["headline"] = {f"test_{last}_hr0.5_f": test[last]["hr0.5_f"],
+                           f"test_{last}_hr3_f": test[last]["hr3_f"]}
+    card.replace(metrics=metrics).write(card_path)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--card", action="append", default=[], help="CNN card(s) (seeds)")
+    ap.add_argument("--manifest", default="structure/synth0/manifest.jsonl")
+    ap.add_argument("--valid-manifest", action="append", default=None)
+    ap.add_argument("--test-manifest", action="append", default=None)
+    ap.add_argument("--methods", default="cnn,foote,sf")
+    ap.add_argument("--out", default="recipes/structure/results/test.json")
+    ap.add_argument("--write-card", action="store_true",
+                    help="Also record the test scores in each CNN card's metrics (before "
+                         "`audiodl ship`).")
+    args = ap.parse_args(argv)
+    root = data_root()
+    r = lambda p: resolve_data_path(p, root)  # noqa: E731
+    valid = songs(r(args.manifest), "valid")
+    for m in args.valid_manifest or ["structure/synth1/manifest.jsonl"]:
+        valid += songs(r(m))
+    tests = {"synth0-test": songs(r(args.manifest), "test")}
+    for m in args.test_manifest or ["structure/varied/manifest.jsonl"]:
+        tests[Path(m).parent.name] = songs(r(m))
+    from audiodl.tasks.structure import Foote, StructuralFeatures, StructurePipeline
+    results = {"valid_songs": len(valid), "test_songs": {k: len(v) for k, v in tests.items()},
+               "trim": True, "methods": {}}
+    methods = args.methods.split(",")
+    for method in methods:
+        if method == "cnn":
+            pipes = [(c, StructurePipeline.from_pretrained(c)) for c in args.card]
+        else:
+            pipes = [(method, Foote() if method == "foote" else StructuralFeatures())]
+        # name: the card path (cnn) or the method
+        for name, pipe in pipes:
+            t0 = time.process_time()
+            if method != "cnn":  # tune on validation with the training spec's grid
+                vacts = [pipe.activations(it["audio"]) for it in valid]
+                dec, vs = tune_decoder(vacts, [reference(it) for it in valid],
+                                       min_duration=pipe.context_seconds,
+                                       base=pipe.default_params)
+                params = dec
+            else:
+                params, vs = pipe.default_params.to_dict(), pipe.card.metrics.get(
+                    "valid_segment", {})
+            entry = {"params": params, "valid": {k: vs.get(k) for k in KEYS}, "test": {}}
+            for tname, items in tests.items():
+                acts = [pipe.activations(it["audio"]) for it in items]
+                s = score(pipe, acts, items, params)
+                entry["test"][tname] = {k: round(s[k], 4) for k in KEYS}
+            entry["cpu_seconds"] = round(time.process_time() - t0, 1)
+            if method == "cnn" and args.write_card:
+                record_test_scores(pipe.card, name, entry["test"], results["test_songs"])
+            key = f"cnn:{Path(name).parent.name}" if method == "cnn" else method
+            results["methods"][key] = entry
+            print(key, json.dumps(entry["test"]), flush=True)
+    # mean +- std over CNN seeds
+    cnn = [v for k, v in results["methods"].items() if k.startswith("cnn:")]
+    if cnn:
+        agg = {}
+        for tname in tests:
+            agg[tname] = {k: [round(float(np.mean([c["test"][tname][k] for c in cnn])), 4),
+                              round(float(np.std([c["test"][tname][k] for c in cnn])), 4)]
+                          for k in KEYS}
+        results["cnn_mean_std"] = agg
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    Path(args.out).write_text(json.dumps(results, indent=1) + "\n")
+    print(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""CTC decoders, word timestamps and the project n-gram LM."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from audiodl.decoders.ctc import (BeamSearch, greedy_decode, text_to_ids, tokens_to_text,
+                                  word_timestamps)
+from audiodl.models.asr import DEFAULT_TOKENS as TOKENS
+
+from .conftest import peaked_emission
+
+
+def test_tokens_roundtrip_keeps_double_letters():
+    ids = text_to_ids("hello all", TOKENS)
+    path = []
+    for i in ids:
+        path += [i, 0]
+    assert tokens_to_text(path, TOKENS) == "hello all"
+    assert tokens_to_text([ids[2], ids[2]], TOKENS) == "l"  # repeats without a blank merge
+
+
+def test_greedy_and_beam_agree_on_peaked_emission(tmp_path):
+    from audiodl.data.lm import build_arpa
+    text = "the old house is quiet"
+    lp, _ = peaked_emission(text, TOKENS)
+    assert greedy_decode(lp, TOKENS) == text
+    assert BeamSearch(TOKENS, beam_size=10)(lp) == text  # lexicon-free, no LM
+    arpa = build_arpa(["the old house is quiet", "the house is old", "a quiet house"],
+                      tmp_path / "lm.arpa", order=3)
+    assert BeamSearch(TOKENS, lm=arpa, beam_size=10, lm_weight=0.5)(lp) == text
+
+
+def test_lm_corrects_an_ambiguous_letter(tmp_path):
+    """Where the acoustics are unsure, the lexicon + LM pick the word it knows."""
+    from audiodl.data.lm import build_arpa
+    lp, path = peaked_emission("the old house", TOKENS)
+    k = np.nonzero(path == TOKENS.index("u"))[0]  # 'u' of house: make 'u'/'s' a coin toss
+    lp[k] = np.log(1e-4)
+    lp[k, TOKENS.index("u")] = np.log(0.45)
+    lp[k, TOKENS.index("s")] = np.log(0.55)
+    assert greedy_decode(lp, TOKENS) == "the old hosse"
+    arpa = build_arpa(["the old house"] * 5 + ["an old horse"], tmp_path / "lm.arpa")
+    assert BeamSearch(TOKENS, lm=arpa, beam_size=20, lm_weight=1.0)(lp) == "the old house"
+
+
+def test_word_timestamps_inside_the_word_frames():
+    text = "one two three"
+    fps = 50.0
+    lp, path = peaked_emission(text, TOKENS, frames_per_token=2, gap=3)
+    words, times = word_timestamps(lp, text, TOKENS, fps=fps)
+    assert words == ("one", "two", "three")
+    sep = TOKENS.index("|")
+    # true spans: first to last non-blank, non-separator frame of each word
+    nz = [(t, p) for t, p in enumerate(path) if p not in (0, sep)]
+    spans, cur = [], [nz[0][0], nz[0][0]]
+    for (t, _), (t2, _) in zip(nz, nz[1:]):
+        if any(path[u] == sep for u in range(t, t2)):
+            spans.append(cur)
+            cur = [t2, t2]
+        else:
+            cur[1] = t2
+    spans.append(cur)
+    for (s, e), (ts, te) in zip(times, spans):
+        assert s == pytest.approx(ts / fps) and e == pytest.approx((te + 1) / fps)
+
+
+def test_word_timestamps_too_few_frames():
+    from audiodl.errors import ParameterError
+    lp, _ = peaked_emission("ab", TOKENS)
+    with pytest.raises(ParameterError):
+        word_timestamps(lp[:2], "a long text", TOKENS, fps=50.0)
+
+
+def _read_arpa(path):
+    probs, bows, order = {}, {}, 0
+    for line in open(path):
+        line = line.rstrip("\n")
+        if line.startswith("\\") and "-grams" in line:
+            order = int(line[1])
+            continue
+        if not order or not line or line.startswith("\\"):
+            continue
+        parts = line.split("\t")
+        g = tuple(parts[1].split())
+        probs[g] = 10 ** float(parts[0])
+        if len(parts) > 2:
+            bows[g] = 10 ** float(parts[2])
+    return probs, bows
+
+
+def test_kneser_ney_arpa_is_normalised(tmp_path):
+    from audiodl.data.lm import arpa_vocabulary, build_arpa, synth_text
+    sents = synth_text(300, seed=3)
+    arpa = build_arpa(sents, tmp_path / "kn.arpa", order=3)
+    probs, bows = _read_arpa(arpa)
+
+    def p(g):
+        if g in probs:
+            return probs[g]
+        if len(g) == 1:
+            return probs[("<unk>",)]
+        return bows.get(g[:-1], 1.0) * p(g[1:])
+    vocab = [g[0] for g in probs if len(g) == 1 and g[0] != "<s>"]
+    w1, w2 = sents[0].split()[:2]
+    for h in [(), ("<s>",), (w1,), ("<s>", w1), (w1, w2), ("zzz", w1)]:
+        assert math.isclose(sum(p(h + (w,)) for w in vocab), 1.0, abs_tol=1e-4), h
+    assert set(arpa_vocabulary(arpa)) == {w for s in sents for w in s.split()}

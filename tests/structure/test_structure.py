@@ -1,0 +1,176 @@
+"""Structure task: baselines, CNN pipeline plumbing, formats, scores, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from audiodl.errors import ParameterError
+from audiodl.types import Segments
+
+from .conftest import SR, song
+
+
+def test_aba_song_boundaries_and_repeat_labels(aba):
+    from audiodl.tasks.structure import segmenter
+    path, bounds = aba
+    seg = segmenter("foote")(path)
+    found = seg.intervals[1:, 0]
+    assert len(found) == 2, seg
+    assert np.all(np.abs(found - bounds) <= 0.5), found
+    assert seg.labels == ("A", "B", "A")
+    assert seg.intervals[0, 0] == 0 and abs(seg.intervals[-1, 1] - 60.0) < 0.05
+
+
+def test_aba_song_structural_features(aba):
+    """SF is the coarser baseline: every boundary within 3 s, repeats grouped."""
+    from audiodl.evaluation.segment import evaluate
+    from audiodl.tasks.structure import segmenter
+    path, bounds = aba
+    seg = segmenter("sf")(path)
+    ref = Segments(intervals=[[0, 20], [20, 40], [40, 60]], labels=("a", "b", "a"))
+    r = evaluate(ref, seg)
+    assert r["hr3_r"] == 1.0, seg
+    assert r["pairwise_f"] > 0.7, (seg, r)
+
+
+def test_abac_labels_distinguish_new_material(tmp_path):
+    from audiodl.tasks.structure import Foote
+    y, bounds = song("ABAC", [16.0, 16.0, 16.0, 16.0])
+    seg = Foote()(y, SR)
+    assert np.all(np.abs(seg.intervals[1:, 0] - bounds) <= 0.5), seg
+    assert seg.labels == ("A", "B", "A", "C")
+
+
+@pytest.mark.parametrize("method", ["foote", "sf", "cnn"])
+def test_short_file_is_one_segment(method, tiny_card):
+    from audiodl.tasks.structure import segmenter
+    y, _ = song("AB", [3.0, 3.0])
+    pipe = segmenter(method, model=tiny_card if method == "cnn" else None)
+    assert pipe.context_seconds > 6.0
+    seg = pipe(y, SR)
+    assert len(seg) == 1 and seg.labels == ("A",)
+    assert seg.intervals[0, 1] == pytest.approx(6.0, abs=1e-3)
+
+
+def test_cnn_chunked_equals_whole_and_layout(tiny_card):
+    from audiodl.tasks.structure import POOL, StructurePipeline
+    y, _ = song("ABAB", [30.0, 30.0, 30.0, 30.0])
+    pipe = StructurePipeline.from_pretrained(tiny_card)
+    whole = pipe.activations(y, SR)
+    pipe.chunk_frames = 500  # several backend calls with context on both sides
+    chunked = pipe.activations(y, SR)
+    n_frames = pipe.config.n_frames(len(y))
+    assert whole.values.shape == (-(-n_frames // POOL), 81)
+    assert whole.fps == pytest.approx(pipe.config.fps / POOL)
+    np.testing.assert_allclose(chunked.values, whole.values, atol=1e-5)
+    seg = pipe.decode(whole)
+    assert seg.intervals[0, 0] == 0 and seg.intervals[-1, 1] == pytest.approx(120.0, abs=1e-3)
+
+
+def test_batch_equals_single(aba, tmp_path):
+    from audiodl.tasks.structure import Foote
+    path, _ = aba
+    y, _ = song("BAB", [15.0, 15.0, 15.0])
+    other = tmp_path / "bab.wav"
+    import soundfile as sf
+    sf.write(other, y, SR)
+    pipe = Foote()
+    single = [pipe(p) for p in (path, str(other))]
+    out = tmp_path / "out"
+    r = subprocess.run([sys.executable, "-m", "audiodl.cli.main", "segment", "--method",
+                        "foote", path, str(other), "-o", str(out)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stderr
+    from audiodl.io.annotations import read_segments
+    for s, name in zip(single, ("aba.lab", "bab.lab")):
+        got = read_segments(str(out / name), fmt="mirex")
+        np.testing.assert_allclose(got.intervals, s.intervals, atol=1e-3)
+        assert tuple(got.labels) == s.labels
+
+
+@pytest.mark.parametrize("fmt", ["mirex", "csv", "json", "jams"])
+def test_every_format_parses_back(fmt):
+    from audiodl.io.annotations import parse_segments
+    from audiodl.tasks.structure import Foote
+    seg = Segments(intervals=[[0.0, 10.5], [10.5, 20.25], [20.25, 31.0]],
+                   labels=("A", "B", "A"))
+    text = Foote().write(seg, fmt, source="x.wav")
+    back = parse_segments(text, fmt)
+    np.testing.assert_allclose(back.intervals, seg.intervals, atol=1e-3)
+    assert tuple(back.labels) == seg.labels
+    if fmt == "jams":
+        assert json.loads(text)["annotations"][0]["namespace"] == "segment_open"
+
+
+def test_params_validate_and_override():
+    from audiodl.tasks.structure import Foote
+    pipe = Foote()
+    with pytest.raises(ParameterError, match="pre_max"):
+        pipe.params(pre_max=-1.0)
+    with pytest.raises(ParameterError, match="unknown"):
+        pipe.params(bogus=1.0)
+    assert pipe.params(threshold=0.3, post_max=None).post_max == pipe.default_params.post_max
+    with pytest.raises(ParameterError, match="unknown structure method"):
+        from audiodl.tasks.structure import segmenter
+        segmenter("hmm")
+
+
+def test_activations_roundtrip_redecode(aba, tmp_path):
+    from audiodl.tasks.structure import Foote
+    from audiodl.types import Activations
+    path, _ = aba
+    pipe = Foote()
+    act = pipe.activations(path)
+    assert act.labels[0] == "boundary" and act.values.shape[1] == 81
+    act.save(tmp_path / "a.npz")
+    again = pipe.decode(Activations.load(tmp_path / "a.npz"))
+    ref = pipe.decode(act)
+    np.testing.assert_allclose(again.intervals, ref.intervals)
+    # a higher label threshold merges everything into one label, boundaries unchanged
+    merged = pipe.decode(act, label_threshold=2.0)
+    np.testing.assert_allclose(merged.intervals, ref.intervals)
+    assert set(merged.labels) == {"A"}
+
+
+def test_cli_prints_lab_lines_and_plots(aba, tmp_path):
+    path, _ = aba
+    png = tmp_path / "p.png"
+    r = subprocess.run([sys.executable, "-m", "audiodl.cli.main", "segment", "--method",
+                        "foote", path, "--plot", str(png)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    rows = [line.split("\t") for line in r.stdout.strip().splitlines()]
+    assert [row[2] for row in rows] == ["A", "B", "A"]
+    assert float(rows[0][0]) == 0.0
+    assert os.path.getsize(png) > 10000
+    bad = subprocess.run([sys.executable, "-m", "audiodl.cli.main", "segment", "--method",
+                          "foote", "--pre-max", "-2", path], capture_output=True, text=True)
+    assert bad.returncode != 0 and "pre_max" in bad.stderr
+
+
+def test_public_api(aba):
+    import audiodl
+    path, bounds = aba
+    seg = audiodl.segment(path, method="foote")
+    assert isinstance(seg, Segments) and seg.labels == ("A", "B", "A")
+    assert np.all(np.abs(seg.intervals[1:, 0] - bounds) <= 0.5)
+
+
+def test_frame_pooler_chunks_equal_whole():
+    from audiodl.tasks.structure_baselines import FramePooler
+    x = np.random.default_rng(0).standard_normal((100, 5)).astype(np.float32)
+    whole = FramePooler(6)
+    w = [whole.push(x), whole.flush()]
+    p = FramePooler(6)
+    parts = [p.push(x[a:b]) for a, b in ((0, 3), (3, 4), (4, 50), (50, 100))] + [p.flush()]
+    for i in (0, 1):  # max, mean
+        got = np.concatenate([q[i] for q in parts if len(q[i])])
+        ref = np.concatenate([q[i] for q in w if len(q[i])])
+        np.testing.assert_allclose(got, ref)
+    assert len(ref) == 17  # ceil(100 / 6): the last frame pools the 4 frames left
+    np.testing.assert_allclose(ref[-1], x[96:].mean(axis=0), rtol=1e-6)
