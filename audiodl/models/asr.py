@@ -129,6 +129,9 @@ class DeepSpeech2(nn.Module):
         Dropout between recurrent layers (training only).
     """
 
+    #: the runtime applies log-softmax to the logits (CTC log-probabilities)
+    output_activation = "log_softmax"
+
     def __init__(self, n_bins: int = 80, n_tokens: int = len(DEFAULT_TOKENS),
                  conv_channels=(32, 32), conv_kernels=((11, 41), (11, 21)),
                  conv_freq_strides=(2, 2), time_stride: int = 2, rnn_hidden: int = 512,

@@ -36,8 +36,10 @@ SCHEMA_VERSION = 2
 #: without importing torch:
 #: ``excerpt``: fixed-length excerpts -> one output each;
 #: ``same``: fully convolutional with internal zero padding (any length, time stride);
-#: ``valid``: unpadded convolution needing ``context`` frames (edges repeated).
-LAYOUTS = ("excerpt", "same", "valid")
+#: ``valid``: unpadded convolution needing ``context`` frames (edges repeated);
+#: ``window``: unbounded context (recurrent models): whole inputs up to a window,
+#: longer ones in overlapping windows whose centres are kept.
+LAYOUTS = ("excerpt", "same", "valid", "window")
 
 
 @dataclass(frozen=True)

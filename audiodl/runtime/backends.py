@@ -7,9 +7,13 @@ logits), shaped by the model's ``layout`` (see
 ``excerpt``  ``(batch, n_frames, n_bins) -> (batch, n_outputs)``
 ``same``     ``(1, n, n_bins) -> (1, ceil(n / time_stride), n_outputs)``
 ``valid``    ``(1, n_channels, n, n_bins) -> (1, n - context + 1)``
+``window``   ``(1, n, n_bins) -> (1, ceil(n / time_stride), n_outputs)`` (any context)
 
 and declares the geometry the runner needs: ``n_frames`` (excerpt),
-``receptive_field`` and ``time_stride`` (same), ``context`` (valid).
+``receptive_field`` and ``time_stride`` (same), ``context`` (valid),
+``time_stride`` (window). The output transform is the model's
+``output_activation`` attribute: ``sigmoid`` (default) or ``log_softmax``
+(CTC models).
 
 Backends: ``torch`` (any registered architecture), ``numpy`` (the excerpt
 CNNs, no torch import) and ``onnx`` (ONNX Runtime: the seam for the
@@ -57,6 +61,9 @@ class TorchBackend(Backend):
 
     def __init__(self, model, layout: str, *, device: str = "cpu"):
         self.model, self.layout, self.device = model, layout, device
+        self.output = getattr(model, "output_activation", "sigmoid")
+        if self.output not in ("sigmoid", "log_softmax"):
+            raise ModelError(f"unknown output_activation {self.output!r}")
         if layout == "excerpt":
             self.n_frames = int(model.n_frames)
         elif layout == "same":
@@ -64,6 +71,8 @@ class TorchBackend(Backend):
             self.time_stride = int(getattr(model, "time_stride", 1))
         elif layout == "valid":
             self.context = int(model.context)
+        elif layout == "window":
+            self.time_stride = int(getattr(model, "time_stride", 1))
         else:
             raise ModelError(f"unknown model layout {layout!r}")
 
@@ -72,6 +81,8 @@ class TorchBackend(Backend):
         with torch.inference_mode():
             t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
             y = self.model(t, pad=False) if self.layout == "valid" else self.model(t)
+            if self.output == "log_softmax":
+                return torch.log_softmax(y.float(), dim=-1).cpu().numpy()
             return torch.sigmoid(y).cpu().numpy()
 
 

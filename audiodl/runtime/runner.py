@@ -24,6 +24,12 @@ Layouts (``backend.layout``):
     Unpadded convolution over ``context`` frames (the Schlüter & Böck onset
     CNN): the input is extended by repeating its first and last frame
     ``context // 2`` times (as madmom does), then run in overlapping chunks.
+``window``
+    Unbounded context (recurrent models, e.g. the DS2 BiGRU): inputs up to
+    ``window + 2 * overlap`` frames go through the model in one call (equal
+    to a whole-input call); longer inputs are cut into windows of ``window``
+    frames that each see ``overlap`` frames of real neighbours on both sides,
+    and only the window's own outputs are kept (memory bounded by one window).
 
 Feature frames are the second-last axis: ``(n, n_bins)`` or
 ``(n_channels, n, n_bins)``. Outputs are ``(n_out, n_outputs)`` float32.
@@ -51,10 +57,14 @@ class ContextRunner:
     chunk_frames : int
         Most new frames handed to the backend in one call (``same``, ``valid``):
         bounds memory; outputs do not depend on it.
+    window, overlap : int [frames]
+        Window and context on each side (``window`` layout; rounded down to
+        multiples of the time stride).
     """
 
-    def __init__(self, backend, *, hop: int = 1, batch: int = 64, chunk_frames: int = 6000):
-        if backend.layout not in ("excerpt", "same", "valid"):
+    def __init__(self, backend, *, hop: int = 1, batch: int = 64, chunk_frames: int = 6000,
+                 window: int = 3000, overlap: int = 200):
+        if backend.layout not in ("excerpt", "same", "valid", "window"):
             raise ParameterError(f"unknown layout {backend.layout!r}")
         if hop < 1 or batch < 1 or chunk_frames < 1:
             raise ParameterError("hop, batch and chunk_frames must be >= 1")
@@ -65,6 +75,10 @@ class ContextRunner:
             s = backend.time_stride
             self.stride = s
             self.ctx = -(-backend.receptive_field // 2 // s) * s + s
+        elif self.layout == "window":
+            s = self.stride = backend.time_stride
+            self.window = max(s, int(window) // s * s)
+            self.overlap = max(0, int(overlap)) // s * s
         else:
             self.stride = hop if self.layout == "excerpt" else 1
         self.reset()
@@ -76,6 +90,8 @@ class ContextRunner:
         self._left = 0     # same: frames of _buf that are left context only
         self._n_out = 0
         self._min = np.inf  # excerpt: floor for inputs shorter than one excerpt
+        self._start = 0     # window: input frame index of _buf[0]
+        self._done = 0      # window: input frames whose outputs were returned
 
     @property
     def n_outputs(self) -> int:
@@ -89,6 +105,8 @@ class ContextRunner:
             return self.backend.context // 2
         if self.layout == "same":
             return self.ctx
+        if self.layout == "window":
+            return self.window + self.overlap
         return self.backend.n_frames
 
     # ------------------------------------------------------------------- API
@@ -217,3 +235,28 @@ class ContextRunner:
         buf = np.concatenate([self._buf, np.repeat(self._buf[..., -1:, :], h, axis=-2)],
                              axis=-2)
         return self._run_valid(buf)
+
+    # ----------------------------------------------------------------- window
+    def _run_window(self, x):
+        y = np.asarray(self.backend(np.ascontiguousarray(x)[None]), np.float32)[0]
+        return y.reshape(len(y), -1)
+
+    def _push_window(self, frames):
+        self._append(frames)
+        w, o, s = self.window, self.overlap, self.stride
+        outs = []
+        while self._start + self._buf.shape[-2] >= self._done + w + 2 * o:
+            lo = max(0, self._done - o)
+            y = self._run_window(self._buf[lo - self._start:self._done + w + o - self._start])
+            outs.append(y[(self._done - lo) // s:(self._done - lo + w) // s])
+            self._done += w
+            cut = max(0, self._done - o) - self._start
+            self._buf, self._start = self._buf[cut:], self._start + cut
+        return self._cat(outs)
+
+    def _flush_window(self):
+        if self._buf is None or self._start + self._buf.shape[-2] <= self._done:
+            return np.zeros((0, 0), np.float32)
+        lo = max(0, self._done - self.overlap)
+        y = self._run_window(self._buf[lo - self._start:])
+        return y[(self._done - lo) // self.stride:]

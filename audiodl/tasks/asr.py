@@ -10,16 +10,13 @@ timestamps come from CTC forced alignment of the decoded text.
 
 Long inputs
 -----------
-A bidirectional GRU has unbounded context, so the shared
-:class:`~audiodl.runtime.runner.ContextRunner` (layouts ``excerpt``,
-``same``, ``valid``) cannot run it. :meth:`AsrPipeline.activation_values`
-therefore processes **whole utterances**: inputs up to ``window_seconds +
-overlap_seconds`` (32 s) go through the model in one call (equal to a
-whole-file call); longer inputs are cut into windows of ``window_seconds``
-that each see ``overlap_seconds`` of real neighbours on both sides, whose
-centres are kept (memory bounded by one window). The card declares layout
-``same`` only so that the backend loads; the runner needs an ``utterance``
-layout for this (reported to the maintainers).
+A bidirectional GRU has unbounded context: the card declares the shared
+runner's ``window`` layout (:class:`~audiodl.runtime.runner.ContextRunner`).
+Inputs up to ``window_seconds + 2 * overlap_seconds`` (34 s) go through the
+model in one call (equal to a whole-file call); longer inputs are cut into
+windows of ``window_seconds`` that each see ``overlap_seconds`` of real
+neighbours on both sides, whose centres are kept (memory bounded by one
+window). The model's ``output_activation`` is ``log_softmax``.
 """
 
 from __future__ import annotations
@@ -116,44 +113,6 @@ class AsrPipeline(Pipeline):
         super().__init__(card, backend, config=config)
         if self.backend is not None and getattr(self.backend, "model", None) is None:
             raise ModelError(f"{card.name}: ASR models run on the torch backend only")
-
-    # ------------------------------------------------------------ activations
-    def _forward(self, feats: np.ndarray) -> np.ndarray:
-        import torch
-        model = self.backend.model
-        dev = getattr(self.backend, "device", "cpu")
-        with torch.inference_mode():
-            x = torch.from_numpy(np.ascontiguousarray(feats, dtype=np.float32))[None].to(dev)
-            return torch.log_softmax(model(x).float(), dim=-1)[0].cpu().numpy()
-
-    def activation_values(self, chunks, progress=None) -> np.ndarray:
-        """CTC log-probabilities of feature chunks, whole utterances at a time (see module notes)."""
-        if self.backend is None:
-            raise ModelError("AsrPipeline has no model")
-        s = int(self.backend.time_stride)
-        fps = self.config.fps
-        w = max(s, int(round(self.window_seconds * fps)) // s * s)
-        o = int(round(self.overlap_seconds * fps)) // s * s
-        buf, start, done, outs = None, 0, 0, []  # buf[0] is input frame `start`
-        for c in chunks:
-            c = np.asarray(c, dtype=np.float32)
-            buf = c if buf is None else np.concatenate([buf, c])
-            while start + len(buf) >= done + w + o + o:  # a window plus its right context
-                lo = max(0, done - o)
-                y = self._forward(buf[lo - start:done + w + o - start])
-                outs.append(y[(done - lo) // s:(done - lo + w) // s])
-                done += w
-                cut = max(0, done - o) - start
-                buf, start = buf[cut:], start + cut
-            if progress is not None:
-                progress(len(c))
-        if buf is None:
-            return np.zeros((0, len(self.labels)), np.float32)
-        lo = max(0, done - o)
-        if start + len(buf) > done:
-            y = self._forward(buf[lo - start:])
-            outs.append(y[(done - lo) // s:])
-        return np.concatenate(outs).astype(np.float32)
 
     # --------------------------------------------------------------- decoding
     def _lm_files(self, lm: str):

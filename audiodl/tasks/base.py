@@ -81,6 +81,9 @@ class Pipeline:
     excerpt_hop: int = 1
     #: frames per backend call (bounds memory; outputs do not depend on it)
     chunk_frames: int = 6000
+    #: ``window`` layout (recurrent models): seconds per window, and real context on each side
+    window_seconds: float = 30.0
+    overlap_seconds: float = 2.0
     #: results are rows of one table (``classify``) rather than one document per input
     combine_outputs: bool = False
 
@@ -142,7 +145,7 @@ class Pipeline:
         """Rate of the activations [Hz]."""
         if self.backend is not None and self.backend.layout == "excerpt":
             return self.config.fps / self.excerpt_hop
-        if self.backend is not None and self.backend.layout == "same":
+        if self.backend is not None and self.backend.layout in ("same", "window"):
             return self.config.fps / self.backend.time_stride
         return self.config.fps
 
@@ -166,8 +169,10 @@ class Pipeline:
         from ..runtime.runner import ContextRunner
         if self.backend is None:
             raise ModelError(f"{type(self).__name__} has no model")
-        return ContextRunner(self.backend, hop=self.excerpt_hop,
-                             chunk_frames=self.chunk_frames)
+        fps = self.config.fps
+        return ContextRunner(self.backend, hop=self.excerpt_hop, chunk_frames=self.chunk_frames,
+                             window=int(round(self.window_seconds * fps)),
+                             overlap=int(round(self.overlap_seconds * fps)))
 
     def postprocess(self, outputs: np.ndarray) -> np.ndarray:
         """Runner outputs ``(n_out, n_outputs)`` -> activation values (default: as is)."""

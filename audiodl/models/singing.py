@@ -1,0 +1,151 @@
+"""Singing-voice detection network: Schlüter & Grill (ISMIR 2015), fully convolutional.
+
+:class:`SchlueterSVD` (``"svd_schlueter"``) is the excerpt CNN of
+J. Schlüter and T. Grill, "Exploring data augmentation for improved singing
+voice detection with neural networks", ISMIR 2015:
+
+    115 x 80 log-mel excerpt -> conv 64 3x3 -> conv 32 3x3 -> max-pool 3x3
+    -> conv 128 3x3 -> conv 64 3x3 -> max-pool 3x3 -> dense 256 -> dense 64
+    -> dense 1 (label of the centre frame); leaky ReLU, dropout 0.5.
+
+It is written in the "dilated" fully convolutional form the authors use for
+inference over long chunks: time pooling has stride 1 and every later layer
+is dilated by the product of the earlier time strides, and the dense layers
+are convolutions (the first spans the whole remaining time x frequency map:
+11 time steps at dilation 9). One output per input frame then equals the
+excerpt network applied to the 115 frames centred on that frame, computed
+with shared work. Frequency pooling keeps its stride (it does not change
+the time axis).
+
+Deviation from the paper: optional batch normalisation after each
+convolution (``batch_norm=True``, default), which lets the small CPU budget
+of the shipped model converge; ``batch_norm=False`` is the published network.
+
+Input ``x [shape=(batch, n_frames, n_mels)]`` log-mel frames (the
+``svd_schlueter`` front end), standardised per band with training-set
+statistics stored as buffers; output logits ``(batch, n_frames, 1)``
+(``pad=True``: the time axis is padded by repeating the edge frames,
+``receptive_field // 2`` on each side) or ``(batch, n_frames - 114, 1)``
+(``pad=False``, for training windows that carry their own context).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from .registry import register
+
+__all__ = ["SchlueterSVD"]
+
+
+class _Standardize(nn.Module):
+    """Per-band ``(x - mean) / std`` with statistics kept as buffers (shape ``(n_mels,)``)."""
+
+    def __init__(self, n_mels):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(n_mels))
+        self.register_buffer("std", torch.ones(n_mels))
+
+    def set_stats(self, mean, std):
+        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape))
+        std = torch.as_tensor(std, dtype=torch.float32).reshape(self.std.shape)
+        self.std.copy_(torch.clamp(std, min=1e-5))
+
+    def forward(self, x):
+        return (x - self.mean) / self.std
+
+
+@register("svd_schlueter")
+class SchlueterSVD(nn.Module):
+    """Schlüter & Grill 2015 singing-voice CNN, one output per frame.
+
+    Parameters
+    ----------
+    n_mels : int
+        Mel bands of the input (80).
+    conv : tuple of int
+        Filters of the four 3x3 convolutions (64, 32, 128, 64).
+    dense : tuple of int
+        Units of the two hidden dense layers (256, 64).
+    pool : int
+        Max-pooling size in time and frequency (3).
+    n_frames : int
+        Excerpt length the network sees per output [frames] (115, ~1.6 s at 70 fps).
+    dropout : float
+        Dropout before each dense layer (0.5).
+    negative_slope : float
+        Leaky ReLU slope (0.01).
+    batch_norm : bool
+        Batch normalisation after each convolution (not in the paper).
+
+    Attributes
+    ----------
+    receptive_field : int [frames]
+        Input frames that determine one output (= ``n_frames``).
+    time_stride : int
+        Input frames per output frame (1).
+    """
+
+    kind = "frames"
+
+    def __init__(self, n_mels: int = 80, conv=(64, 32, 128, 64), dense=(256, 64),
+                 pool: int = 3, n_frames: int = 115, dropout: float = 0.5,
+                 negative_slope: float = 0.01, batch_norm: bool = True):
+        super().__init__()
+        if len(conv) != 4 or len(dense) != 2:
+            raise ValueError("svd_schlueter: conv needs 4 sizes and dense 2")
+        self.n_mels, self.n_frames, self.pool = int(n_mels), int(n_frames), int(pool)
+        self.time_stride = 1
+        self.negative_slope = float(negative_slope)
+        self.norm = _Standardize(n_mels)
+        p = self.pool
+
+        def block(cin, cout, dil):
+            layers = [nn.Conv2d(cin, cout, 3, dilation=(dil, 1), bias=not batch_norm)]
+            if batch_norm:
+                layers.append(nn.BatchNorm2d(cout))
+            layers.append(nn.LeakyReLU(self.negative_slope))
+            return layers
+
+        # (batch, channels, time, freq); time context after each layer in the comments
+        self.features = nn.Sequential(
+            *block(1, conv[0], 1), *block(conv[0], conv[1], 1),           # 115 -> 111
+            nn.MaxPool2d((p, p), stride=(1, p)),                          # -> 37 (dil 3)
+            *block(conv[1], conv[2], p), *block(conv[2], conv[3], p),     # -> 33
+            nn.MaxPool2d((p, p), stride=(1, p), dilation=(p, 1)),         # -> 11 (dil 9)
+        )
+        t, f = self.n_frames, self.n_mels
+        t, f = (t - 4) // p, (f - 4) // p
+        t, f = (t - 4) // p, (f - 4) // p
+        if t < 1 or f < 1:
+            raise ValueError(f"svd_schlueter: n_frames={n_frames}, n_mels={n_mels} too small")
+        d = p * p
+        self.dense = nn.Sequential(
+            nn.Dropout(dropout),
+            nn.Conv2d(conv[3], dense[0], (t, f), dilation=(d, 1)),
+            nn.LeakyReLU(self.negative_slope),
+            nn.Dropout(dropout),
+            nn.Conv2d(dense[0], dense[1], 1),
+            nn.LeakyReLU(self.negative_slope),
+            nn.Dropout(dropout),
+            nn.Conv2d(dense[1], 1, 1),
+        )
+        # context: 2 + 2 (convs) + (p-1) (pool) + 2p + 2p (dilated convs)
+        #          + (p-1)p (dilated pool) + (t-1)p^2 (dense)
+        self.receptive_field = 1 + 4 + (p - 1) + 4 * p + (p - 1) * p + (t - 1) * d
+        if self.receptive_field != self.n_frames:
+            raise ValueError(f"svd_schlueter: n_frames={n_frames} is not a whole excerpt of "
+                             f"the pooling (nearest: {self.receptive_field})")
+
+    def forward(self, x, pad: bool = True):
+        if x.dim() != 3 or x.shape[-1] != self.n_mels:
+            raise ValueError(f"svd_schlueter: expected log-mel frames of shape "
+                             f"(batch, n_frames, {self.n_mels}), got {tuple(x.shape)}")
+        x = self.norm(x).unsqueeze(1)  # (b, 1, t, f)
+        if pad:
+            h = self.receptive_field // 2
+            x = F.pad(x, (0, 0, h, h), mode="replicate")
+        x = self.dense(self.features(x))  # (b, 1, t', 1)
+        return x[:, 0, :, :]  # (b, t', 1)

@@ -1,0 +1,128 @@
+"""Score a singing-voice model on a corpus's files, by group (the recipe's test stage).
+
+Usage::
+
+    python recipes/singing/evaluate.py --model MODEL_OR_CARD \\
+        --manifest "$AUDIODL_DATA/singing/test/manifest.jsonl" [--out results.json] \\
+        [--speed] [--threshold T] [--median S]
+
+Runs the full pipeline (file -> front end -> network through the chunked
+runner -> the card's decoder, tuned on validation) on every item of the
+manifest and reports frame-wise error, precision, recall, specificity and F1
+(70 fps grid, counts summed over files) for:
+
+* ``all`` — every file;
+* ``seen_voice`` / ``held_out_voice`` — sung files by a voice the model was /
+  was not trained on (the card's ``training.data.held_out_voices``; the
+  latter only when the card names one), each with the non-singing files;
+* ``speech`` / ``instrumental`` / ``choir`` — hard negatives alone (their
+  false-positive rate is the number to read).
+
+``--speed`` adds the throughput in x real time on one thread (torch) over
+the files. Writes a JSON file and prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def groups_of(item, held_out):
+    meta = item.get("meta") or {}
+    kind = meta.get("kind", "?")
+    voice = meta.get("voice")
+    out = ["all"]
+    if kind == "vocal":
+        out.append("held_out_voice" if voice in held_out else "seen_voice")
+    else:
+        out += ["seen_voice", kind] + (["held_out_voice"] if held_out else [])
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", required=True, help="shipped model name or card .json")
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--out", default=None, help="JSON results file")
+    ap.add_argument("--split", default=None, help="only items of this split (e.g. test)")
+    ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--median", type=float, default=None, help="[s]")
+    ap.add_argument("--speed", action="store_true", help="measure x real time on one thread")
+    ap.add_argument("--into-card", action="store_true",
+                    help="record the scores as metrics.test (and the headline) in the card "
+                         "given by --model (a run's .json, before `audiodl ship`)")
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from audiodl import pretrained
+    from audiodl.data.manifest import read_manifest, read_segments
+    from audiodl.data.paths import data_root
+    from audiodl.evaluation.singing import aggregate, evaluate
+    from audiodl.tasks.singing import SingingDetector
+
+    torch.set_num_threads(1)
+    card = pretrained.card(args.model)
+    held_out = set((card.training.data or {}).get("held_out_voices", [])
+                   if isinstance(card.training.data, dict) else [])
+    pipe = SingingDetector.from_pretrained(args.model, backend="torch")
+    items = [it for it in read_manifest(args.manifest)
+             if args.split is None or it.get("split") == args.split]
+    per_group, files = {}, []
+    audio_s = compute_s = 0.0
+    for it in items:
+        t0 = time.perf_counter()
+        act = pipe.activations(it["audio"])
+        compute_s += time.perf_counter() - t0
+        audio_s += act.duration
+        est = pipe.decode(act, threshold=args.threshold, median=args.median)
+        ref = read_segments(it["annotations"]["vocals"])
+        res = evaluate(ref, est, duration=act.duration)
+        files.append({"id": it["id"], "kind": (it.get("meta") or {}).get("kind"),
+                      "voice": (it.get("meta") or {}).get("voice"),
+                      "error": round(res["error"], 5), "f1": round(res["f1"], 5)})
+        for g in groups_of(it, held_out):
+            per_group.setdefault(g, []).append(res)
+    table = {g: aggregate(rs) for g, rs in per_group.items()}
+    out = {"model": card.name, "manifest": args.manifest, "decoder": pipe.params(
+        threshold=args.threshold, median=args.median).to_dict(),
+        "held_out_voices": sorted(held_out), "groups": table, "files": files}
+    if args.speed:
+        out["speed"] = {"audio_seconds": round(audio_s, 1), "compute_seconds": round(compute_s, 2),
+                        "x_real_time": round(audio_s / compute_s, 1), "threads": 1}
+    if args.out:
+        with open(args.out, "w") as f:
+            json.dump(out, f, indent=2, default=float)
+    if args.into_card:
+        keep = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate",
+                "n_files")
+        test = {g: {k: (round(v, 5) if isinstance(v, float) else v) for k, v in r.items()
+                    if k in keep} for g, r in table.items()}
+        test["manifest"] = os.path.relpath(os.path.abspath(args.manifest), data_root())
+        metrics = dict(card.metrics, test=test)
+        a = table["all"]
+        metrics["headline"] = (f"test frame error {a['error']:.3f}, F1 {a['f1']:.3f}"
+                               + (f"; held-out voice error {table['held_out_voice']['error']:.3f}"
+                                  if "held_out_voice" in table else ""))
+        if args.speed:
+            metrics["speed"] = out["speed"]
+        card.replace(metrics=metrics).write(args.model)
+    cols = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate")
+    print("| group | files | " + " | ".join(cols) + " |")
+    print("|---|---|" + "---|" * len(cols))
+    for g in ("all", "seen_voice", "held_out_voice", "speech", "instrumental", "choir"):
+        if g in table:
+            r = table[g]
+            print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols) + " |")
+    if args.speed:
+        print(f"speed: {out['speed']['x_real_time']}x real time on one thread "
+              f"({out['speed']['audio_seconds']} s of audio)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

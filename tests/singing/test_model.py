@@ -1,0 +1,56 @@
+"""The Schlüter & Grill network in its fully convolutional (dilated) form."""
+
+import numpy as np
+import pytest
+
+
+def _model(**kw):
+    import torch
+
+    from audiodl.models.registry import build
+    torch.manual_seed(0)
+    m = build("svd_schlueter", kw).eval()
+    for mod in m.modules():  # non-trivial batch-norm statistics
+        if isinstance(mod, torch.nn.BatchNorm2d):
+            mod.running_mean.uniform_(-0.5, 0.5)
+            mod.running_var.uniform_(0.5, 2.0)
+    return m
+
+
+def test_geometry_and_paper_sizes():
+    m = _model()
+    assert m.receptive_field == 115 and m.time_stride == 1 and m.n_frames == 115
+    convs = [c for c in m.modules() if type(c).__name__ == "Conv2d"]
+    assert [c.out_channels for c in convs] == [64, 32, 128, 64, 256, 64, 1]
+    assert "norm.mean" in m.state_dict() and "norm.std" in m.state_dict()
+
+
+def test_every_output_equals_the_excerpt_network():
+    """Output ``i`` (pad=False) is the excerpt CNN on frames ``i .. i + 114``."""
+    import torch
+    m = _model(conv=[8, 8, 16, 8], dense=[16, 8])
+    x = torch.randn(1, 200, 80)
+    with torch.inference_mode():
+        full = m(x, pad=False)[0, :, 0].numpy()
+        assert len(full) == 200 - 114
+        ex = torch.stack([x[0, i:i + 115] for i in (0, 17, 85)])
+        single = m(ex, pad=False)[:, 0, 0].numpy()
+    np.testing.assert_allclose(single, full[[0, 17, 85]], rtol=1e-4, atol=1e-5)
+
+
+def test_padded_output_has_one_frame_per_input_frame():
+    import torch
+    m = _model(conv=[4, 4, 8, 4], dense=[8, 4])
+    for n in (1, 10, 300):
+        with torch.inference_mode():
+            assert tuple(m(torch.zeros(2, n, 80)).shape) == (2, n, 1)
+
+
+def test_bad_input_and_bad_geometry():
+    import torch
+    m = _model(conv=[4, 4, 8, 4], dense=[8, 4])
+    with pytest.raises(ValueError, match="expected log-mel frames"):
+        m(torch.zeros(1, 200, 40))
+    from audiodl.models.singing import SchlueterSVD
+    with pytest.raises(ValueError, match="n_frames"):
+        SchlueterSVD(n_frames=100)

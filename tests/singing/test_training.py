@@ -1,0 +1,89 @@
+"""``audiodl train singing`` with the CI config on a tiny generated corpus."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+CI = os.path.join(ROOT, "recipes", "singing", "conf", "ci.toml")
+
+
+@pytest.fixture(scope="module")
+def ci_root(tmp_path_factory):
+    from audiodl.data.synth import singing
+    from audiodl.data.synth.engines import EngineUnavailable
+    from audiodl.data.synth.runner import generate_corpus
+    try:
+        singing.check()
+    except EngineUnavailable as exc:
+        pytest.skip(f"singing synthesis engines missing: {exc}")
+    root = tmp_path_factory.mktemp("svd_data")
+    generate_corpus("singing", root / "ci" / "singing", hours=0.015, seed=4, jobs=1)
+    return root
+
+
+def test_config_rejects_bad_values():
+    from audiodl.errors import ParameterError
+    from audiodl.training.config import load_config
+    from audiodl.training.specs.singing import SingingConfig
+    with pytest.raises(ParameterError):
+        load_config(SingingConfig, CI, ["pitch_shift=1.5"])
+    with pytest.raises(ParameterError, match="bad override"):
+        load_config(SingingConfig, CI, ["median_frames=56"])
+
+
+def test_stretch_shift_windows_follow_the_targets():
+    """Time stretch moves targets with the frames; pitch shift moves energy across bands."""
+    from audiodl.features.config import preset
+    from audiodl.training.specs.singing import StretchShiftWindows, band_centres
+    n = 2000
+    feats = np.zeros((n, 80), np.float16)
+    feats[:, 40] = 5.0                      # one loud band
+    t = np.zeros((n, 1), np.float32)
+    t[1000:] = 1.0
+    feats[1000:] += 3.0                     # every band marks the sung part
+    class Data:
+        def __len__(self):
+            return 1
+    data = Data()
+    data.feats, data.targets = [feats], [t]
+    ds = StretchShiftWindows(data, window=64, context=115, centres=band_centres(
+        preset("svd_schlueter")), n_per_epoch=40, pitch_shift=0.3, time_stretch=0.3, seed=0)
+    moved = 0
+    for k in range(len(ds)):
+        x, y = ds[k]
+        assert x.shape == (64 + 114, 80) and y.shape == (64, 1)
+        # the target of output j is 1 exactly where its centre frame is "sung"
+        np.testing.assert_array_equal(y[:, 0] > 0.5, x[57:57 + 64].min(axis=1) > 1.5)
+        moved += int(np.argmax(x[0]) != 40)
+    assert moved > 10  # the loud band moves with the pitch factor
+
+
+def test_ci_training_writes_a_loadable_card_that_is_never_shipped(ci_root, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", AUDIODL_CACHE=str(ci_root / "cache"))
+    out = tmp_path / "run"
+    proc = subprocess.run([sys.executable, "-m", "audiodl.cli.main", "train", "singing",
+                           "--config", CI, "--data-root", str(ci_root), "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=600, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    card_path = out / "singing_cnn_ci.json"
+    card = json.loads(card_path.read_text())
+    assert card["task"] == "singing" and card["layout"] == "same"
+    assert card["training"]["smoke"] is True
+    dec = card["decoder"]["offline"]
+    assert dec["median"] == 0.8 and 0 < dec["threshold"] < 1
+    assert "error" in card["metrics"]["valid_decoded"]
+
+    from audiodl import pretrained
+    from audiodl.errors import ModelError
+    from audiodl.tasks.singing import SingingDetector
+    with pytest.raises(ModelError, match="never shipped"):
+        pretrained.ship(card_path, directory=tmp_path / "shipped")
+    pipe = SingingDetector.from_pretrained(str(card_path))
+    audio = sorted((ci_root / "ci" / "singing" / "audio").glob("*.flac"))[0]
+    seg = pipe(str(audio))
+    assert set(seg.labels) <= {"singing"}
