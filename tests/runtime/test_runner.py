@@ -84,3 +84,30 @@ def test_bad_frames_are_refused():
     m = build("musicspeech_tcn", {}).eval()
     with pytest.raises(ParameterError):
         ContextRunner(TorchBackend(m, "same")).push(np.zeros(10, np.float32))
+
+
+class _CumsumBackend:
+    """An unbounded-context 'model' (running sum), stride 2: exposes window-layout bookkeeping."""
+
+    layout, time_stride = "window", 2
+
+    def __call__(self, x):
+        c = np.cumsum(x[0].sum(axis=-1))[::2]
+        return c[None, :, None].astype(np.float32)
+
+
+def test_window_layout_whole_when_short_and_independent_of_chunking():
+    feats = np.random.default_rng(4).standard_normal((301, 5)).astype(np.float32)
+    be = _CumsumBackend()
+    whole = be(feats[None])[0]
+    got = ContextRunner(be, window=300, overlap=20).run([feats[:100], feats[100:]])
+    np.testing.assert_allclose(got, whole, rtol=1e-6)  # fits one window (+ overlaps): exact
+    ref = ContextRunner(be, window=60, overlap=10).run([feats])
+    assert ref.shape == (151, 1)
+    for sizes in ([7], [61, 3], [1]):
+        got = ContextRunner(be, window=60, overlap=10).run(_chunks(feats, sizes))
+        np.testing.assert_allclose(got, ref, rtol=1e-6, err_msg=str(sizes))
+    # the second window (input frames 60-120) is run on frames 50-130: 10 frames of real
+    # context on each side, and only its own 30 outputs are kept
+    second = be(feats[None, 50:130])[0]
+    np.testing.assert_allclose(ref[30:60], second[5:35], rtol=1e-5)
