@@ -30,24 +30,13 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import Standardize
 from .registry import register
 
 __all__ = ["DeepSpeech2", "SequenceBatchNorm", "LookaheadConv", "DEFAULT_TOKENS"]
 
 #: default output tokens: CTC blank ``-``, word separator ``|``, apostrophe, a-z
 DEFAULT_TOKENS = ("-", "|", "'", *"abcdefghijklmnopqrstuvwxyz")
-
-
-class _Standardize(nn.Module):
-    """``(x - mean) / std`` per band, statistics kept as buffers."""
-
-    def __init__(self, n_bins):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_bins))
-        self.register_buffer("std", torch.ones(n_bins))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
 
 
 class SequenceBatchNorm(nn.Module):
@@ -143,7 +132,7 @@ class DeepSpeech2(nn.Module):
         self.n_bins, self.n_tokens = int(n_bins), int(n_tokens)
         self.time_stride = int(time_stride)
         self.bidirectional = bool(bidirectional)
-        self.norm = _Standardize(n_bins)
+        self.norm = Standardize(n_bins)
         convs, bns = [], []
         ch, f = 1, n_bins
         tpad = []

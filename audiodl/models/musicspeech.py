@@ -28,32 +28,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import Standardize
 from .registry import register
 
 __all__ = ["Lidy2015", "MusicSpeechCNN", "MusicSpeechTCN"]
-
-
-class _Standardize(nn.Module):
-    """``(x - mean) / std`` with statistics kept as buffers.
-
-    ``mean``/``std`` have shape ``(n_mels,)`` (per band) or
-    ``(n_frames, n_mels)`` (per pixel); they start at 0/1 and are set from the
-    training set with :meth:`set_stats`.
-    """
-
-    def __init__(self, shape):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(shape))
-        self.register_buffer("std", torch.ones(shape))
-
-    def set_stats(self, mean, std):
-        mean = torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape)
-        std = torch.as_tensor(std, dtype=torch.float32).reshape(self.std.shape)
-        self.mean.copy_(mean)
-        self.std.copy_(torch.clamp(std, min=1e-5))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
 
 
 def _check_input(x, n_mels, n_frames=None, name=""):
@@ -99,7 +77,7 @@ class Lidy2015(nn.Module):
                  dropout: float = 0.5):
         super().__init__()
         self.n_mels, self.n_frames = n_mels, n_frames
-        self.norm = _Standardize((n_frames, n_mels))
+        self.norm = Standardize((n_frames, n_mels))
         self.conv = nn.Conv2d(1, n_filters, tuple(kernel_size))
         self.pool = nn.MaxPool2d(tuple(pool_size))
         fh = (n_mels - kernel_size[0] + 1) // pool_size[0]
@@ -149,7 +127,7 @@ class MusicSpeechCNN(nn.Module):
                  n_hidden: int = 64, dropout: float = 0.3):
         super().__init__()
         self.n_mels, self.n_frames = n_mels, n_frames
-        self.norm = _Standardize((n_mels,))
+        self.norm = Standardize((n_mels,))
         blocks, cin = [], 1
         for c in channels:
             blocks += [_conv_bn(cin, c), _conv_bn(c, c), nn.MaxPool2d(2)]
@@ -214,7 +192,7 @@ class MusicSpeechTCN(nn.Module):
                  dropout: float = 0.1):
         super().__init__()
         self.n_mels, self.time_stride, self.n_outputs = n_mels, int(time_stride), n_outputs
-        self.norm = _Standardize((n_mels,))
+        self.norm = Standardize((n_mels,))
         stem, cin, f = [], 1, n_mels
         for i, c in enumerate(channels):
             stem += [_conv_bn(cin, c), nn.MaxPool2d((2, self.time_stride if i == 0 else 1),

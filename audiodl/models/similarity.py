@@ -17,30 +17,13 @@ decoding here.
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import Standardize
 from .registry import register
 
 __all__ = ["SimilarityEncoder"]
-
-
-class _Standardize(nn.Module):
-    """Per-band ``(x - mean) / std`` with statistics stored as buffers."""
-
-    def __init__(self, n_bins: int):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_bins))
-        self.register_buffer("std", torch.ones(n_bins))
-
-    def set_stats(self, mean, std):
-        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape))
-        self.std.copy_(torch.clamp(torch.as_tensor(std, dtype=torch.float32)
-                                   .reshape(self.std.shape), min=1e-5))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
 
 
 class _Residual(nn.Module):
@@ -89,7 +72,7 @@ class SimilarityEncoder(nn.Module):
         if len(channels) != 3:
             raise ValueError(f"channels must hold three values, got {channels}")
         self.n_bins, self.n_bits = int(n_bins), int(n_bits)
-        self.norm = _Standardize(self.n_bins)
+        self.norm = Standardize(self.n_bins)
         layers, cin, f = [], 1, self.n_bins
         for i, c in enumerate(channels):
             layers += [nn.Conv2d(cin, c, 3, padding=1, bias=False), nn.BatchNorm2d(c),

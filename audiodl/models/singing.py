@@ -31,30 +31,13 @@ statistics stored as buffers; output logits ``(batch, n_frames, 1)``
 
 from __future__ import annotations
 
-import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import Standardize
 from .registry import register
 
 __all__ = ["SchlueterSVD"]
-
-
-class _Standardize(nn.Module):
-    """Per-band ``(x - mean) / std`` with statistics kept as buffers (shape ``(n_mels,)``)."""
-
-    def __init__(self, n_mels):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_mels))
-        self.register_buffer("std", torch.ones(n_mels))
-
-    def set_stats(self, mean, std):
-        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape))
-        std = torch.as_tensor(std, dtype=torch.float32).reshape(self.std.shape)
-        self.std.copy_(torch.clamp(std, min=1e-5))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
 
 
 @register("svd_schlueter")
@@ -99,7 +82,7 @@ class SchlueterSVD(nn.Module):
         self.n_mels, self.n_frames, self.pool = int(n_mels), int(n_frames), int(pool)
         self.time_stride = 1
         self.negative_slope = float(negative_slope)
-        self.norm = _Standardize(n_mels)
+        self.norm = Standardize(n_mels)
         p = self.pool
 
         def block(cin, cout, dil):

@@ -20,26 +20,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import Standardize
 from .registry import register
 
 __all__ = ["BoundaryCNN"]
-
-
-class _BandNorm(nn.Module):
-    """``(x - mean) / std`` per band, statistics kept as buffers (set from the training set)."""
-
-    def __init__(self, n_bins: int):
-        super().__init__()
-        self.register_buffer("mean", torch.zeros(n_bins))
-        self.register_buffer("std", torch.ones(n_bins))
-
-    def set_stats(self, mean, std):
-        self.mean.copy_(torch.as_tensor(mean, dtype=torch.float32).reshape(self.mean.shape))
-        self.std.copy_(torch.clamp(torch.as_tensor(std, dtype=torch.float32)
-                                   .reshape(self.std.shape), min=1e-5))
-
-    def forward(self, x):
-        return (x - self.mean) / self.std
 
 
 @register("boundary_cnn")
@@ -73,7 +57,7 @@ class BoundaryCNN(nn.Module):
                  sslm_lags: int = 0):
         super().__init__()
         self.n_mels, self.pool = int(n_mels), int(pool)
-        self.norm = _BandNorm(n_mels)
+        self.norm = Standardize(n_mels)
         c1, c2 = int(channels), 2 * int(channels)
         self.conv1 = nn.Conv2d(1, c1, (5, 7), padding=(2, 3))
         self.bn1 = nn.BatchNorm2d(c1)
