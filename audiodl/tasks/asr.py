@@ -21,7 +21,6 @@ window). The model's ``output_activation`` is ``log_softmax``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Optional
 
@@ -149,20 +148,8 @@ class AsrPipeline(Pipeline):
     def write(self, result: Transcript, fmt: Optional[str] = None, *,
               source: Optional[str] = None) -> str:
         """``text``: the transcript on one line; ``json``: text plus word timings [s]."""
-        fmt = fmt or self.default_format
-        if fmt == "text":
-            return result.text + "\n"
-        if fmt == "json":
-            words = []
-            for k, w in enumerate(result.words):
-                row = {"word": w}
-                if result.word_times is not None:
-                    row.update(start=round(float(result.word_times[k, 0]), 3),
-                               end=round(float(result.word_times[k, 1]), 3))
-                words.append(row)
-            doc = {"source": source, "text": result.text, "words": words}
-            return json.dumps(doc, indent=2) + "\n"
-        raise ParameterError(f"unknown transcript format {fmt!r}; known: {list(self.formats)}")
+        from ..io.results import format_transcript
+        return format_transcript(result, fmt or self.default_format, source=source)
 
     def evaluate(self, reference, estimate) -> dict:
         """Pooled WER and CER (:func:`audiodl.evaluation.asr.evaluate`) of sequences of texts."""

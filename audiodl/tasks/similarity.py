@@ -18,7 +18,6 @@ binary codes for efficient large-scale music similarity search".
 
 from __future__ import annotations
 
-import json
 from typing import Optional, Sequence
 
 import numpy as np
@@ -112,12 +111,8 @@ class SimilarityPipeline(Pipeline):
         return self.write_many([(source or result.source or "", result)], fmt)
 
     def write_many(self, items, fmt: Optional[str] = None) -> str:
-        fmt = fmt or self.default_format
-        if fmt == "text":
-            return "".join(f"{s}\t{c.hex()}\n" for s, c in items)
-        if fmt == "json":
-            return json.dumps([dict(c.to_dict(), path=s) for s, c in items], indent=1) + "\n"
-        raise ParameterError(f"unknown format {fmt!r}; known: {sorted(self.formats)}")
+        from ..io.results import format_codes
+        return format_codes(items, fmt or self.default_format)
 
     def evaluate(self, reference: Sequence, estimate: Sequence, *,
                  measure: str = "exact", k: int = 10) -> dict:
