@@ -94,7 +94,7 @@ def make_context(sr):
     return Context(sr)
 
 
-def sing(notes, duration, *, voice_path, rng, sr):
+def sing(notes, duration, *, voice_path, rng, sr, fold=None):
     """Sing ``notes`` with MBROLA.
 
     Parameters
@@ -106,6 +106,9 @@ def sing(notes, duration, *, voice_path, rng, sr):
         MBROLA voice database.
     rng : np.random.Generator
     sr : int [Hz] output rate
+    fold : (float, float) or None [Hz]
+        Move each note by octaves into this range (used by :func:`sing_safely`
+        when MBROLA refuses a melody's pitches).
 
     Returns
     -------
@@ -129,6 +132,11 @@ def sing(notes, duration, *, voice_path, rng, sr):
         cons_ms = float(min(70.0, 0.3 * 1000 * (end - start)))
         vow_ms = 1000 * (end - start) - cons_ms
         f0 = 440.0 * 2 ** ((pitch - 69) / 12.0)
+        if fold is not None:
+            while f0 < fold[0]:
+                f0 *= 2.0
+            while f0 > fold[1]:
+                f0 /= 2.0
         c = CONSONANTS[int(rng.integers(len(CONSONANTS)))]
         v = VOWELS[int(rng.integers(len(VOWELS)))]
         lines.append(f"{c} {cons_ms:.1f} 50 {f0:.2f}")
@@ -164,6 +172,29 @@ def sing(notes, duration, *, voice_path, rng, sr):
     n = int(round(duration * sr))
     y = y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
     return y.astype(np.float32), spans
+
+
+#: pitch range MBROLA's diphone voices sing without "Concat : PANIC, check your pitch" [Hz]
+SAFE_F0 = (110.0, 330.0)
+
+
+def sing_safely(notes, duration, *, voice_path, rng, sr):
+    """:func:`sing`, retried once with the melody folded by octaves into :data:`SAFE_F0`.
+
+    MBROLA aborts on some melodies whose pitches leave the voice's range; one
+    such song used to abort a whole corpus. The retry keeps the rhythm and the
+    pitch classes; the item records ``pitch_folded``. Songs MBROLA sings
+    directly are unchanged (and so are existing corpora).
+    """
+    state = rng.bit_generator.state
+    try:
+        return sing(notes, duration, voice_path=voice_path, rng=rng, sr=sr), False
+    except EngineUnavailable as exc:
+        if "PANIC" not in str(exc) and "pitch" not in str(exc):
+            raise
+        rng.bit_generator.state = state
+        return sing(notes, duration, voice_path=voice_path, rng=rng, sr=sr,
+                    fold=SAFE_F0), True
 
 
 def _join(spans, gap):
@@ -207,7 +238,10 @@ def generate(spec, ctx, out_dir):
                                          transpose=int(rng.choice([-12, 0, 0])))
         mel_notes = sorted((a, b, p) for a, b, p, _, _ in mel_notes)
         voice = sorted(ctx.voices)[int(rng.integers(len(ctx.voices)))]
-        vocal, spans = sing(mel_notes, dur, voice_path=ctx.voices[voice], rng=rng, sr=sr)
+        (vocal, spans), folded = sing_safely(mel_notes, dur, voice_path=ctx.voices[voice],
+                                             rng=rng, sr=sr)
+        if folded:
+            meta["pitch_folded"] = list(SAFE_F0)
         # diphones start a consonant's transition inside the preceding silence:
         # the label is the union of the syllable spans and the stem's activity
         heard = [(a, b) for a, b, _ in activity_segments(vocal, sr, label="sing", threshold_db=-35.0,
