@@ -79,8 +79,10 @@ class LazyGroup(click.Group):
 def cli(verbose):
     """audiodl: deep learning on audio and music.
 
-    Music/speech classification and detection, onsets, and the front ends,
-    data and evaluation behind them. Run ``audiodl COMMAND --help`` for details.
+    Music/speech classification and detection, onsets, singing voice,
+    structure, similarity search and speech recognition, and the front ends,
+    data, training and evaluation behind them. Run 'audiodl COMMAND --help'
+    for details.
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",

@@ -33,7 +33,17 @@ def test_models_table_json_and_card():
     assert bad.exit_code != 0 and "unknown model" in bad.output
 
 
-@pytest.mark.parametrize("cmd", ["classify", "detect", "onsets"])
+def test_no_rest_markup_in_any_help():
+    from audiodl.cli.main import COMMANDS
+    r = CliRunner()
+    for cmd in [[]] + [[c] for c in COMMANDS]:
+        out = r.invoke(cli, cmd + ["--help"])
+        assert out.exit_code == 0, (cmd, out.output)
+        assert "``" not in out.output, f"reST markup in `audiodl {' '.join(cmd)} --help`"
+
+
+@pytest.mark.parametrize("cmd", ["classify", "detect", "onsets", "singing", "segment",
+                                 "transcribe"])
 def test_every_task_command_has_the_shared_options(cmd):
     out = CliRunner().invoke(cli, [cmd, "--help"])
     assert out.exit_code == 0
