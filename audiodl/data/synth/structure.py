@@ -25,7 +25,7 @@ from audiodl.data.synth.onsets import merge_onsets
 from audiodl.data.synth.common import FluidContext, plan_fixed, save_audio
 from audiodl.data.synth.runner import item_rng
 
-__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate"]
+__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "render_song"]
 
 TASK = "structure"
 DEFAULT_SR = 22050
@@ -53,20 +53,29 @@ def make_context(sr):
 
 def generate(spec, ctx, out_dir):
     """Render one song; returns its manifest item."""
-    sr = ctx.sr
     rng = item_rng(spec["seed"], spec["index"], salt=31)
     tempo = float(rng.uniform(70, 160))
     form = FORMS[int(rng.integers(len(FORMS)))]
     roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
     score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.8))
+    return render_song(spec, ctx, out_dir, score, rng, jitter=0.008,
+                       augment_p=dict(p_reverb=0.4, p_eq=0.4, p_noise=0.3, p_codec=0.1))
+
+
+def render_song(spec, ctx, out_dir, score, rng, *, jitter, augment_p, meta=None):
+    """Render a composed song, write its section/beat/onset labels; return its manifest item.
+
+    Shared by the structure generators (same draws in the same order: soundfont,
+    note jitter, augmentation). ``meta`` adds fields to the item's ``meta``.
+    """
+    sr = ctx.sr
     fonts = ctx.renderer.soundfonts
     soundfont = fonts[int(rng.integers(len(fonts)))]
-    notes, programs, _ = score.to_notes(jitter=0.008, rng=rng)
-    tail = 1.5
-    dur = score.duration() + tail
+    notes, programs, _ = score.to_notes(jitter=jitter, rng=rng)
+    dur = score.duration() + 1.5  # tail
     y, onsets = ctx.renderer.render(notes, dur, programs=programs, soundfont=soundfont)
     y = y / (active_rms(y) + 1e-9) * 0.1
-    y, aug = random_augment(y, sr, rng, p_reverb=0.4, p_eq=0.4, p_noise=0.3, p_codec=0.1)
+    y, aug = random_augment(y, sr, rng, **augment_p)
     sections = [(a, b, lab) for a, b, lab in score.section_times()]
     spb = 60.0 / score.tempo
     beats = [(k * spb, k % score.beats_per_bar + 1) for k in range(int(round(score.n_beats)))]
@@ -83,7 +92,7 @@ def generate(spec, ctx, out_dir):
         "id": spec["id"], "audio": rel_audio, "duration": round(len(y) / sr, 4), "sr": sr,
         "split": spec["split"], "task": TASK, "source": "synth", "labels": ["music"],
         "annotations": {"sections": base + ".sections", "beats": base + ".beats", "onsets": base + ".onsets"},
-        "meta": {"form": [s[2] for s in sections], "tempo": round(score.tempo, 3),
+        "meta": {"form": [s[2] for s in sections], **(meta or {}), "tempo": round(score.tempo, 3),
                  "beats_per_bar": score.beats_per_bar, "key": score.key, "mode": score.mode,
                  "soundfont": soundfont, "programs": {str(k): int(v) for k, v in programs.items()},
                  "augment": aug},

@@ -17,17 +17,13 @@ Register it as a synth task by adding ``"structure_varied"`` to
 
 from __future__ import annotations
 
-from pathlib import Path
 
-import numpy as np
 
-from audiodl.data.augment import active_rms, random_augment
-from audiodl.data.manifest import write_segments, write_times
-from audiodl.data.synth.common import FluidContext, plan_fixed, save_audio
+from audiodl.data.synth.common import FluidContext, plan_fixed
 from audiodl.data.synth.compose import FORMS, compose
 from audiodl.data.synth.engines import check_fluidsynth
-from audiodl.data.synth.onsets import merge_onsets
 from audiodl.data.synth.runner import item_rng
+from audiodl.data.synth.structure import render_song
 
 __all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "random_form"]
 
@@ -94,7 +90,6 @@ def random_form(rng) -> list:
 
 def generate(spec, ctx, out_dir):
     """Render one song; returns its manifest item."""
-    sr = ctx.sr
     rng = item_rng(spec["seed"], spec["index"], salt=47)
     tempo = float(rng.uniform(60, 180))
     form = random_form(rng)
@@ -102,32 +97,6 @@ def generate(spec, ctx, out_dir):
     if rng.random() < 0.25:
         roles.remove(str(rng.choice(["melody", "bass"])))
     score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
-    fonts = ctx.renderer.soundfonts
-    soundfont = fonts[int(rng.integers(len(fonts)))]
-    notes, programs, _ = score.to_notes(jitter=0.01, rng=rng)
-    dur = score.duration() + 1.5
-    y, onsets = ctx.renderer.render(notes, dur, programs=programs, soundfont=soundfont)
-    y = y / (active_rms(y) + 1e-9) * 0.1
-    y, aug = random_augment(y, sr, rng, p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2)
-    sections = [(a, b, lab) for a, b, lab in score.section_times()]
-    spb = 60.0 / score.tempo
-    beats = [(k * spb, k % score.beats_per_bar + 1) for k in range(int(round(score.n_beats)))]
-    base = f"labels/{spec['id']}"
-    Path(out_dir, "labels").mkdir(parents=True, exist_ok=True)
-    write_segments(Path(out_dir, base + ".sections"), sections)
-    with open(Path(out_dir, base + ".beats"), "w", encoding="utf-8") as fh:
-        for t, pos in beats:
-            fh.write(f"{t:.6f}\t{pos}\n")
-    write_times(Path(out_dir, base + ".onsets"), merge_onsets(onsets[np.isfinite(onsets)]))
-    rel_audio = f"audio/{spec['id']}.flac"
-    save_audio(Path(out_dir, rel_audio), y, sr)
-    return {
-        "id": spec["id"], "audio": rel_audio, "duration": round(len(y) / sr, 4), "sr": sr,
-        "split": spec["split"], "task": "structure", "source": "synth", "labels": ["music"],
-        "annotations": {"sections": base + ".sections", "beats": base + ".beats",
-                        "onsets": base + ".onsets"},
-        "meta": {"form": [s[2] for s in sections], "generator": TASK,
-                 "tempo": round(score.tempo, 3), "beats_per_bar": score.beats_per_bar,
-                 "key": score.key, "mode": score.mode, "soundfont": soundfont,
-                 "programs": {str(k): int(v) for k, v in programs.items()}, "augment": aug},
-    }
+    return render_song(spec, ctx, out_dir, score, rng, jitter=0.01,
+                       augment_p=dict(p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2),
+                       meta={"generator": TASK})
