@@ -22,6 +22,7 @@ from typing import Optional
 
 import numpy as np
 
+from .params import ParamSet
 from ..errors import ParameterError
 
 __all__ = ["CodeParams", "pool_frames", "binarize", "pack_bits", "unpack_bits",
@@ -29,7 +30,7 @@ __all__ = ["CodeParams", "pool_frames", "binarize", "pack_bits", "unpack_bits",
 
 
 @dataclass(frozen=True)
-class CodeParams:
+class CodeParams(ParamSet):
     """Decoding parameters of binary codes.
 
     Parameters
@@ -38,28 +39,14 @@ class CodeParams:
         A bit is 1 where the frame-averaged probability exceeds it (0 < t < 1).
     """
 
+    what = "code"
+
     threshold: float = 0.5
 
     def __post_init__(self):
         if not 0.0 < float(self.threshold) < 1.0:
             raise ParameterError(f"threshold must be in (0, 1), got {self.threshold!r}")
         object.__setattr__(self, "threshold", float(self.threshold))
-
-    @classmethod
-    def from_dict(cls, d: Optional[dict] = None) -> "CodeParams":
-        d = dict(d or {})
-        unknown = set(d) - {"threshold"}
-        if unknown:
-            raise ParameterError(f"unknown code parameters {sorted(unknown)}; known: "
-                                 "['threshold']")
-        return cls(**d)
-
-    def replace(self, **changes) -> "CodeParams":
-        given = {k: v for k, v in changes.items() if v is not None}
-        return self.from_dict(dict(self.to_dict(), **given))
-
-    def to_dict(self) -> dict:
-        return {"threshold": self.threshold}
 
 
 def pool_frames(values) -> np.ndarray:

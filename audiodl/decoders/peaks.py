@@ -25,6 +25,7 @@ from typing import Optional
 
 import numpy as np
 
+from .params import ParamSet
 from ..errors import ParameterError
 
 __all__ = [
@@ -40,7 +41,7 @@ __all__ = [
 
 
 @dataclass(frozen=True)
-class PeakPickingParams:
+class PeakPickingParams(ParamSet):
     """Peak-picking settings, all durations in seconds.
 
     Parameters
@@ -60,6 +61,8 @@ class PeakPickingParams:
         Added to every reported time.
     """
 
+    what = "peak-picking"
+
     threshold: float = 0.54
     smooth: float = 0.05
     pre_avg: float = 0.0
@@ -77,22 +80,6 @@ class PeakPickingParams:
             if f.name not in ("threshold", "delay") and v < 0:
                 raise ParameterError(f"peak picking: {f.name} must be >= 0 seconds, got {v}")
             object.__setattr__(self, f.name, float(v))
-
-    def replace(self, **changes) -> "PeakPickingParams":
-        """Copy with some fields changed (``None`` values are ignored)."""
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict) -> "PeakPickingParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d) - names
-        if unknown:
-            raise ParameterError(f"unknown peak-picking parameters {sorted(unknown)}; "
-                                 f"known: {sorted(names)}")
-        return cls(**d)
 
     def frames(self, fps: float) -> dict:
         """The frame counts used internally at ``fps``."""

@@ -12,12 +12,12 @@ seconds.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import numpy as np
 
+from .params import ParamSet
 from ..errors import ParameterError
 from ..types import Activations, Segments
 
@@ -47,12 +47,14 @@ def _check(name, v, lo, hi, *, allow_none=False):
 
 
 @dataclass(frozen=True)
-class SegmentParams:
+class SegmentParams(ParamSet):
     """Validated parameters of :func:`decode_segments` (times in seconds).
 
     Per-class values are tuples in the order of the activation labels; a
     single number applies to every class.
     """
+
+    what = "segment-decoding"
 
     method: str = "hysteresis"
     threshold: _PerClass = 0.5
@@ -79,25 +81,6 @@ class SegmentParams:
             raise ParameterError(f"p_stay must be (off, on) probabilities in (0, 1), "
                                  f"got {self.p_stay!r}")
         set_(self, "p_stay", tuple(map(tuple, stay)) if stay.ndim == 2 else tuple(stay))
-
-    @classmethod
-    def from_dict(cls, d: Optional[dict]) -> "SegmentParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d or {}) - names
-        if unknown:
-            raise ParameterError(f"unknown segment-decoding parameters {sorted(unknown)}; "
-                                 f"known: {sorted(names)}")
-        return cls(**(d or {}))
-
-    def replace(self, **changes) -> "SegmentParams":
-        """Copy with some fields changed (``None`` values are ignored)."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ParameterError(f"unknown segment-decoding parameters {sorted(unknown)}")
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def to_dict(self) -> dict:
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
 
 
 def _as_2d(values) -> np.ndarray:

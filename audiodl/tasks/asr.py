@@ -21,11 +21,12 @@ window). The model's ``output_activation`` is ``log_softmax``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
+from ..decoders.params import ParamSet
 from ..errors import ModelError, ParameterError
 from ..types import Activations, Transcript
 from .base import Pipeline
@@ -37,7 +38,7 @@ METHODS = ("greedy", "beam")
 
 
 @dataclass(frozen=True)
-class CTCParams:
+class CTCParams(ParamSet):
     """CTC decoding parameters.
 
     Parameters
@@ -57,6 +58,8 @@ class CTCParams:
         Word times by forced alignment of the decoded text.
     """
 
+    what = "CTC decoding"
+
     method: str = "greedy"
     beam_size: int = 50
     lm: str = ""
@@ -72,23 +75,6 @@ class CTCParams:
         object.__setattr__(self, "beam_size", int(self.beam_size))
         object.__setattr__(self, "lm_weight", float(self.lm_weight))
         object.__setattr__(self, "word_score", float(self.word_score))
-
-    @classmethod
-    def from_dict(cls, d: Optional[dict] = None) -> "CTCParams":
-        d = dict(d or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known)
-        if unknown:
-            raise ParameterError(f"unknown CTC decoding parameters {unknown}; known: "
-                                 f"{sorted(known)}")
-        return cls(**d)
-
-    def replace(self, **changes) -> "CTCParams":
-        """A copy with ``changes`` (None keeps a value)."""
-        return replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class AsrPipeline(Pipeline):

@@ -26,10 +26,12 @@ backends, loading by name, and ``pipeline(x)``.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
 
+from ..decoders.params import ParamSet
 from ..errors import ModelError, ParameterError
 from ..features.config import FrontendConfig, as_config
 from ..types import Activations, Signal
@@ -37,23 +39,17 @@ from ..types import Activations, Signal
 __all__ = ["Pipeline", "NoParams"]
 
 
-class NoParams:
+@dataclass(frozen=True)
+class NoParams(ParamSet):
     """The empty parameter set of decoders that take no parameters."""
 
     @classmethod
-    def from_dict(cls, d: Optional[dict] = None) -> "NoParams":
-        if d:
-            raise ParameterError(f"this decoder takes no parameters, got {sorted(d)}")
-        return cls()
+    def _check_names(cls, names) -> None:
+        if names:
+            raise ParameterError(f"this decoder takes no parameters, got {sorted(names)}")
 
     def replace(self, **changes) -> "NoParams":
-        given = {k: v for k, v in changes.items() if v is not None}
-        if given:
-            raise ParameterError(f"this decoder takes no parameters, got {sorted(given)}")
-        return self
-
-    def to_dict(self) -> dict:
-        return {}
+        return super().replace(**{k: v for k, v in changes.items() if v is not None})
 
 
 class Pipeline:

@@ -24,10 +24,10 @@ from __future__ import annotations
 import dataclasses
 import string
 from dataclasses import dataclass
-from typing import Optional
 
 import numpy as np
 
+from ..decoders.params import ParamSet
 from ..errors import ParameterError
 from ..types import Segments
 
@@ -177,7 +177,7 @@ def sf_novelty(feats: np.ndarray, *, fps: float, embed: float = 2.0, k_frac: flo
 
 
 @dataclass(frozen=True)
-class StructureParams:
+class StructureParams(ParamSet):
     """Decoding parameters of a boundary curve (durations in seconds).
 
     Parameters
@@ -198,6 +198,8 @@ class StructureParams:
         Distance (1 - similarity, in [0, 2]) below which segments are merged
         into one label by average-linkage clustering.
     """
+
+    what = "structure-decoding"
 
     threshold: float = 0.1
     smooth: float = 0.0
@@ -220,25 +222,6 @@ class StructureParams:
         if self.label_threshold > 2:
             raise ParameterError("structure decoding: label_threshold must be in [0, 2], got "
                                  f"{self.label_threshold}")
-
-    @classmethod
-    def from_dict(cls, d: Optional[dict] = None) -> "StructureParams":
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(d or {}) - names
-        if unknown:
-            raise ParameterError(f"unknown structure-decoding parameters {sorted(unknown)}; "
-                                 f"known: {sorted(names)}")
-        return cls(**(d or {}))
-
-    def replace(self, **changes) -> "StructureParams":
-        """Copy with some fields changed (``None`` values keep the current value)."""
-        unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
-        if unknown:
-            raise ParameterError(f"unknown structure-decoding parameters {sorted(unknown)}")
-        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def pick_boundaries(curve: np.ndarray, fps: float, duration: float,
