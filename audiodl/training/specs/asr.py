@@ -384,15 +384,11 @@ class AsrSpec(TrainingSpec):
 
     def card(self, model, config, prepared, *, info, decoder):
         from ...pretrained.card import build_card
-        metrics = {"valid": {k: (round(v, 5) if isinstance(v, float) else v)
-                             for k, v in (info.result.get("best") or {}).items()}}
-        if decoder and "scores" in decoder:
-            metrics["valid_tuned"] = decoder["scores"]
-        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
+        metrics, dec = self.card_metrics(info, decoder)
         return build_card(
             name=info.name, task=self.task, arch=config.arch, args=prepared.extra["args"],
             frontend=prepared.extra["frontend"], labels=list(prepared.extra["tokens"]),
-            layout="same", decoder=dec,
+            layout="window", decoder=dec,
             training=self.training_info(config, info, prepared.data,
                                         parameters=int(sum(p.numel()
                                                            for p in model.parameters()))),

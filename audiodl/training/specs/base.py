@@ -176,6 +176,23 @@ class TrainingSpec:
         return f"{self.model_name(config)}-seed{config.seed}"
 
     @staticmethod
+    def card_metrics(info: RunInfo, decoder: Optional[dict], *, valid_key: str = "valid",
+                     tuned_key: str = "valid_tuned") -> tuple:
+        """``(metrics, decoder section)`` for :func:`~audiodl.pretrained.card.build_card`.
+
+        ``metrics[valid_key]`` holds the trainer's best validation scores (floats
+        rounded to 5 digits); the validation scores of the tuned decoder
+        (``decoder['scores']``, see :meth:`tune`) move to ``metrics[tuned_key]``;
+        the decoder section is the rest (None when empty).
+        """
+        metrics = {valid_key: {k: (round(v, 5) if isinstance(v, float) else v)
+                               for k, v in (info.result.get("best") or {}).items()}}
+        if decoder and "scores" in decoder:
+            metrics[tuned_key] = decoder["scores"]
+        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
+        return metrics, dec
+
+    @staticmethod
     def training_info(config, info: RunInfo, data, **extra) -> dict:
         """The card's ``training`` section: data, command, seed, seconds + extras."""
         out = {"data": data, "command": info.command, "seed": config.seed,

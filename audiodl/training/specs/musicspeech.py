@@ -188,11 +188,7 @@ class _MusicSpeechSpec(TrainingSpec):
 
     def _card(self, model, config, prepared, *, info, decoder, normalization, paper=""):
         from ...pretrained.card import build_card
-        metrics = {"valid": {k: (round(v, 5) if isinstance(v, float) else v)
-                             for k, v in (info.result.get("best") or {}).items()}}
-        if decoder and "scores" in decoder:
-            metrics["valid_detect"] = decoder["scores"]
-        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
+        metrics, dec = self.card_metrics(info, decoder, tuned_key="valid_detect")
         return build_card(
             name=info.name, task=self.task, arch=config.arch,
             args=parse_arch_args(config.arch_args), frontend=prepared.extra["frontend"],

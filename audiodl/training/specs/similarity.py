@@ -329,12 +329,10 @@ class SimilaritySpec(TrainingSpec):
 
     def card(self, model, config, prepared, *, info, decoder):
         from ...pretrained.card import build_card
-        metrics = {"valid_excerpts": {k: (round(v, 5) if isinstance(v, float) else v)
-                                      for k, v in (info.result.get("best") or {}).items()}}
+        metrics, dec = self.card_metrics(info, decoder, valid_key="valid_excerpts",
+                                          tuned_key="valid_tracks")
         if decoder and "scores" in decoder:
-            metrics["valid_tracks"] = decoder["scores"]
             metrics["headline"] = {"valid_map": round(decoder["scores"]["exact"]["map"], 4)}
-        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
         return build_card(
             name=info.name, task=self.task, arch=config.arch, args=prepared.extra["arch_args"],
             frontend=prepared.extra["frontend"], labels=[], layout="same", decoder=dec,

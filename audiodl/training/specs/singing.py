@@ -355,13 +355,10 @@ class SingingSpec(TrainingSpec):
 
     def card(self, model, config, prepared, *, info, decoder):
         from ...pretrained.card import build_card
-        metrics = {"valid": {k: (round(v, 5) if isinstance(v, float) else v)
-                             for k, v in (info.result.get("best") or {}).items()}}
+        metrics, dec = self.card_metrics(info, decoder, tuned_key="valid_decoded")
         if decoder and "scores" in decoder:
-            metrics["valid_decoded"] = decoder["scores"]
             metrics["headline"] = (f"valid frame error {decoder['scores']['error']:.3f}, "
                                    f"F1 {decoder['scores']['f1']:.3f}")
-        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
         return build_card(
             name=info.name, task=self.task, arch=config.arch,
             args=parse_arch_args(config.arch_args), frontend=prepared.extra["frontend"],

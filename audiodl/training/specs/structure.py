@@ -195,13 +195,10 @@ class StructureSpec(TrainingSpec):
 
     def card(self, model, config, prepared, *, info, decoder):
         from ...pretrained.card import build_card
-        metrics = {"valid": {k: (round(v, 5) if isinstance(v, float) else v)
-                             for k, v in (info.result.get("best") or {}).items()}}
+        metrics, dec = self.card_metrics(info, decoder, tuned_key="valid_segment")
         if decoder and "scores" in decoder:
-            metrics["valid_segment"] = decoder["scores"]
             metrics["headline"] = {"valid_hr0.5_f": decoder["scores"]["hr0.5_f"],
                                    "valid_hr3_f": decoder["scores"]["hr3_f"]}
-        dec = {k: v for k, v in (decoder or {}).items() if k != "scores"} or None
         return build_card(
             name=info.name, task=self.task, arch=config.arch,
             args=parse_arch_args(config.arch_args), frontend=prepared.extra["frontend"],
