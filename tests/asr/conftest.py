@@ -25,7 +25,7 @@ def tiny_card(tmp_path_factory):
     torch.manual_seed(0)
     model = build("ds2", TINY_ARGS).eval()
     card = build_card(name="asr_tiny_test", task="asr", arch="ds2", args=TINY_ARGS,
-                      frontend=preset("ds2_mel"), labels=list(DEFAULT_TOKENS), layout="same",
+                      frontend=preset("ds2_mel"), labels=list(DEFAULT_TOKENS), layout="window",
                       decoder={"offline": {"method": "greedy"}, "online": None,
                                "tuned_on": "nothing (test fixture)"},
                       training={"data": "none", "command": "test fixture", "seed": 0,
