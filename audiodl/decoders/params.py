@@ -12,6 +12,8 @@ contract :class:`audiodl.tasks.base.Pipeline` relies on: ``from_dict`` and
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
 from typing import Optional
 
 from ..errors import ParameterError
@@ -43,6 +45,20 @@ class ParamSet:
         """Copy with some fields changed (``None`` keeps the current value), validated."""
         self._check_names(changes)
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def _as_floats(self, *, signed=()) -> None:
+        """Validate every field as a finite number, >= 0 unless named in ``signed``; store floats.
+
+        For ``__post_init__`` of parameter sets whose fields are all numbers.
+        """
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if not isinstance(v, numbers.Real) or not math.isfinite(v):
+                raise ParameterError(f"{self.what}: {f.name} must be a finite number, "
+                                     f"got {v!r}")
+            if f.name not in signed and v < 0:
+                raise ParameterError(f"{self.what}: {f.name} must be >= 0, got {v}")
+            object.__setattr__(self, f.name, float(v))
 
     def to_dict(self) -> dict:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}

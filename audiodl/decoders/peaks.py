@@ -61,7 +61,7 @@ class PeakPickingParams(ParamSet):
         Added to every reported time.
     """
 
-    what = "peak-picking"
+    what = "peak picking"
 
     threshold: float = 0.54
     smooth: float = 0.05
@@ -73,13 +73,7 @@ class PeakPickingParams(ParamSet):
     delay: float = 0.0
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
-                raise ParameterError(f"peak picking: {f.name} must be a finite number, got {v!r}")
-            if f.name not in ("threshold", "delay") and v < 0:
-                raise ParameterError(f"peak picking: {f.name} must be >= 0 seconds, got {v}")
-            object.__setattr__(self, f.name, float(v))
+        self._as_floats(signed=("threshold", "delay"))
 
     def frames(self, fps: float) -> dict:
         """The frame counts used internally at ``fps``."""

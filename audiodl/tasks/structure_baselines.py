@@ -21,7 +21,6 @@ Frame ``i`` of a pooled curve is reported at ``i / fps`` seconds.
 
 from __future__ import annotations
 
-import dataclasses
 import string
 from dataclasses import dataclass
 
@@ -199,7 +198,7 @@ class StructureParams(ParamSet):
         into one label by average-linkage clustering.
     """
 
-    what = "structure-decoding"
+    what = "structure decoding"
 
     threshold: float = 0.1
     smooth: float = 0.0
@@ -211,14 +210,7 @@ class StructureParams(ParamSet):
     label_threshold: float = 0.35
 
     def __post_init__(self):
-        for f in dataclasses.fields(self):
-            v = getattr(self, f.name)
-            if not isinstance(v, (int, float, np.floating, np.integer)) or not np.isfinite(v):
-                raise ParameterError(f"structure decoding: {f.name} must be a finite number, "
-                                     f"got {v!r}")
-            if v < 0:
-                raise ParameterError(f"structure decoding: {f.name} must be >= 0, got {v}")
-            object.__setattr__(self, f.name, float(v))
+        self._as_floats()
         if self.label_threshold > 2:
             raise ParameterError("structure decoding: label_threshold must be in [0, 2], got "
                                  f"{self.label_threshold}")
