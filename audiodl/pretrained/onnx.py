@@ -36,7 +36,7 @@ from typing import Optional
 
 from ..errors import ModelError
 
-__all__ = ["export", "export_all", "onnx_file", "verified_onnx", "read_sums", "SUMS_FILE",
+__all__ = ["export", "export_all", "check_export", "TOLERANCE", "onnx_file", "verified_onnx", "read_sums", "SUMS_FILE",
            "OPSET", "EXPORT_LENGTH"]
 
 #: ONNX opset of exported graphs (supported by onnxruntime >= 1.16)
@@ -193,7 +193,11 @@ def export(name_or_path, output=None, *, directory=None, opset: int = OPSET,
 
 def _set_metadata(path, meta: dict) -> None:
     """Write ``meta`` into the graph's ``metadata_props`` (read back by onnxruntime)."""
-    import onnx
+    try:
+        import onnx
+    except ImportError:
+        raise ModelError("exporting needs the onnx package: pip install 'audiodl[export]' "
+                         "(or pip install onnx)") from None
     m = onnx.load(str(path))
     del m.metadata_props[:]
     for k, v in sorted(meta.items()):
@@ -202,6 +206,41 @@ def _set_metadata(path, meta: dict) -> None:
     m.producer_name = "audiodl"
     onnx.checker.check_model(m)
     onnx.save(m, str(path))
+
+
+#: largest |onnxruntime - torch| accepted on the exported outputs (probabilities,
+#: or log-probabilities of CTC models, which are larger numbers)
+TOLERANCE = {"sigmoid": 1e-5, "log_softmax": 1e-4}
+
+
+def check_export(name_or_path, path, *, directory=None, lengths=(37, 301, 1000),
+                 seed: int = 0) -> float:
+    """Largest |onnxruntime - torch| over random inputs of several lengths.
+
+    Raises :class:`ModelError` beyond :data:`TOLERANCE`.
+    """
+    import numpy as np
+
+    from ..runtime.backends import TorchBackend
+    from ..runtime.onnx_backend import OnnxBackend
+    from . import build_model, resolve
+
+    card, wdir = resolve(name_or_path, directory=directory)
+    model = build_model(card, wdir)
+    tb, ob = TorchBackend(model, card.layout), OnnxBackend(path, weights_sha256=card.sha256)
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for n in lengths:
+        shape = tuple(_example_input(card, model, n).shape)
+        if card.layout == "excerpt":
+            shape = (3,) + shape[1:]
+        x = (rng.normal(size=shape) * 2.0 - 3.0).astype(np.float32)
+        worst = max(worst, float(np.abs(tb(x) - ob(x)).max()))
+    tol = TOLERANCE[ob.output]
+    if not worst <= tol:
+        raise ModelError(f"{card.name}: ONNX Runtime differs from torch by {worst:.3g} "
+                         f"(> {tol:g})")
+    return worst
 
 
 def export_all(*, directory=None) -> list:
