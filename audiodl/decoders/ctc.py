@@ -336,7 +336,7 @@ def path_word_times(path, text: str, tokens: Sequence[str], *, fps: float,
     np.ndarray [shape=(n_words, 2)] or None
         Start (first frame of the word's first token) and end (end of the last
         frame of its last token) of each word, as :func:`word_timestamps`;
-        None when the path does not spell ``text``.
+        None when the path does not spell the words of ``text`` in order.
     """
     words = text.split()
     runs, prev = [], blank  # (token, first frame, last frame) of each token run
@@ -358,6 +358,15 @@ def path_word_times(path, text: str, tokens: Sequence[str], *, fps: float,
             cur = len(spelled) - 1
         spelled[cur] += tokens[tok]
         spans[cur][1] = b
-    if spelled != words:
-        return None
-    return np.asarray([(a / fps, (b + 1) / fps) for a, b in spans], dtype=np.float64)
+    # the words in order; a lexicon decoder's path may also spell a partial word it
+    # did not emit (e.g. at the end), which is skipped
+    times, j = [], 0
+    for w in words:
+        while j < len(spelled) and spelled[j] != w:
+            j += 1
+        if j == len(spelled):
+            return None
+        a, b = spans[j]
+        times.append((a / fps, (b + 1) / fps))
+        j += 1
+    return np.asarray(times, dtype=np.float64)
