@@ -26,6 +26,17 @@ Shipped graphs live next to the weights (``weights/NAME.onnx``); their own
 sha256 digests are listed in ``weights/onnx.sha256`` (``sha256sum`` format,
 so ``sha256sum -c onnx.sha256`` checks them too). :func:`verified_onnx`
 checks both before a graph is used.
+
+Why ship the graphs rather than build them at install: exporting needs torch
+and the ``onnx`` package and ~2 s per model, while the point of the graphs is
+a runtime that needs neither; a wheel cannot run code at install, and a graph
+built lazily on first use would make the first run the slowest. The cost is
+the graphs' size (about that of the weights, 7.4 MB for the six models).
+Why a digest file rather than a card field: the graph is derived data, so the
+card (the model's identity, written by training) stays as it is, and the
+graph records which weights it came from itself; after a weight change
+``audiodl export --all`` rewrites graphs and digests, and until then the stale
+graphs are refused (``auto`` falls back to numpy/torch).
 """
 
 from __future__ import annotations
