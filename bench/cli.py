@@ -11,10 +11,10 @@ madmom.
 
 madmom 0.16.1 runs from its own Python 3.9 venv::
 
-    ~/.pyenv/versions/3.9.18/bin/python -m venv /path/to/venvs/madmom
-    /path/to/venvs/madmom/bin/pip install 'numpy<1.24' 'cython<3' 'scipy<1.11' mido
-    /path/to/venvs/madmom/bin/pip install --no-build-isolation madmom==0.16.1
-    MADMOM_PYTHON=/path/to/venvs/madmom/bin/python python bench/cli.py
+    python3.9 -m venv "$MADMOM_VENV"    # any Python 3.9, e.g. pyenv's 3.9.18
+    "$MADMOM_VENV"/bin/pip install 'numpy<1.24' 'cython<3' 'scipy<1.11' mido
+    "$MADMOM_VENV"/bin/pip install --no-build-isolation madmom==0.16.1
+    MADMOM_PYTHON="$MADMOM_VENV/bin/python" python bench/cli.py
 
 All children get ``OMP_NUM_THREADS=MKL_NUM_THREADS=OPENBLAS_NUM_THREADS=1``
 (and audiodl's ONNX Runtime its default of one thread). Results go to
