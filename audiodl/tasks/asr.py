@@ -5,8 +5,12 @@ its activations are CTC **log-probabilities** ``(n_frames, n_tokens)`` at the
 model's output rate (50 Hz for the shipped model), columns named by the
 card's ``labels`` (the tokens; ``labels[0]`` the blank, ``|`` the word
 separator). Decoding (:mod:`audiodl.decoders.ctc`): greedy, or beam search
-with a lexicon and an ARPA n-gram LM (torchaudio's flashlight decoder); word
-timestamps come from CTC forced alignment of the decoded text.
+with a lexicon and an ARPA n-gram LM (flashlight-text's decoder, built as
+torchaudio's ``ctc_decoder`` builds it but called on numpy arrays); word
+timestamps are read off the frame path the text was decoded from (greedy: the
+argmax path, equal to CTC forced alignment of its text; beam search: the
+decoder's best path for its words). No torch: the acoustic model runs on
+ONNX Runtime by default.
 
 Long inputs
 -----------
