@@ -159,3 +159,15 @@ def test_task_command_does_not_import_torch(cmd):
 
 def test_backend_torch_does_import_torch():
     assert _torch_imported(["detect", "--backend", "torch", SPEECH])
+
+
+def test_without_onnxruntime_auto_falls_back(monkeypatch):
+    from audiodl.runtime import onnx_backend
+    from audiodl.runtime.backends import make_backend
+    monkeypatch.setattr(onnx_backend, "available", lambda: False)
+    card = pretrained.card("musicspeech_cnn")
+    assert make_backend(card, pretrained.WEIGHTS_DIR).name == "numpy"
+    card = pretrained.card("musicspeech_tcn")
+    assert make_backend(card, pretrained.WEIGHTS_DIR).name == "torch"
+    with pytest.raises(ModelError, match="onnxruntime is not installed"):
+        make_backend(card, pretrained.WEIGHTS_DIR, backend="onnx")
