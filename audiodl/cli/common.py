@@ -74,10 +74,8 @@ def is_dir_output(output: Optional[str], n_inputs: int) -> bool:
 
 def check_collisions(files: Sequence[str], outdir: str, suffix: str) -> None:
     """Stop before any work when two inputs would write the same output file."""
-    seen: dict = {}
-    for f in files:
-        seen.setdefault(output_path_for(f, outdir, suffix), []).append(f)
-    clashes = {k: v for k, v in seen.items() if len(v) > 1}
+    from ..io.outputs import find_collisions
+    clashes = find_collisions(files, outdir, suffix)
     if clashes:
         first = next(iter(clashes.items()))
         raise click.UsageError(

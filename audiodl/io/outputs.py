@@ -32,7 +32,7 @@ from typing import Iterator, Optional, Sequence
 
 from ..errors import ParameterError
 
-__all__ = ["STDIN", "output_path_for", "atomic_path", "atomic_write", "outputs_exist",
+__all__ = ["STDIN", "output_path_for", "find_collisions", "atomic_path", "atomic_write", "outputs_exist",
            "parse_shard", "select_shard", "failures_path", "write_failures", "TMP_MARK"]
 
 STDIN = "-"
@@ -44,6 +44,19 @@ def output_path_for(src: str, outdir: str, suffix: str) -> str:
     """The one output-path rule: ``outdir/<stem><suffix>`` (``stdin`` for ``-``)."""
     stem = "stdin" if src == STDIN else Path(src).stem
     return os.path.join(outdir, stem + suffix)
+
+
+def find_collisions(files: Sequence[str], outdir: str, suffix: str) -> dict:
+    """Output paths that several inputs would write: ``{output: [inputs]}`` (empty: none).
+
+    ``a/x.wav`` and ``b/x.wav``, or ``x.wav`` and ``x.flac``, name the same
+    ``outdir/x<suffix>``; callers refuse to start rather than let one
+    silently overwrite the other.
+    """
+    seen: dict = {}
+    for f in files:
+        seen.setdefault(output_path_for(f, outdir, suffix), []).append(f)
+    return {k: v for k, v in seen.items() if len(v) > 1}
 
 
 def _stale_parts(dest: str) -> list:
