@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -23,7 +20,7 @@ from click.testing import CliRunner
 from audiodl.cli.main import cli
 from audiodl.io import save
 from audiodl.io.outputs import TMP_MARK, parse_shard, select_shard
-from audiodl.testing import clicks
+from audiodl.testing import clicks, run_with_kills
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -145,33 +142,6 @@ def test_shards_are_disjoint_cover_and_resume(tmp_path):
         [files[1], files[3]]
 
 
-def _kill_until_done(args, out, *, kills, seed, env=None, timeout=300):
-    """Run ``args`` repeatedly, SIGKILLing runs after a random number of new outputs."""
-    rng = random.Random(seed)
-    killed = 0
-    for _ in range(kills + 20):
-        have = len([f for f in os.listdir(out) if f.endswith(".txt")]) \
-            if out.exists() else 0
-        target = have + rng.randint(1, 4) if killed < kills else None
-        proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=subprocess.PIPE, text=True)
-        t0 = time.monotonic()
-        while proc.poll() is None and time.monotonic() - t0 < timeout:
-            if target is not None and out.exists() and \
-                    len([f for f in os.listdir(out) if f.endswith(".txt")]) >= target:
-                time.sleep(rng.uniform(0, 0.05))
-                proc.send_signal(signal.SIGKILL)
-                killed += 1
-                break
-            time.sleep(0.005)
-        proc.wait(timeout=timeout)
-        err = proc.stderr.read()
-        proc.stderr.close()
-        if proc.returncode in (0, 1):  # finished (1: the broken input failed)
-            return killed, proc.returncode, err
-    raise AssertionError(f"did not finish: {err[-2000:]}")
-
-
 def _kill_test(tmp_path, n_files, kills, method):
     _files(tmp_path / "in", n_files)
     bad = tmp_path / "in" / "zz_broken.wav"
@@ -185,7 +155,10 @@ def _kill_test(tmp_path, n_files, kills, method):
                           text=True, timeout=300)
     assert proc.returncode == 1, proc.stderr[-2000:]
     out = tmp_path / "out"
-    killed, rc, err = _kill_until_done([*cmd, "-o", str(out)], out, kills=kills, seed=n_files, env=env)
+    killed, rc, err = run_with_kills(
+        [*cmd, "-o", str(out)], kills=kills, seed=n_files, env=env, cwd=ROOT, timeout=300,
+        done=lambda: len([f for f in os.listdir(out) if f.endswith(".onsets.txt")])
+        if out.exists() else 0)
     assert killed >= 1 and rc == 1, err
     print(f"{killed} SIGKILLs, then completed")
     # the same files, the same bytes; nothing partial left
