@@ -74,12 +74,13 @@ def test_train_task_under_torchrun_two_processes(task, ci_root, tmp_path):
     _corpus(ci_root, task)
     out = tmp_path / "run"
     proc, seconds = run_cli(["train", task, "--config", os.path.join(ROOT, CONF[task]),
-                             "--out", str(out), "--set", "patience=5", "--set", "grad_clip=5"],
+                             "--out", str(out), "--set", "patience=5", "--set", "grad_clip=5",
+                             "--set", "amp=true"],
                             ci_root, torchrun=2, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     print(f"{task}: torchrun 2 processes, {seconds:.1f} s")
     run = json.loads((out / "run.json").read_text())
-    assert run["world_size"] == 2 and run["config"]["grad_clip"] == 5
+    assert run["world_size"] == 2 and run["config"]["grad_clip"] == 5 and run["config"]["amp"]
     assert {"audiodl", "python", "torch", "numpy"} <= set(run["versions"])
     hw = run["hardware"]
     assert hw["processes"] == 2 and hw["backend"] == "gloo" and hw["cpus"] >= 1
