@@ -314,6 +314,9 @@ def _run_on_ray(todo, spec, report, *, address, num_workers, num_cpus, num_gpus,
     with _ray_session(address, num_cpus=total_cpus,
                       num_gpus=(num_workers * num_gpus) if address == "local" and num_gpus
                       else None):
+        if not log.isEnabledFor(logging.INFO):  # ray.data's INFO lines only with -v
+            logging.getLogger("ray.data").setLevel(logging.WARNING)
+            logging.getLogger("ray").setLevel(logging.WARNING)
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = bool(progress)
         ctx.verbose_progress = False
