@@ -129,14 +129,11 @@ class TaskWorker:
 
     def __init__(self, spec: dict):
         self.spec = spec
-        if spec.get("threads"):
-            with contextlib.suppress(ImportError):
-                if "torch" in sys.modules or spec.get("device", "cpu") != "cpu":
-                    import torch
-                    torch.set_num_threads(int(spec["threads"]))
         self.pipe = build_pipeline(spec["task"], model=spec.get("model"),
                                    method=spec.get("method"), backend=spec.get("backend", "auto"),
                                    device=spec.get("device", "cpu"))
+        if spec.get("threads") and "torch" in sys.modules:  # one worker per CPU share
+            sys.modules["torch"].set_num_threads(int(spec["threads"]))
         self.params = dict(spec.get("params") or {})
         self.pipe.params(**self.params)
 
@@ -272,6 +269,9 @@ def run_batch(task: str, inputs: Sequence[str], outdir: str, *, address: str = "
         out, srcs = next(iter(clashes.items()))
         raise ParameterError(f"{len(clashes)} output name(s) would be written by several "
                              f"inputs, e.g. {out} by {', '.join(srcs)}")
+    params = {k: v for k, v in (params or {}).items() if v is not None}
+    if params:  # bad decoder overrides stop here, not in every worker
+        build_pipeline(task, model=model, method=method, backend=backend).params(**params)
     os.makedirs(outdir, exist_ok=True)
     report = BatchReport(workers=num_workers)
     todo = []
@@ -285,7 +285,7 @@ def run_batch(task: str, inputs: Sequence[str], outdir: str, *, address: str = "
     if todo:
         spec = {"task": task, "model": model, "method": method, "backend": backend,
                 "device": "cuda" if num_gpus > 0 else "cpu", "fmt": fmt,
-                "params": {k: v for k, v in (params or {}).items() if v is not None},
+                "params": params,
                 "outdir": os.path.abspath(outdir), "suffix": suffix, "overwrite": overwrite,
                 "threads": max(1, int(num_cpus))}
         if _crash_once:
@@ -310,10 +310,11 @@ def _run_on_ray(todo, spec, report, *, address, num_workers, num_cpus, num_gpus,
                              ) from None
     if progress is None:
         progress = sys.stderr.isatty()
-    total_cpus = num_workers * num_cpus if address == "local" else None
-    with _ray_session(address, num_cpus=total_cpus,
-                      num_gpus=(num_workers * num_gpus) if address == "local" and num_gpus
-                      else None):
+    local = address == "local"
+    total_cpus = num_workers * num_cpus if local else None
+    total_gpus = num_workers * num_gpus if local and num_gpus else None
+    with warnings.catch_warnings(), _ray_session(address, num_cpus=total_cpus,
+                                                 num_gpus=total_gpus):
         if not log.isEnabledFor(logging.INFO):  # ray.data's INFO lines only with -v
             logging.getLogger("ray.data").setLevel(logging.WARNING)
             logging.getLogger("ray").setLevel(logging.WARNING)
@@ -333,7 +334,9 @@ def _run_on_ray(todo, spec, report, *, address, num_workers, num_cpus, num_gpus,
         from tqdm.auto import tqdm
         bar = tqdm(total=len(todo), desc=f"batch {spec['task']}", file=sys.stderr,
                    disable=not progress, leave=False)
+        last_line = time.monotonic()
         try:
+            warnings.filterwarnings("ignore", category=UserWarning, module="ray.data")
             for row in out.iter_rows():
                 path, status, info = str(row["path"]), str(row["status"]), str(row["info"])
                 if status == "failed":
@@ -343,6 +346,11 @@ def _run_on_ray(todo, spec, report, *, address, num_workers, num_cpus, num_gpus,
                 if on_result is not None:
                     on_result(path, status, info)
                 bar.update(1)
+                if not progress and time.monotonic() - last_line > 30:  # logs, no terminal
+                    last_line = time.monotonic()
+                    print(f"audiodl batch: {len(report.done) + len(report.failed)} of "
+                          f"{len(todo)} files ({len(report.failed)} failed)", file=sys.stderr,
+                          flush=True)
         except Exception as exc:  # e.g. a file that kills its worker on every retry
             if isinstance(exc, (KeyboardInterrupt, SystemExit)):
                 raise
