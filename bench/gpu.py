@@ -241,7 +241,8 @@ def main(argv=None):
     for r in rows:
         thr = (f"{r['x_realtime']}x real time" if "x_realtime" in r else
                f"{r['steps_per_s']} steps/s" if r.get("steps_per_s") else "")
-        note = r.get("skipped") or r.get("failed") or ""
+        note = r.get("skipped") or r.get("failed") or \
+            (f"input {r['input']}" if "input" in r else "")
         print(f"| {r['check']} | {r['what']} | {r.get('seconds', '')} | {thr} | {note} |")
     failed = [r for r in rows if "failed" in r]
     return 1 if failed else 0

@@ -25,8 +25,7 @@ case "${1:-}" in
         # everything audiodl imports except torch/torchaudio (the GPU image's CUDA build)
         "$PY" -m pip download -d "$dest" --only-binary=:all: \
             numpy scipy numba rocket-fft librosa soundfile soxr click mir_eval jiwer \
-            flashlight-text tqdm matplotlib faiss-cpu onnxruntime-gpu onnx setuptools wheel
-        "$PY" -m pip wheel --no-deps -w "$dest" .
+            flashlight-text tqdm matplotlib faiss-cpu onnxruntime-gpu onnx
         echo "gpu.sh: wheels in $dest ($(du -sh "$dest" | cut -f1))"
         exit 0 ;;
     --prepare-data)
@@ -55,9 +54,10 @@ esac
 if [ -n "${WHEELS:-}" ]; then
     # offline install from the carried folder; torch is never replaced
     "$PY" -m pip install -q --no-index --find-links "$WHEELS" \
-        $(ls "$WHEELS"/*.whl | grep -v -E '/(torch|torchaudio|audiodl)-' || true)
-    "$PY" -m pip install -q --no-index --no-deps -e .
+        $(ls "$WHEELS"/*.whl | grep -v -E '/(torch|torchaudio)-' || true)
 fi
+# audiodl itself runs from this checkout (no build step, no registry needed)
+export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 "$PY" -c "import audiodl, torch; print('audiodl', audiodl.__version__, 'torch', torch.__version__, 'cuda', torch.cuda.is_available())"
 
 if [ -n "${DATA:-}" ]; then
