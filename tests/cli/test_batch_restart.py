@@ -179,3 +179,16 @@ def test_sigkilled_batch_resumes_to_identical_outputs(tmp_path):
 @pytest.mark.slow
 def test_sigkilled_batch_resumes_to_identical_outputs_cnn_many_kills(tmp_path):
     _kill_test(tmp_path, 40, 10, "cnn")
+
+
+def test_features_follows_the_same_rules(tmp_path):
+    files = _files(tmp_path / "in", 3)
+    out = tmp_path / "feats"
+    r = CliRunner()
+    res = r.invoke(cli, ["features", *files, "-o", str(out), "--shard", "1/3"])
+    assert res.exit_code == 0, res.output
+    assert sorted(os.listdir(out)) == ["f01.npy"]
+    res = r.invoke(cli, ["features", *files, "-o", str(out)])
+    assert res.exit_code == 0 and "1 of 3 input(s) already have" in res.stderr
+    assert sorted(os.listdir(out)) == ["f00.npy", "f01.npy", "f02.npy"]
+    assert np.load(out / "f01.npy").dtype == np.float32
