@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 
-__all__ = ["clicks", "tone", "chirp", "noise", "piano_like", "write_bad_files"]
+__all__ = ["clicks", "tone", "chirp", "noise", "piano_like", "write_bad_files",
+           "run_with_kills"]
 
 
 def clicks(times, *, sr: int = 44100, length: float | None = None, click_duration=0.005,
@@ -103,3 +104,56 @@ def write_bad_files(directory) -> dict:
     os.makedirs(p["directory"], exist_ok=True)
     p["good"] = good
     return p
+
+
+def run_with_kills(cmd, *, done, kills: int, seed: int = 0, env=None, cwd=None,
+                   timeout: float = 600.0, max_runs: int = 50):
+    """Run ``cmd`` again and again, SIGKILLing the first ``kills`` runs mid-way.
+
+    A run is killed once ``done()`` (a progress count, e.g. finished outputs)
+    has grown by a random 1-3 since the run started, after a further random
+    0-50 ms, so kills land at varied points, writes included. Runs after the
+    last kill go to completion.
+
+    Parameters
+    ----------
+    cmd : list of str
+    done : callable () -> int
+    kills : int
+    seed : int
+        Seeds the random kill points.
+
+    Returns
+    -------
+    (kills made, returncode of the completed run, its stderr)
+    """
+    import random
+    import signal
+    import subprocess
+    import time
+
+    rng = random.Random(seed)
+    killed = 0
+    err = ""
+    for _ in range(max_runs):
+        target = done() + rng.randint(1, 3) if killed < kills else None
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+        t0 = time.monotonic()
+        while proc.poll() is None and time.monotonic() - t0 < timeout:
+            if target is not None and done() >= target:
+                time.sleep(rng.uniform(0, 0.05))
+                proc.send_signal(signal.SIGKILL)
+                break
+            time.sleep(0.005)
+        try:
+            _, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+            raise AssertionError(f"{cmd} did not finish in {timeout} s: {err[-2000:]}") from None
+        if proc.returncode == -signal.SIGKILL:
+            killed += 1
+            continue
+        return killed, proc.returncode, err
+    raise AssertionError(f"{cmd} did not complete in {max_runs} runs: {err[-2000:]}")

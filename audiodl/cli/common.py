@@ -3,9 +3,16 @@
 * one input -> stdout, or ``-o FILE``;
 * ``-o DIR`` (an existing directory, a path ending in ``/``, or any ``-o``
   with several inputs) -> one output per input, ``DIR/<stem><suffix>``
-  (madmom-style, e.g. ``song.onsets.txt``), written atomically as soon as
-  that input is done. Inputs whose outputs would collide (``show.mp3`` and
-  ``show.flac``) stop the command before any work, with a clear error;
+  (madmom-style, e.g. ``song.onsets.txt``), written atomically (temporary
+  file + rename) as soon as that input is done. Inputs whose outputs would
+  collide (``a/x.wav`` and ``b/x.wav``, ``show.mp3`` and ``show.flac``) stop
+  the command before any work, with a clear error;
+* with ``-o DIR``, a rerun skips the inputs whose outputs (and side outputs:
+  ``--save-activations DIR``, ``--plot DIR``) all exist, unless
+  ``--overwrite``; the inputs that failed are listed with their reasons in
+  ``DIR/audiodl-failures.json`` (removed when a rerun has no failures);
+* ``--shard I/N`` keeps every N-th input of the sorted list from the I-th
+  (0-based), for job arrays; the same skip and restart rules apply;
 * several inputs without ``-o`` -> stdout, each output after a ``# <path>`` line
   (commands whose results are table rows, like ``classify``, print one table);
 * ``-`` reads audio from stdin (WAV, or raw float32 with ``--stdin-format``);
@@ -13,7 +20,8 @@
 * a failing file is reported on stderr naming the file and the reason, the
   others complete, and the exit status is 1.
 
-:func:`run_task` is the whole loop for a task pipeline.
+:func:`run_task` is the whole loop for a task pipeline; the file rules
+themselves live in :mod:`audiodl.io.outputs` (shared with ``audiodl batch``).
 """
 
 from __future__ import annotations
@@ -22,14 +30,19 @@ import concurrent.futures as cf
 import logging
 import os
 import sys
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Callable, Optional, Sequence
 
 import click
 
-log = logging.getLogger(__name__)
+from ..io.outputs import (STDIN, atomic_path, atomic_write, output_path_for, outputs_exist,
+                          select_shard, write_failures)
 
-STDIN = "-"
+__all__ = ["expand_inputs", "progress", "output_path_for", "is_dir_output", "check_collisions",
+           "atomic_write", "atomic_path", "write_text", "run_batch", "finish", "read_input",
+           "run_task", "batch_settings", "BatchSettings"]
+
+log = logging.getLogger(__name__)
 
 
 def expand_inputs(paths: Sequence[str]) -> list:
@@ -54,12 +67,6 @@ def progress(iterable, *, total=None, desc=None, disable=None):
                 leave=False)
 
 
-def output_path_for(src: str, outdir: str, suffix: str) -> str:
-    """The one output-path rule: ``outdir/<stem><suffix>`` (``stdin`` for ``-``)."""
-    stem = "stdin" if src == STDIN else Path(src).stem
-    return os.path.join(outdir, stem + suffix)
-
-
 def is_dir_output(output: Optional[str], n_inputs: int) -> bool:
     """Whether ``-o`` names a directory of per-input outputs."""
     if output is None or output == STDIN:
@@ -69,10 +76,8 @@ def is_dir_output(output: Optional[str], n_inputs: int) -> bool:
 
 def check_collisions(files: Sequence[str], outdir: str, suffix: str) -> None:
     """Stop before any work when two inputs would write the same output file."""
-    seen: dict = {}
-    for f in files:
-        seen.setdefault(output_path_for(f, outdir, suffix), []).append(f)
-    clashes = {k: v for k, v in seen.items() if len(v) > 1}
+    from ..io.outputs import find_collisions
+    clashes = find_collisions(files, outdir, suffix)
     if clashes:
         first = next(iter(clashes.items()))
         raise click.UsageError(
@@ -82,16 +87,6 @@ def check_collisions(files: Sequence[str], outdir: str, suffix: str) -> None:
     if os.path.exists(outdir) and not os.path.isdir(outdir):
         raise click.UsageError(f"-o {outdir}: several inputs need a directory, and this is "
                                "a file")
-
-
-def atomic_write(dest: str, text: str) -> None:
-    """Write ``text`` to ``dest`` via a temporary file and a rename (never half-written)."""
-    d = os.path.dirname(os.path.abspath(dest))
-    os.makedirs(d, exist_ok=True)
-    tmp = os.path.join(d, f".{os.path.basename(dest)}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp, dest)
 
 
 def write_text(text: str, dest: Optional[str]) -> None:
@@ -154,17 +149,85 @@ def read_input(path: str, *, stdin_format: str = "wav", sr: Optional[int] = None
                      sr=sr if stdin_format == "raw" else None)
 
 
+@dataclass(frozen=True)
+class BatchSettings:
+    """Restart rules of one run: ``--overwrite`` and ``--shard I/N``."""
+
+    overwrite: bool = False
+    shard: Optional[tuple] = None
+
+
+def batch_settings(overwrite: Optional[bool] = None, shard=None) -> BatchSettings:
+    """Explicit values, else those of the running command's ``--overwrite``/``--shard``.
+
+    The options are declared once (:func:`audiodl.cli.options.batch_options`)
+    and stored in the click context, so commands pass them on without
+    naming them.
+    """
+    meta = {}
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        meta = ctx.meta
+    if overwrite is None:
+        overwrite = bool(meta.get("audiodl.overwrite", False))
+    if shard is None:
+        shard = meta.get("audiodl.shard")
+    if shard is not None:
+        from ..errors import AudiodlError
+        from ..io.outputs import parse_shard
+        try:
+            shard = parse_shard(shard)
+        except AudiodlError as exc:
+            raise click.BadParameter(str(exc)) from None
+    return BatchSettings(overwrite=overwrite, shard=shard)
+
+
+def plan_batch(files: Sequence[str], outputs_of: Optional[Callable[[str], list]],
+               settings: BatchSettings, *, outdir: Optional[str] = None):
+    """The inputs this run processes: the shard, less those whose outputs all exist.
+
+    Returns ``(todo, skipped)``; says on stderr how many were skipped.
+    """
+    if settings.shard is not None and STDIN in files:
+        raise click.UsageError("--shard cannot be used with '-' (stdin)")
+    files = select_shard(files, settings.shard)
+    if outputs_of is None or settings.overwrite:
+        return files, []
+    todo, skipped = [], []
+    for f in files:
+        (skipped if f != STDIN and outputs_exist(outputs_of(f)) else todo).append(f)
+    if skipped:
+        where = f" in {outdir}" if outdir else ""
+        click.echo(f"audiodl: {len(skipped)} of {len(files)} input(s) already have their "
+                   f"outputs{where}: skipped (--overwrite redoes them)", err=True)
+    return todo, skipped
+
+
+def report_failures(results, outdir: str, *, command: str, n_skipped: int,
+                    settings: BatchSettings) -> None:
+    """Write (or clear) the failure manifest of a -o DIR run and say where it is."""
+    failed = [(p, err) for p, _, err in results if err is not None]
+    dest = write_failures(outdir, failed, command=command, n_inputs=len(results) + n_skipped,
+                          n_done=len(results) - len(failed), n_skipped=n_skipped,
+                          shard=settings.shard)
+    if dest:
+        click.echo(f"audiodl: failures and reasons listed in {dest}", err=True)
+
+
 def run_task(pipe, files, *, output, fmt, jobs, save_activations=None, load_activations=False,
              plot=None, params: Optional[dict] = None, desc: str = "",
-             stdin_format: str = "wav", stdin_sr: Optional[int] = None) -> None:
+             stdin_format: str = "wav", stdin_sr: Optional[int] = None,
+             overwrite: Optional[bool] = None, shard=None) -> None:
     """The whole batch loop of a task command (see the module docstring).
 
     ``pipe`` is a task :class:`~audiodl.tasks.base.Pipeline`: its
     ``activations``, ``decode(**params)``, ``write(result, fmt)``,
-    ``formats`` and ``plot`` are all this needs.
+    ``formats`` and ``plot`` are all this needs. ``overwrite`` and
+    ``shard`` default to the command's ``--overwrite`` and ``--shard``.
     """
     from ..types import Activations
 
+    settings = batch_settings(overwrite, shard)
     params = {k: v for k, v in (params or {}).items() if v is not None}
     pipe.params(**params)  # validate before any work: bad values stop here, once
     files = list(files) if load_activations else expand_inputs(files)
@@ -175,12 +238,23 @@ def run_task(pipe, files, *, output, fmt, jobs, save_activations=None, load_acti
         to_dir = is_dir_output(output, len(files))
     if to_dir:
         check_collisions(files, output, suffix)
-    many = len(files) > 1
+    many = len(files) > 1  # of the whole list: every shard names its outputs alike
 
     def side_path(opt, path, ext):
         if not many and not os.path.isdir(opt) and not opt.endswith(os.sep):
             return opt
         return output_path_for(path, opt, ext)
+
+    def outputs_of(path):
+        out = [output_path_for(path, output, suffix)]
+        if save_activations and not load_activations:
+            out.append(side_path(save_activations, path, ".npz"))
+        if plot and not load_activations:
+            out.append(side_path(plot, path, ".png"))
+        return out
+
+    files, skipped = plan_batch(files, outputs_of if to_dir else None, settings,
+                                outdir=output if to_dir else None)
 
     def process(path):
         if load_activations:
@@ -190,19 +264,21 @@ def run_task(pipe, files, *, output, fmt, jobs, save_activations=None, load_acti
             x, sr = read_input(path, stdin_format=stdin_format, sr=stdin_sr)
             act = pipe.activations(x, sr, progress=not many)
             if save_activations:
-                dest = side_path(save_activations, path, ".npz")
-                os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-                act.save(dest)
+                with atomic_path(side_path(save_activations, path, ".npz")) as tmp:
+                    act.save(tmp)
         res = pipe.decode(act, **params)
         text = pipe.write(res, fmt, source=path)
-        if to_dir:
-            atomic_write(output_path_for(path, output, suffix), text)
         if plot and x is not None:
-            pipe.plot(x, sr, res, act, side_path(plot, path, ".png"),
-                      title=os.path.basename(path))
+            with atomic_path(side_path(plot, path, ".png")) as tmp:
+                pipe.plot(x, sr, res, act, tmp, title=os.path.basename(path))
+        if to_dir:  # the main output last: it marks the input as done
+            atomic_write(output_path_for(path, output, suffix), text)
         return res, text
 
     results = run_batch(files, process, jobs=jobs, desc=desc)
+    if to_dir:
+        report_failures(results, output, command=f"audiodl {desc}".strip(),
+                        n_skipped=len(skipped), settings=settings)
     ok = [(p, r) for p, r, err in results if err is None]
     if not to_dir and ok:
         if pipe.combine_outputs:

@@ -6,7 +6,9 @@ import os
 
 import click
 
-from .common import expand_inputs, finish, output_path_for, run_batch
+from .common import (atomic_path, batch_settings, check_collisions, expand_inputs, finish,
+                     output_path_for, plan_batch, report_failures, run_batch)
+from .options import batch_options
 
 
 @click.command()
@@ -22,6 +24,7 @@ from .common import expand_inputs, finish, output_path_for, run_batch
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True)
 @click.option("--list-presets", is_flag=True, is_eager=True, expose_value=False,
               callback=lambda ctx, _, v: _list_presets(ctx, v), help="List presets and exit.")
+@batch_options
 def features(files, preset_name, overrides, output, plot, jobs):
     """Compute the spectrogram of FILES (frames x bins, float32 .npy).
 
@@ -40,27 +43,43 @@ def features(files, preset_name, overrides, output, plot, jobs):
     files = expand_inputs(files)
     if len(files) > 1 and output is None:
         raise click.UsageError("several inputs: pass -o DIR")
+    single = len(files) == 1 and output is not None and not os.path.isdir(output)
+    outdir = None if single else (output or ".")
+    if outdir is not None:
+        check_collisions(files, outdir, ".npy")
+
+    def dest_of(path):
+        return output if single else output_path_for(path, outdir, ".npy")
+
+    def plot_of(path):
+        return plot if len(files) == 1 and plot.endswith(".png") else \
+            output_path_for(path, plot, ".png")
+
+    def outputs_of(path):
+        return [dest_of(path)] + ([plot_of(path)] if plot else [])
+
+    settings = batch_settings()
+    files, skipped = plan_batch(files, None if single else outputs_of, settings, outdir=outdir)
+
     def compute(path):
         from ..io.audio import load
         y, _ = load(path, config.sr)
-        return fe(y)
-
-    results = run_batch(files, compute, jobs=jobs, desc="features")
-    for path, feats, err in results:
-        if err is not None:
-            continue
-        if len(files) == 1 and output is not None and not os.path.isdir(output):
-            dest = output
-        else:
-            dest = output_path_for(path, output or ".", ".npy")
-        os.makedirs(os.path.dirname(os.path.abspath(dest)), exist_ok=True)
-        np.save(dest, feats)
-        click.echo(f"{path}\t{dest}\t{'x'.join(map(str, feats.shape))}")
+        feats = fe(y)
         if plot:
             from ..plotting import plot_spectrogram
-            pdest = plot if len(files) == 1 and plot.endswith(".png") else \
-                output_path_for(path, plot, ".png")
-            plot_spectrogram(feats, config, pdest, title=os.path.basename(path))
+            with atomic_path(plot_of(path)) as tmp:
+                plot_spectrogram(feats, config, tmp, title=os.path.basename(path))
+        with atomic_path(dest_of(path)) as tmp:  # last: marks the input as done
+            np.save(tmp, feats)
+        return feats.shape
+
+    results = run_batch(files, compute, jobs=jobs, desc="features")
+    for path, shape, err in results:
+        if err is None:
+            click.echo(f"{path}\t{dest_of(path)}\t{'x'.join(map(str, shape))}")
+    if outdir is not None:
+        report_failures(results, outdir, command="audiodl features", n_skipped=len(skipped),
+                        settings=settings)
     finish(results)
 
 

@@ -60,13 +60,17 @@ def index():
               help="Worker threads computing codes.")
 @click.option("--backend", type=click.Choice(["auto", "onnx", "torch"]), default="auto",
               show_default=True, help="Inference backend of the encoder.")
-def build(paths, output, model, kind, candidates, jobs, backend):
+@click.option("--save-every", type=click.FloatRange(0), default=30.0, show_default=True,
+              help="Seconds between saves of an unfinished build (what a killed build "
+                   "keeps; 0: after every file).")
+def build(paths, output, model, kind, candidates, jobs, backend, save_every):
     """Index the audio files in PATHS (directories recursively) into OUTPUT."""
     from ..errors import AudiodlError
     from ..index import Index
     try:
         ix = Index.build(paths, model=model, kind=kind, candidates=candidates, jobs=jobs,
-                         progress=True, output=output, backend=backend)
+                         progress=True, output=output, backend=backend,
+                         save_every=save_every)
     except AudiodlError as exc:
         _fail(exc)
     _report(ix.last_report)

@@ -33,6 +33,7 @@ COMMANDS = {
     "ship": ("audiodl.cli.ship:ship", "Ship a trained model into the package."),
     "index": ("audiodl.cli.index:index", "Build and search a similarity index of audio files."),
     "segment": ("audiodl.cli.structure:segment", "Music structure: sections with repeat labels."),
+    "batch": ("audiodl.cli.batch:batch", "Run a task over a catalogue of files on Ray."),
 }
 
 

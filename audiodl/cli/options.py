@@ -2,7 +2,9 @@
 
 ``task_options(TaskClass)`` adds FILES (``-`` reads audio from stdin), ``-o``,
 ``--format`` (the task's formats), ``-j``, ``-m/--model``, ``--backend``, ``--threads``,
-``--save-activations``, ``--load-activations`` and ``--plot``. Decoder
+``--save-activations``, ``--load-activations``, ``--plot``, ``--overwrite``
+and ``--shard`` (the last two through the click context: commands do not
+name them, :func:`audiodl.cli.common.run_task` reads them). Decoder
 option groups (:func:`peak_picking_options`, :func:`segment_options`) are
 declared here too, so that every command spells them the same way.
 """
@@ -11,7 +13,8 @@ from __future__ import annotations
 
 import click
 
-__all__ = ["task_options", "peak_picking_options", "segment_options", "PEAK_PICKING"]
+__all__ = ["task_options", "batch_options", "peak_picking_options", "segment_options",
+           "PEAK_PICKING"]
 
 #: peak-picking parameters (seconds) -> help
 PEAK_PICKING = {
@@ -32,6 +35,38 @@ def _set_threads(ctx, param, value):
         import os
         os.environ["AUDIODL_THREADS"] = str(value)
     return value
+
+
+def _store(key):
+    def callback(ctx, param, value):
+        if key == "audiodl.shard" and value is not None:
+            from ..errors import AudiodlError
+            from ..io.outputs import parse_shard
+            try:
+                value = parse_shard(value)
+            except AudiodlError as exc:
+                raise click.BadParameter(str(exc)) from None
+        ctx.meta[key] = value
+        return value
+    return callback
+
+
+def batch_options(f):
+    """``--overwrite`` and ``--shard I/N`` (read by :func:`audiodl.cli.common.batch_settings`)."""
+    opts = [
+        click.option("--overwrite", is_flag=True, expose_value=False,
+                     callback=_store("audiodl.overwrite"),
+                     help="With -o DIR: redo inputs whose outputs exist (default: skip "
+                          "them, so a rerun finishes an interrupted batch)."),
+        click.option("--shard", metavar="I/N", default=None, expose_value=False,
+                     callback=_store("audiodl.shard"),
+                     help="Process only shard I of N (0-based): every N-th input of the "
+                          "sorted list from the I-th, e.g. --shard "
+                          "$SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT."),
+    ]
+    for opt in reversed(opts):
+        f = opt(f)
+    return f
 
 
 def task_options(formats, default: str, *, backends=("auto", "onnx", "torch", "numpy"),
@@ -69,7 +104,7 @@ def task_options(formats, default: str, *, backends=("auto", "onnx", "torch", "n
         ]
         for opt in reversed(opts):
             f = opt(f)
-        return f
+        return batch_options(f)
     return deco
 
 

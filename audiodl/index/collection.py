@@ -92,6 +92,10 @@ def _save_npy(path, array) -> None:
         np.save(f, np.ascontiguousarray(array))
 
 
+#: the files of an index folder (each replaced atomically; index.json last)
+_FILES = ("codes.npy", "embeddings.npy", "items.jsonl", "codes.faiss", "index.json")
+
+
 def _atomic_save(path: Path, write: Callable) -> None:
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
     write(tmp)
@@ -377,6 +381,9 @@ class Index:
         """Write the index folder ``path`` (created if needed; see the module notes)."""
         d = Path(path)
         d.mkdir(parents=True, exist_ok=True)
+        for stale in d.glob("*.tmp[0-9]*"):  # left by a save that was killed
+            if stale.name.split(".tmp")[0] in _FILES:
+                stale.unlink(missing_ok=True)
         n = len(self)
         _atomic_save(d / "codes.npy", lambda t: _save_npy(t, self.codes[:n]))
         _atomic_save(d / "embeddings.npy", lambda t: _save_npy(t, self.embeddings[:n]))

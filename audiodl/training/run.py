@@ -4,7 +4,9 @@
 process or in each of the processes of ``torchrun --nproc_per_node N -m
 audiodl.cli.main train ...`` (DDP; gloo on CPU). The run folder receives:
 
-* ``run.json`` — task, resolved config, seed, command, world size, versions;
+* ``run.json`` — the run record: task, resolved config, seed, command, world
+  size, versions (audiodl, python, torch, numpy, numba) and hardware (CPUs,
+  GPU names, processes, DDP backend);
 * ``train.log`` — the log of the run (rank 0);
 * ``config.json``, ``log.jsonl``, ``last.pt``, ``best.pt`` — the trainer's
   (re-running the same command resumes from ``last.pt``);
@@ -37,6 +39,18 @@ def _versions() -> dict:
     from .. import __version__
     from .trainer import describe_environment
     return dict(describe_environment(), audiodl=__version__)
+
+
+def _hardware(world: int) -> dict:
+    """CPU count, GPUs (names) and processes of the run."""
+    import platform
+
+    import torch
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] \
+        if torch.cuda.is_available() else []
+    return {"cpus": os.cpu_count(), "machine": platform.machine(),
+            "processor": platform.processor() or None, "gpus": gpus,
+            "processes": world, "backend": ("nccl" if gpus else "gloo") if world > 1 else None}
 
 
 def _check_same_run(path: Path, config: dict) -> None:
@@ -111,7 +125,7 @@ def run_training(task: str, *, config_path=None, overrides: Sequence[str] = (),
                                "config_file": str(config_path) if config_path else None,
                                "overrides": list(overrides), "seed": config.seed,
                                "command": command, "world_size": world,
-                               "versions": _versions()})
+                               "versions": _versions(), "hardware": _hardware(world)})
         handler = logging.FileHandler(out / "train.log")
         handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s"))
         handler.setLevel(logging.INFO)

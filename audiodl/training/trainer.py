@@ -195,6 +195,42 @@ def _progress(iterable, total, desc, enabled):
                 disable=not (enabled and sys.stderr.isatty()))
 
 
+def _save_atomic(obj, path: str) -> None:
+    """``torch.save`` to a temporary file renamed over ``path`` (a kill leaves the old file)."""
+    tmp = path + ".tmp"
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _write_log(out_dir, history) -> None:
+    """``log.jsonl`` from the checkpointed history: one line per finished epoch, never two."""
+    _write_atomic(os.path.join(out_dir, "log.jsonl"),
+                  "".join(json.dumps(h) + "\n" for h in history))
+
+
+def _rng_state() -> tuple:
+    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+
+
+def _set_rng_state(ck: dict, rank: int, world: int) -> None:
+    """This rank's generators from a checkpoint (every rank's are saved under DDP)."""
+    ranks = ck.get("rng_ranks")
+    if ranks is not None and len(ranks) == world:
+        t, n, p = ranks[rank]
+    else:
+        t, n, p = ck["rng_torch"], ck["rng_numpy"], ck["rng_python"]
+    torch.set_rng_state(t)
+    np.random.set_state(n)
+    random.setstate(p)
+
+
 def _forward_loss(model, batch, loss_fn):
     """Batches are ``(inputs, targets)`` or ``(inputs, targets, weights)``."""
     x, y = batch[0], batch[1]
@@ -257,14 +293,15 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
         opt.load_state_dict(ck["optimizer"])
         start_epoch, history = ck["epoch"] + 1, ck["history"]
         best, best_epoch, bad_epochs = ck["best"], ck["best_epoch"], ck["bad_epochs"]
-        torch.set_rng_state(ck["rng_torch"])
-        np.random.set_state(ck["rng_numpy"])
-        random.setstate(ck["rng_python"])
+        _set_rng_state(ck, rank, world)
+        if ck.get("scaler"):
+            scaler.load_state_dict(ck["scaler"])
         log.info("resuming %s at epoch %d", out_dir, start_epoch)
     if is_main:
-        with open(os.path.join(out_dir, "config.json"), "w") as f:
-            json.dump({"train": dataclasses.asdict(config), "world_size": world,
-                       "environment": describe_environment()}, f, indent=2)
+        _write_atomic(os.path.join(out_dir, "config.json"), json.dumps(
+            {"train": dataclasses.asdict(config), "world_size": world,
+             "environment": describe_environment()}, indent=2))
+        _write_log(out_dir, history)  # a kill between checkpoint and log loses no line
 
     t_start = time.time() - (history[-1]["elapsed"] if history else 0.0)
     for epoch in range(start_epoch, config.epochs):
@@ -315,23 +352,25 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
         if improved:
             best, best_epoch, bad_epochs = dict(scores, **{key: current}), epoch, 0
             if is_main:
-                torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()},
-                           best_path)
+                _save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()},
+                             best_path)
         else:
             bad_epochs += 1
         scores.update(epoch=epoch, lr=opt.param_groups[0]["lr"],
                       elapsed=time.time() - t_start)
         history.append(scores)
+        rng_ranks = None
+        if world > 1:  # each rank's generators, so a resumed DDP run is exact too
+            rng_ranks = [None] * world
+            dist.all_gather_object(rng_ranks, _rng_state())
         if is_main:
-            with open(os.path.join(out_dir, "log.jsonl"), "a") as f:
-                f.write(json.dumps(scores) + "\n")
-            tmp = last_path + ".tmp"
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                        "epoch": epoch, "history": history, "best": best,
-                        "best_epoch": best_epoch, "bad_epochs": bad_epochs,
-                        "rng_torch": torch.get_rng_state(), "rng_numpy": np.random.get_state(),
-                        "rng_python": random.getstate()}, tmp)
-            os.replace(tmp, last_path)
+            t_rng, n_rng, p_rng = _rng_state()
+            _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
+                          "epoch": epoch, "history": history, "best": best,
+                          "best_epoch": best_epoch, "bad_epochs": bad_epochs,
+                          "rng_torch": t_rng, "rng_numpy": n_rng, "rng_python": p_rng,
+                          "rng_ranks": rng_ranks, "scaler": scaler.state_dict()}, last_path)
+            _write_log(out_dir, history)
             log.info("epoch %d: %s", epoch, {k: round(v, 5) if isinstance(v, float) else v
                                             for k, v in scores.items()})
     if world > 1:

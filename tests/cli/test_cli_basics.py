@@ -49,7 +49,10 @@ def test_features_single_and_batch(tmp_path):
     r = CliRunner().invoke(cli, ["features", str(a), str(b), str(tmp_path / "zz.wav"),
                                  "-o", str(outdir)])
     assert r.exit_code == 1 and "zz.wav" in r.stderr
-    assert sorted(os.listdir(outdir)) == ["a.npy", "b.npy"]
+    assert sorted(os.listdir(outdir)) == ["a.npy", "audiodl-failures.json", "b.npy"]
+    import json
+    failed = json.loads((outdir / "audiodl-failures.json").read_text())["failures"]
+    assert [f["path"] for f in failed] == [str(tmp_path / "zz.wav")] and failed[0]["reason"]
 
 
 def test_features_bad_override():

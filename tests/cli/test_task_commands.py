@@ -43,12 +43,13 @@ def test_no_rest_markup_in_any_help():
 
 
 @pytest.mark.parametrize("cmd", ["classify", "detect", "onsets", "singing", "segment",
-                                 "transcribe"])
+                                 "transcribe", "index codes"])
 def test_every_task_command_has_the_shared_options(cmd):
-    out = CliRunner().invoke(cli, [cmd, "--help"])
+    out = CliRunner().invoke(cli, [*cmd.split(), "--help"])
     assert out.exit_code == 0
     for opt in ("-o, --output", "--format", "-j, --jobs", "-m, --model", "--backend",
-                "--save-activations", "--load-activations", "--plot"):
+                "--save-activations", "--load-activations", "--plot", "--overwrite",
+                "--shard I/N"):
         assert opt in out.output, (cmd, opt)
     assert "``" not in out.output, "reST markup in --help"
 

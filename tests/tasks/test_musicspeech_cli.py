@@ -80,7 +80,7 @@ def test_detect_batch_dir_activations_and_plot(runner, tmp_path):
     res = runner.invoke(cli, ["detect", str(src), "-o", str(out), "--save-activations",
                               str(acts)])
     assert res.exit_code == 1
-    assert sorted(os.listdir(out)) == ["a.txt", "b.txt"]
+    assert sorted(os.listdir(out)) == ["a.txt", "audiodl-failures.json", "b.txt"]
     assert sorted(os.listdir(acts)) == ["a.npz", "b.npz"]
     first = (out / "a.txt").read_text()
     # decoding saved activations gives the same segments; thresholds are overridable

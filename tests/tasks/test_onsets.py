@@ -148,7 +148,8 @@ def test_cli_batch_survives_corrupt_file(files, tmp_path):
                          "--method", "superflux", "-o", str(out), "-j", "2"])
     assert res.exit_code == 1
     assert "corrupt.wav" in res.output
-    assert sorted(os.listdir(out)) == ["clicks.onsets.txt", "piano.onsets.txt"]
+    assert sorted(os.listdir(out)) == ["audiodl-failures.json", "clicks.onsets.txt",
+                                       "piano.onsets.txt"]
     got = np.loadtxt(out / "piano.onsets.txt")
     _assert_within(got, PIANO_TIMES, 0.010)
 
@@ -159,7 +160,7 @@ def test_cli_batch_cnn_survives_corrupt_file(files, tmp_path):
     out = tmp_path / "out"
     res = CliRunner().invoke(cli, ["onsets", files["clicks"], files["corrupt"], "-o", str(out)])
     assert res.exit_code == 1, res.output
-    assert sorted(os.listdir(out)) == ["clicks.onsets.txt"]
+    assert sorted(os.listdir(out)) == ["audiodl-failures.json", "clicks.onsets.txt"]
     _assert_within(np.loadtxt(out / "clicks.onsets.txt"), CLICK_TIMES, 0.010)
 
 
