@@ -12,6 +12,10 @@ A task subclass declares:
 ``params_type``    the typed decoding parameter set (seconds), with ``from_dict``,
                    ``replace(**overrides)`` (None keeps a value) and ``to_dict``;
 ``formats``        output format -> file suffix for ``-o DIR``;
+``card_labels``    the labels a card must declare, in the order of the model's output
+                   columns (None: any); a card whose labels differ (e.g. swapped
+                   ``music``/``speech``, which would invert the result) is refused;
+``online_params_type`` the parameter set of ``decoder.online`` (tasks with a causal mode);
 ``decode()``       activations -> result;
 ``evaluate()``     reference, estimate -> dict of scores (through :mod:`audiodl.evaluation`);
 ``write()``        result -> text in a format (through :mod:`audiodl.io.annotations`);
@@ -82,6 +86,38 @@ class Pipeline:
     overlap_seconds: float = 2.0
     #: results are rows of one table (``classify``) rather than one document per input
     combine_outputs: bool = False
+    #: the labels (output columns, in order) a card of this task declares; None: any
+    card_labels: Optional[tuple] = None
+    #: parameter set of the card's ``decoder.online`` section (None: must be null)
+    online_params_type = None
+
+    @classmethod
+    def check_card(cls, card) -> None:
+        """Refuse a card this task cannot run honestly (labels, decoding parameters).
+
+        Raises
+        ------
+        ModelError
+            Naming the card: labels other than :attr:`card_labels` (a swapped
+            order would silently invert results), or a ``decoder`` section whose
+            parameters are unknown or invalid for this task.
+        """
+        where = f"model card {card.name!r} (task {card.task!r})"
+        if cls.card_labels is not None and tuple(card.labels) != tuple(cls.card_labels):
+            raise ModelError(f"{where}: labels {list(card.labels)} must be "
+                             f"{list(cls.card_labels)} (the order of the model's outputs)")
+        try:
+            cls.params_type.from_dict(card.decoder.offline)
+        except (ParameterError, TypeError, ValueError) as exc:
+            raise ModelError(f"{where}: invalid decoder.offline ({exc})") from None
+        if card.decoder.online:
+            if cls.online_params_type is None:
+                raise ModelError(f"{where}: decoder.online given but the task has no online "
+                                 "mode")
+            try:
+                cls.online_params_type.from_dict(card.decoder.online)
+            except (ParameterError, TypeError, ValueError) as exc:
+                raise ModelError(f"{where}: invalid decoder.online ({exc})") from None
 
     def __init__(self, card=None, backend=None, *, config=None):
         if card is not None and card.task not in (self.accepts or (self.task,)):
@@ -94,6 +130,8 @@ class Pipeline:
             self.config = as_config(config)
         else:
             raise ParameterError(f"{type(self).__name__} needs a model card or a front end")
+        if card is not None:
+            self.check_card(card)
         self.labels = tuple(card.labels) if card is not None else ()
         offline = card.decoder.offline if card is not None else {}
         self.default_params = self.params_type.from_dict(offline)

@@ -55,6 +55,7 @@ class MusicSpeechClassifier(Pipeline):
 
     task = CLASSIFY_TASK
     accepts = (CLASSIFY_TASK, DETECT_TASK)
+    card_labels = LABELS
     formats = {"text": ".txt", "json": ".json", "csv": ".csv"}
     default_format = "text"
     combine_outputs = True
@@ -116,6 +117,7 @@ class MusicSpeechDetector(Pipeline):
 
     task = DETECT_TASK
     params_type = SegmentParams
+    card_labels = LABELS
     formats = {"mirex": ".txt", "audacity": ".audacity.txt", "csv": ".csv", "json": ".json",
                "jams": ".jams"}
     default_format = "mirex"
