@@ -169,6 +169,7 @@ def ship(card_path, *, name: Optional[str] = None, replace: bool = False,
     if smoke:
         raise ModelError(f"{card_path}: a smoke/CI model is never shipped")
     dest = Path(directory or WEIGHTS_DIR)
+    dest.mkdir(parents=True, exist_ok=True)
     new = c.replace(name=name or c.name, weights=f"{name or c.name}{SAFETENSORS_SUFFIX}")
     if default is not None:
         new = new.replace(default=bool(default))
