@@ -80,6 +80,8 @@ class MusicSpeechClassifier(Pipeline):
         labels = activations.labels or LABELS
         if v.ndim != 2 or v.shape[1] != 2:
             raise ParameterError(f"expected two columns (music, speech), got {v.shape}")
+        if sorted(labels) != sorted(LABELS):
+            raise ParameterError(f"expected the columns {LABELS}, got {tuple(labels)}")
         m = v.mean(axis=0)
         i_m, i_s = labels.index("music"), labels.index("speech")
         total = m[i_m] + m[i_s]

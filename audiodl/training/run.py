@@ -42,7 +42,9 @@ def _versions() -> dict:
 def _check_same_run(path: Path, config: dict) -> None:
     try:
         old = json.loads(path.read_text())["config"]
-    except (OSError, ValueError, KeyError):
+        if not isinstance(old, dict):
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return
     diff = sorted(k for k in set(old) | set(config)
                   if k not in RESUMABLE_KEYS and old.get(k) != config.get(k))
