@@ -45,7 +45,9 @@ def read_text(path, *, error=ManifestError, what: str = "file",
         if size > max_bytes:
             raise error(f"{p}: {size} bytes is too large for a {what} (limit {max_bytes})")
         with open(p, "rb") as f:
-            data = f.read(max_bytes + 1)
+            data = f.read(min(size, max_bytes) + 1)  # read(n) allocates n bytes up front
+        if len(data) > max_bytes:  # grew since it was measured
+            raise error(f"{p}: too large for a {what} (limit {max_bytes} bytes)")
     except FileNotFoundError:
         raise error(f"{p}: {what} not found") from None
     except OSError as exc:

@@ -40,7 +40,7 @@ from ..errors import ModelError, ParameterError
 from ..features.config import FrontendConfig, as_config
 from ..types import Activations, Signal
 
-__all__ = ["Pipeline", "NoParams"]
+__all__ = ["Pipeline", "NoParams", "check_input"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,39 @@ class NoParams(ParamSet):
 
     def replace(self, **changes) -> "NoParams":
         return super().replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+def check_input(x, sr) -> None:
+    """Refuse inputs no task can take before any work: wrong types, impossible rates.
+
+    ``x``: a path, a :class:`Signal` or a real number array (or list) with
+    ``sr`` a positive whole number of Hz (an ``int``, or a float/NumPy number
+    equal to one).
+
+    Raises
+    ------
+    ParameterError
+        Naming what is wrong.
+    """
+    if isinstance(x, (str, os.PathLike, Signal)):
+        return
+    if not isinstance(x, (np.ndarray, list, tuple)):
+        raise ParameterError(f"expected a file path, a Signal or an array of samples, got "
+                             f"{type(x).__name__}")
+    if sr is None:
+        raise ParameterError("an array input needs its sampling rate: pass sr=")
+    if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(sr) or sr <= 0 or float(sr) != int(sr):
+        raise ParameterError(f"sr must be a positive whole number of Hz, got {sr!r}")
+    arr = x if isinstance(x, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(f"samples are not a regular array ({exc})") from None
+    if arr.dtype.kind not in "fiub" or arr.ndim not in (1, 2):
+        raise ParameterError(f"samples must be a 1-D or (channels, n) real number array, got "
+                             f"{arr.dtype} {arr.shape}")
 
 
 class Pipeline:
@@ -228,8 +261,7 @@ class Pipeline:
             Progress bar on stderr (only when it is a terminal).
         """
         from ..runtime.source import duration_of, progress_bar
-        if not isinstance(x, (str, os.PathLike, Signal)) and sr is None:
-            raise ParameterError("an array input needs its sampling rate: pass sr=")
+        check_input(x, sr)
         dur = duration_of(x, sr)
         bar = progress_bar(dur, progress)
         fps = self.config.fps
