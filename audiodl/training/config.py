@@ -135,8 +135,13 @@ def load_config(cls, path=None, overrides=()):
         if unknown:
             raise ParameterError(f"{path}: unknown config keys {unknown}; known keys: "
                                  f"{', '.join(sorted(types))}")
-        config = _replace(config, {k: _coerce(k, types[k], v, from_text=False)
-                                   for k, v in data.items()})
+        try:
+            config = _replace(config, {k: _coerce(k, types[k], v, from_text=False)
+                                       for k, v in data.items()})
+        except ParameterError as exc:
+            raise ParameterError(f"{path}: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ParameterError(f"{path}: invalid config value ({exc})") from None
     return apply_overrides(config, overrides)
 
 

@@ -24,9 +24,9 @@ from audiodl.errors import AudiodlError
 
 from .conftest import COUNTS, Bounded
 
-FAST = settings(max_examples=40, deadline=timedelta(seconds=5), derandomize=True,
+FAST = settings(max_examples=30, deadline=timedelta(seconds=5), derandomize=True,
                 database=None, suppress_health_check=list(HealthCheck))
-SLOW = settings(FAST, max_examples=400, derandomize=False)
+SLOW = settings(FAST, max_examples=300, derandomize=False)
 
 # ------------------------------------------------------------------ strategies
 json_leaf = (st.none() | st.booleans() | st.integers(-10 ** 20, 10 ** 20)
