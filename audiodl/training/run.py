@@ -9,7 +9,7 @@ audiodl.cli.main train ...`` (DDP; gloo on CPU). The run folder receives:
 * ``config.json``, ``log.jsonl``, ``last.pt``, ``best.pt`` — the trainer's
   (re-running the same command resumes from ``last.pt``);
 * ``metrics.json`` — best epoch, validation scores, tuned-decoder scores;
-* ``<name>.json`` + ``<name>.pt`` — the trained model as card + weights
+* ``<name>.json`` + ``<name>.safetensors`` — the trained model as card + weights
   (:func:`audiodl.pretrained.save`), loadable with
   :func:`audiodl.pretrained.load` and shippable with ``audiodl ship``.
 """
