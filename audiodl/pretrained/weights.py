@@ -112,6 +112,12 @@ def _check_names_dtypes(state: dict, path, dtype_of) -> None:
             raise ModelError(f"{path}: tensor {k!r} has unsupported dtype {dt}")
 
 
+class StateDict(dict):
+    """A ``state_dict`` that remembers the file it was read from (for error messages)."""
+
+    source: str = ""
+
+
 def read_state_dict(path) -> dict:
     """Read a weights file into numpy arrays without torch (safetensors).
 
@@ -128,15 +134,18 @@ def read_state_dict(path) -> dict:
         inconsistent with the data, an unsupported dtype.
     """
     if _is_zip(path):
-        return {k: v.numpy() for k, v in _torch_zip_state(path).items()}
-    try:
-        from safetensors.numpy import load_file
-        state = load_file(os.fspath(path))
-    except Exception as exc:  # SafetensorError, OSError, ValueError (unknown dtype) ...
-        raise ModelError(f"{path}: not a valid safetensors weights file "
-                         f"({type(exc).__name__}: {exc})") from None
+        state = {k: v.numpy() for k, v in _torch_zip_state(path).items()}
+    else:
+        try:
+            from safetensors.numpy import load_file
+            state = load_file(os.fspath(path))
+        except Exception as exc:  # SafetensorError, OSError, ValueError (unknown dtype) ...
+            raise ModelError(f"{path}: not a valid safetensors weights file "
+                             f"({type(exc).__name__}: {exc})") from None
     _check_names_dtypes(state, path, lambda v: str(v.dtype))
-    return state
+    out = StateDict(state)
+    out.source = os.fspath(path)
+    return out
 
 
 def load_torch_state(path, *, device: str = "cpu") -> dict:

@@ -66,11 +66,16 @@ class NumpyExcerptNet:
         except ModelError:
             raise
         except Exception as exc:  # KeyError, ValueError (shapes), TypeError ...
-            raise ModelError(f"weights do not fit the {arch!r} architecture "
-                             f"({type(exc).__name__}: {exc})") from None
+            raise ModelError(f"{self._where(state)}weights do not fit the {arch!r} architecture "
+                             f"({type(exc).__name__}: {str(exc)[:200]})") from None
         if np.shape(out) != (1, 1):
-            raise ModelError(f"weights do not fit the {arch!r} architecture (output shape "
-                             f"{np.shape(out)}, expected (1, 1))")
+            raise ModelError(f"{self._where(state)}weights do not fit the {arch!r} "
+                             f"architecture (output shape {np.shape(out)}, expected (1, 1))")
+
+    @staticmethod
+    def _where(state) -> str:
+        src = getattr(state, "source", "")
+        return f"{src}: " if src else ""
 
     def _build(self, arch: str, args: dict, state: dict):
         self.arch, self.args = arch, dict(args)

@@ -280,3 +280,36 @@ def test_convert_legacy_pt(tmp_path, capsys):
     shipped = pretrained.ship(cpath, directory=tmp_path / "reg")
     assert ModelCard.read(shipped).weights == "tiny.safetensors"
     pretrained.load("tiny", directory=tmp_path / "reg")
+
+
+@pytest.mark.parametrize("backend", ["auto", "torch"])
+@pytest.mark.parametrize("case", ["out_of_bounds", "malicious_pt", "wrong_shape"])
+def test_classify_command_with_crafted_weights(tmp_path, backend, case, assets_dir):
+    """``audiodl classify -m card.json`` on crafted weights: one error line, no crash, no code run."""
+    from click.testing import CliRunner
+    from safetensors.numpy import save_file
+
+    from audiodl.cli.main import cli
+    src = pretrained.WEIGHTS_DIR / "musicspeech_cnn.json"
+    d = json.loads(src.read_text())
+    cpath = tmp_path / "musicspeech_cnn.json"
+    marker = tmp_path / "pwned"
+    if case == "out_of_bounds":
+        w = tmp_path / "musicspeech_cnn.safetensors"
+        w.write_bytes(_raw_safetensors({"norm.mean": {"dtype": "F32", "shape": [40],
+                                                      "data_offsets": [0, 1 << 34]}}, b"\0" * 160))
+    elif case == "malicious_pt":
+        w = tmp_path / "musicspeech_cnn.pt"
+        _malicious_pt(w, marker)
+    else:
+        state = read_state_dict(pretrained.WEIGHTS_DIR / d["weights"])
+        state["head.0.weight"] = np.zeros((3, 3), np.float32)
+        w = tmp_path / "musicspeech_cnn.safetensors"
+        save_file(state, str(w))
+    d.update(weights=w.name, sha256=pretrained.sha256_of(w))
+    cpath.write_text(json.dumps(d))
+    wav = os.path.join(assets_dir, "examples", "speech.wav")
+    res = CliRunner().invoke(cli, ["classify", "-m", str(cpath), "--backend", backend, wav])
+    assert res.exit_code != 0 and isinstance(res.exception, SystemExit), res.output
+    assert w.name in res.output and "Traceback" not in res.output, res.output
+    assert not marker.exists()
