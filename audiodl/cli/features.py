@@ -41,9 +41,13 @@ def features(files, preset_name, overrides, output, plot, jobs):
     if len(files) > 1 and output is None:
         raise click.UsageError("several inputs: pass -o DIR")
     def compute(path):
+        from ..errors import AudioError
         from ..io.audio import load
         y, _ = load(path, config.sr)
-        return fe(y)
+        try:
+            return fe(y)
+        except AudiodlError as exc:  # e.g. nothing left after resampling a tiny file
+            raise AudioError(path, str(exc)) from None
 
     results = run_batch(files, compute, jobs=jobs, desc="features")
     for path, feats, err in results:

@@ -262,7 +262,10 @@ def parse_events(text: str, fmt: str = "text", *, source: str = "<text>",
             s = line.strip()
             if not s or s.startswith("#") or s.lower() == "time" or s.lower().startswith("time,"):
                 continue
-            tok = s.replace(",", " ").split()[0]
+            toks = s.replace(",", " ").split()
+            if not toks:
+                raise ManifestError(f"{source}:{i}: expected a time in seconds, got {s!r}")
+            tok = toks[0]
             try:
                 t = float(tok)
             except ValueError:

@@ -321,3 +321,10 @@ def test_task_inputs_rejected_up_front(pipelines):
         with pytest.raises(ParameterError):
             pipelines["classify"](x, 8000)
     assert os.path.basename(__file__)
+
+
+def test_features_of_a_file_empty_after_resampling(tmp_path):
+    """Found by the slow fuzz run: one A-law frame at 48 kHz is nothing at 22.05 kHz."""
+    blob = (b"RIFF&\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x06\x00\x02\x00\x80\xbb\x00\x00"
+            b"\x00\x00\x00\x00\x00\x00\x00\x00data\x02\x00\x00\x00\x00\x00")
+    _cli_case(tmp_path, "features", (".wav", blob), False)

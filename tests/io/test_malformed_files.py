@@ -97,6 +97,7 @@ CASES = [
     (_times, "t.onsets", b"0.5\nnan\n", "invalid time"),
     (_times, "t.onsets", b"0.5\ninf\n", "invalid time"),
     (_times, "t.onsets", b"-1.0\n", "invalid time"),
+    (_times, "comma.onsets", b",\n", "expected a time"),  # found by the slow fuzz run
     (_msegments, "s.lab", b"nan\t1.0\tA\n", "finite"),
     (_msegments, "s.lab", b"0.0\tnan\tA\n", "finite"),
     (_read_segments, "s.json", b'{"segments": [{"start": NaN, "end": 1, "label": "A"}]}',
