@@ -337,3 +337,61 @@ def test_fuzz_model_cards(tmp_path, data):
 @given(data=CARD_BYTES)
 def test_fuzz_model_cards_slow(tmp_path, data):
     _cards(tmp_path, data)
+
+
+# ------------------------------------------------------------------ similarity index folders
+@pytest.fixture(scope="module")
+def built_index(tmp_path_factory):
+    pytest.importorskip("faiss")
+    from audiodl.index import Index
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = tmp_path_factory.mktemp("index") / "ix"
+    Index.build([os.path.join(root, "assets", "examples")], output=out)
+    return out
+
+
+@st.composite
+def index_damage(draw, files):
+    name = draw(st.sampled_from(sorted(files)))
+    good = files[name]
+    if name == "index.json":
+        return name, draw(file_bytes([json.loads(good)]))
+    return name, draw(file_bytes(valid_texts=[good]))
+
+
+def _index_case(tmp_path, built_index, damage):
+    import shutil
+
+    from audiodl.index import Index
+    d = tmp_path / "ix"
+    if d.exists():
+        shutil.rmtree(d)
+    shutil.copytree(built_index, d)
+    name, blob = damage
+    (d / name).write_bytes(blob)
+    COUNTS["index folder"] += 1
+    with Bounded():
+        try:
+            ix = Index.load(d)
+        except AudiodlError as exc:
+            assert "ix" in str(exc), exc
+            return
+    assert len(ix.paths) == len(ix.codes)
+
+
+def _index_files(built_index):
+    return {p.name: p.read_bytes() for p in built_index.iterdir()
+            if p.is_file() and p.name != "codes.faiss"}
+
+
+@settings(FAST, max_examples=12)
+@given(data=st.data())
+def test_fuzz_index_folders(tmp_path, built_index, data):
+    _index_case(tmp_path, built_index, data.draw(index_damage(_index_files(built_index))))
+
+
+@pytest.mark.slow
+@settings(SLOW, max_examples=120)
+@given(data=st.data())
+def test_fuzz_index_folders_slow(tmp_path, built_index, data):
+    _index_case(tmp_path, built_index, data.draw(index_damage(_index_files(built_index))))

@@ -168,3 +168,16 @@ def test_load_activations_names_the_file(tmp_path):
         res = CliRunner().invoke(cli, [cmd, "--load-activations", str(p)])
         assert res.exit_code != 0 and "bad.npz" in res.output, res.output
         assert "Traceback" not in res.output
+
+
+@pytest.mark.parametrize("blob", [b'{"x": \xff', b"[1, 2]", b"{", b"[" * 50000])
+def test_index_info_on_a_damaged_index(tmp_path, blob):
+    from click.testing import CliRunner
+
+    from audiodl.cli.main import cli
+    d = tmp_path / "myindex"
+    d.mkdir()
+    (d / "index.json").write_bytes(blob)
+    res = CliRunner().invoke(cli, ["index", "info", str(d)])
+    assert res.exit_code != 0 and isinstance(res.exception, SystemExit), res.output
+    assert "myindex" in res.output and "Traceback" not in res.output, res.output
