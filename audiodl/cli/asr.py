@@ -17,7 +17,7 @@ FORMATS = ("text", "json")
 
 
 @click.command()
-@task_options(FORMATS, "text", backends=("auto", "torch"))
+@task_options(FORMATS, "text", backends=("auto", "onnx", "torch"))
 @click.option("--greedy", is_flag=True, help="Greedy (best path) decoding, no LM.")
 @click.option("--beam", "beam", type=click.IntRange(1, 10000), default=None,
               help="Beam search with this beam width.")

@@ -44,10 +44,12 @@ def expand_inputs(paths: Sequence[str]) -> list:
 
 
 def progress(iterable, *, total=None, desc=None, disable=None):
-    """tqdm on stderr, switched off when stderr is not a TTY."""
-    from tqdm.auto import tqdm
+    """tqdm on stderr, switched off when stderr is not a TTY (then tqdm is not imported)."""
     if disable is None:
         disable = not sys.stderr.isatty()
+    if disable:
+        return iterable
+    from tqdm.auto import tqdm
     return tqdm(iterable, total=total, desc=desc, disable=disable, file=sys.stderr,
                 leave=False)
 

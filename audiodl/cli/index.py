@@ -58,7 +58,7 @@ def index():
                    "as the index's default).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker threads computing codes.")
-@click.option("--backend", type=click.Choice(["auto", "torch"]), default="auto",
+@click.option("--backend", type=click.Choice(["auto", "onnx", "torch"]), default="auto",
               show_default=True, help="Inference backend of the encoder.")
 def build(paths, output, model, kind, candidates, jobs, backend):
     """Index the audio files in PATHS (directories recursively) into OUTPUT."""
@@ -166,7 +166,7 @@ def info(index_dir, as_json):
 
 
 @index.command("codes")
-@task_options(CODE_FORMATS, "text", backends=("auto", "torch"),
+@task_options(CODE_FORMATS, "text", backends=("auto", "onnx", "torch"),
               output_help="Write the codes table to this file (default: stdout), or one "
                           "file per input into an existing directory.")
 @click.option("--threshold", type=click.FloatRange(0, 1, min_open=True, max_open=True),

@@ -29,6 +29,7 @@ COMMANDS = {
     "synth": ("audiodl.cli.synth:synth", "Generate a labelled training corpus."),
     "data": ("audiodl.cli.data:data", "Import real recordings into manifests."),
     "train": ("audiodl.cli.train:train", "Train a task's model from a config."),
+    "export": ("audiodl.cli.export:export", "Export a model to ONNX (ONNX Runtime inference)."),
     "ship": ("audiodl.cli.ship:ship", "Ship a trained model into the package."),
     "index": ("audiodl.cli.index:index", "Build and search a similarity index of audio files."),
     "segment": ("audiodl.cli.structure:segment", "Music structure: sections with repeat labels."),

@@ -43,7 +43,7 @@ def classify(files, output, fmt, jobs, model, backend, save_activations, load_ac
 
 
 @click.command()
-@task_options(DETECT_FORMATS, "mirex", backends=("auto", "torch"))
+@task_options(DETECT_FORMATS, "mirex", backends=("auto", "onnx", "torch"))
 @segment_options
 def detect(files, output, fmt, jobs, model, backend, save_activations, load_activations, plot,
            threshold_music, threshold_speech, method, median, min_duration, min_gap):

@@ -16,7 +16,7 @@ from .options import PEAK_PICKING, peak_picking_options, task_options
 
 
 @click.command()
-@task_options(("text", "json", "jams"), "text", backends=("auto", "torch"))
+@task_options(("text", "json", "jams"), "text", backends=("auto", "onnx", "torch"))
 @click.option("--method", type=click.Choice(["cnn", "superflux"]), default="cnn",
               show_default=True, help="CNN (Schlüter & Böck) or SuperFlux (no model).")
 @peak_picking_options
@@ -68,7 +68,7 @@ def onsets(files, output, fmt, jobs, model, backend, save_activations, load_acti
 def _run_online(det, path, *, params, stdin_format, sr, realtime, output):
     import numpy as np
 
-    if det.backend is not None:  # per-hop inputs are tiny: extra threads only add sync
+    if getattr(det.backend, "name", "") == "torch":  # tiny per-hop inputs: threads only sync
         import torch
         torch.set_num_threads(1)
     online = det.online(**params)

@@ -1,7 +1,7 @@
 """Options declared once and shared by every task command.
 
 ``task_options(TaskClass)`` adds FILES (``-`` reads audio from stdin), ``-o``,
-``--format`` (the task's formats), ``-j``, ``-m/--model``, ``--backend``,
+``--format`` (the task's formats), ``-j``, ``-m/--model``, ``--backend``, ``--threads``,
 ``--save-activations``, ``--load-activations`` and ``--plot``. Decoder
 option groups (:func:`peak_picking_options`, :func:`segment_options`) are
 declared here too, so that every command spells them the same way.
@@ -26,7 +26,15 @@ PEAK_PICKING = {
 }
 
 
-def task_options(formats, default: str, *, backends=("auto", "torch", "numpy"),
+def _set_threads(ctx, param, value):
+    """``--threads N``: ONNX Runtime intra-op threads, passed on as ``AUDIODL_THREADS``."""
+    if value is not None:
+        import os
+        os.environ["AUDIODL_THREADS"] = str(value)
+    return value
+
+
+def task_options(formats, default: str, *, backends=("auto", "onnx", "torch", "numpy"),
                  output_help: str = "Output file (one input) or directory (one output per "
                                     "input)."):
     """Decorator with the options every task command shares."""
@@ -43,8 +51,13 @@ def task_options(formats, default: str, *, backends=("auto", "torch", "numpy"),
                          help="Shipped model name or card .json (default: the task's "
                               "default; see `audiodl models`)."),
             click.option("--backend", type=click.Choice(list(backends)), default="auto",
-                         show_default=True, help="Inference backend (auto: numpy for "
-                                                 "excerpt CNNs, else torch)."),
+                         show_default=True, help="Inference backend (auto: ONNX Runtime on "
+                                                 "the shipped .onnx graph, no torch import; "
+                                                 "torch only when asked)."),
+            click.option("--threads", type=click.IntRange(1, 256), default=None,
+                         expose_value=False, callback=_set_threads, is_eager=True,
+                         help="ONNX Runtime threads per model call [default: "
+                              "$AUDIODL_THREADS or 1]."),
             click.option("--save-activations", type=click.Path(), default=None,
                          help="Also save the network activations (.npz file for one input, "
                               "directory for several)."),

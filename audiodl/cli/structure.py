@@ -37,7 +37,7 @@ def decoding_options(f):
 
 
 @click.command()
-@task_options(FORMATS, "mirex", backends=("auto", "torch"))
+@task_options(FORMATS, "mirex", backends=("auto", "onnx", "torch"))
 @click.option("--method", type=click.Choice(["cnn", "foote", "sf"]), default="cnn",
               show_default=True, help="cnn: the shipped boundary CNN; foote: checkerboard "
                                       "novelty; sf: structural features (no model).")

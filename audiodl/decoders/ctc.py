@@ -5,12 +5,16 @@ at ``fps`` frames per second; token 0 is the blank and ``separator`` (``|``)
 separates words (the flashlight convention).
 
 * :func:`greedy_decode` — best token per frame, repeats merged, blanks dropped.
-* :class:`BeamSearch` — torchaudio's :func:`~torchaudio.models.decoder.ctc_decoder`
-  (flashlight-text) with a lexicon and an ARPA n-gram LM (or lexicon-free
-  without LM); on CUDA tensors without LM, ``cuda_ctc_decoder`` where present.
-* :func:`word_timestamps` — CTC forced alignment of a transcript
-  (:func:`torchaudio.functional.forced_align`) -> start and end of every word
-  in seconds (first and last frame of its tokens).
+* :class:`BeamSearch` — flashlight-text's CTC beam search (the engine behind
+  torchaudio's :func:`~torchaudio.models.decoder.ctc_decoder`, built here the
+  same way but called directly on numpy arrays, so it needs no torch) with a
+  lexicon and an ARPA n-gram LM (KenLM), or lexicon-free without LM.
+* :func:`path_word_times` — start and end of every word of a decoded
+  transcript from the frame path the decoder chose (greedy: the best token
+  per frame; beam search: flashlight's best path, which for a given word
+  sequence is its best-scoring, i.e. Viterbi, CTC alignment). No torch.
+* :func:`word_timestamps` — CTC forced alignment of any transcript
+  (:func:`torchaudio.functional.forced_align`; imports torch).
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import numpy as np
 from ..errors import ParameterError
 
 __all__ = ["greedy_decode", "tokens_to_text", "text_to_ids", "BeamSearch", "beam_search",
-           "word_timestamps"]
+           "word_timestamps", "path_word_times"]
 
 
 def _check(log_probs, tokens):
@@ -82,20 +86,86 @@ def greedy_decode(log_probs, tokens: Sequence[str], *, blank: int = 0,
     return tokens_to_text(lp.argmax(axis=1), tokens, blank=blank, separator=separator)
 
 
+class _FlashlightCTC:
+    """flashlight-text's CTC decoder, constructed as torchaudio's ``ctc_decoder`` does
+    (same options, trie and word dictionary), called on numpy float32 emissions."""
+
+    def __init__(self, tokens, lexicon, lm, beam_size, lm_weight, word_score, unk_score,
+                 sil_score, beam_threshold):
+        try:
+            from flashlight.lib.text.decoder import (CriterionType, LexiconDecoder,
+                                                     LexiconDecoderOptions, LexiconFreeDecoder,
+                                                     LexiconFreeDecoderOptions, SmearingMode,
+                                                     Trie, ZeroLM)
+            from flashlight.lib.text.dictionary import Dictionary, create_word_dict, load_words
+        except ImportError as exc:  # pragma: no cover - dependency missing
+            raise ParameterError(f"beam search needs flashlight-text ({exc}); pip install "
+                                 "flashlight-text") from None
+        tokens_dict = Dictionary(list(tokens))
+        self.tokens_dict = tokens_dict
+        self.blank = tokens_dict.get_index(tokens[0])
+        silence = tokens_dict.get_index("|")
+        lex = load_words(lexicon) if lexicon else None
+        n_tok = tokens_dict.index_size()
+        if lex:
+            opts = LexiconDecoderOptions(
+                beam_size=beam_size, beam_size_token=n_tok, beam_threshold=beam_threshold,
+                lm_weight=lm_weight, word_score=word_score, unk_score=unk_score,
+                sil_score=sil_score, log_add=False, criterion_type=CriterionType.CTC)
+            word_dict = create_word_dict(lex)
+        else:
+            opts = LexiconFreeDecoderOptions(
+                beam_size=beam_size, beam_size_token=n_tok, beam_threshold=beam_threshold,
+                lm_weight=lm_weight, sil_score=sil_score, log_add=False,
+                criterion_type=CriterionType.CTC)
+            word_dict = None
+            if lm:
+                d = {tokens_dict.get_entry(i): [[tokens_dict.get_entry(i)]]
+                     for i in range(n_tok)}
+                d["<unk>"] = [["<unk>"]]
+                word_dict = create_word_dict(d)
+        if lm:
+            try:
+                from flashlight.lib.text.decoder.kenlm import KenLM
+            except ImportError:
+                from flashlight.lib.text.decoder import KenLM
+            with _quiet_stderr():  # KenLM draws a progress bar on fd 2 while reading ARPA
+                self.lm = KenLM(lm, word_dict)
+        else:
+            self.lm = ZeroLM()
+        self.word_dict = word_dict
+        if lex:
+            trie = Trie(n_tok, silence)
+            start = self.lm.start(False)
+            for word, spellings in lex.items():
+                w = word_dict.get_index(word)
+                _, score = self.lm.score(start, w)
+                for sp in spellings:
+                    trie.insert([tokens_dict.get_index(t) for t in sp], w, score)
+            trie.smear(SmearingMode.MAX)
+            self.decoder = LexiconDecoder(opts, trie, self.lm, silence, self.blank,
+                                          word_dict.get_index("<unk>"), [], False)
+        else:
+            self.decoder = LexiconFreeDecoder(opts, self.lm, silence, self.blank, [])
+        self.lexicon = bool(lex)
+        self._lock = threading.Lock()  # one decoder object: one decode at a time
+
+    def __call__(self, lp: np.ndarray):
+        """Best hypothesis of ``lp [shape=(n_frames, n_tokens)]``: (words or None, path)."""
+        em = np.ascontiguousarray(lp, dtype=np.float32)
+        with self._lock:
+            best = self.decoder.decode(em.ctypes.data, em.shape[0], em.shape[1])[0]
+        path = np.asarray(best.tokens, dtype=np.int64)
+        words = [self.word_dict.get_entry(x) for x in best.words if x >= 0] \
+            if self.lexicon else None
+        return words, path
+
+
 @functools.lru_cache(maxsize=8)
 def _decoder(tokens, lexicon, lm, beam_size, lm_weight, word_score, unk_score, sil_score,
              beam_threshold):
-    try:
-        from torchaudio.models.decoder import ctc_decoder
-    except (ImportError, RuntimeError) as exc:  # pragma: no cover - dependency missing
-        raise ParameterError(f"beam search needs flashlight-text ({exc}); pip install "
-                             "flashlight-text") from None
-    with _quiet_stderr():  # KenLM draws a progress bar on fd 2 while reading an ARPA file
-        return ctc_decoder(lexicon=lexicon, tokens=list(tokens), lm=lm, nbest=1,
-                           beam_size=beam_size, beam_threshold=beam_threshold,
-                           lm_weight=lm_weight, word_score=word_score, unk_word="<unk>",
-                           unk_score=unk_score, sil_score=sil_score, blank_token=tokens[0],
-                           sil_token="|")
+    return _FlashlightCTC(tokens, lexicon, lm, beam_size, lm_weight, word_score, unk_score,
+                          sil_score, beam_threshold)
 
 
 _STDERR_LOCK = threading.Lock()
@@ -164,18 +234,26 @@ class BeamSearch:
 
     def __call__(self, log_probs) -> str:
         """Best transcript of ``log_probs [shape=(n_frames, n_tokens)]`` (words, spaces)."""
-        import torch
+        return self.decode(log_probs)[0]
+
+    def decode(self, log_probs) -> tuple:
+        """Best transcript and the frame path it was read from.
+
+        Returns
+        -------
+        text : str
+        path : np.ndarray [shape=(n_frames,)], int
+            Token per frame (the hypothesis' CTC alignment), for :func:`path_word_times`.
+        """
         lp = _check(log_probs, self.tokens)
         if len(lp) == 0:
-            return ""
-        dec = _decoder(*self._args)
-        em = torch.from_numpy(np.ascontiguousarray(lp))[None]
-        hyp = dec(em, torch.tensor([len(lp)], dtype=torch.int32))[0][0]
-        if self.lexicon is not None:
-            return " ".join(w for w in hyp.words if w)
-        # torchaudio already merged repeats and dropped blanks (and the edge separators)
-        text = "".join(self.tokens[i] for i in hyp.tokens.tolist() if i != 0)
-        return " ".join(text.replace("|", " ").split())
+            return "", np.zeros(0, np.int64)
+        words, path = _decoder(*self._args)(lp)
+        # flashlight's path has one extra (silence) step before and after the frames
+        path = path[1:len(lp) + 1] if len(path) == len(lp) + 2 else path[:len(lp)]
+        if words is not None:
+            return " ".join(w for w in words if w), path
+        return tokens_to_text(path, self.tokens), path
 
 
 def beam_search(log_probs, tokens: Sequence[str], *, lm=None, lexicon=None,
@@ -239,3 +317,56 @@ def word_timestamps(log_probs, text: str, tokens: Sequence[str], *, fps: float,
         j += 1  # the separator
     return words, np.asarray(times, dtype=np.float64)
 
+
+
+def path_word_times(path, text: str, tokens: Sequence[str], *, fps: float,
+                    separator: str = "|", blank: int = 0):
+    """Word start and end times [s] of ``text`` read off the frame path it was decoded from.
+
+    Parameters
+    ----------
+    path : sequence of int [shape=(n_frames,)]
+        Token per frame (greedy: the argmax; beam search: :meth:`BeamSearch.decode`).
+    text : str
+        The transcript decoded from ``path``.
+    fps : float [Hz]
+
+    Returns
+    -------
+    np.ndarray [shape=(n_words, 2)] or None
+        Start (first frame of the word's first token) and end (end of the last
+        frame of its last token) of each word, as :func:`word_timestamps`;
+        None when the path does not spell the words of ``text`` in order.
+    """
+    words = text.split()
+    runs, prev = [], blank  # (token, first frame, last frame) of each token run
+    for t, p in enumerate(np.asarray(path).tolist()):
+        if p != blank and p == prev:
+            runs[-1][2] = t
+        elif p != blank:
+            runs.append([p, t, t])
+        prev = p
+    sep = tokens.index(separator) if separator in tokens else -1
+    spelled, spans, cur = [], [], None
+    for tok, a, b in runs:
+        if tok == sep:
+            cur = None
+            continue
+        if cur is None:
+            spelled.append("")
+            spans.append([a, b])
+            cur = len(spelled) - 1
+        spelled[cur] += tokens[tok]
+        spans[cur][1] = b
+    # the words in order; a lexicon decoder's path may also spell a partial word it
+    # did not emit (e.g. at the end), which is skipped
+    times, j = [], 0
+    for w in words:
+        while j < len(spelled) and spelled[j] != w:
+            j += 1
+        if j == len(spelled):
+            return None
+        a, b = spans[j]
+        times.append((a / fps, (b + 1) / fps))
+        j += 1
+    return np.asarray(times, dtype=np.float64)

@@ -129,6 +129,18 @@ def smooth_activations(activations, size: int) -> np.ndarray:
     return out
 
 
+def _windows(a: np.ndarray, before: int, after: int) -> np.ndarray:
+    """Views ``a[i - before : i + after + 1]`` (zeros beyond the edges), one row per frame.
+
+    The moving maximum and average over these windows equal scipy.ndimage's
+    ``maximum_filter1d``/``uniform_filter1d`` (``mode='constant'``, ``origin=floor((before -
+    after) / 2)``, as madmom calls them; tested), without importing scipy.ndimage (~0.3 s
+    of a cold start).
+    """
+    return np.lib.stride_tricks.sliding_window_view(np.pad(a, (before, after)),
+                                                    before + after + 1)
+
+
 def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int = 0,
                  post_avg: int = 0, pre_max: int = 1, post_max: int = 1) -> np.ndarray:
     """Frame indices of peaks (madmom's ``peak_picking``; contexts in frames).
@@ -147,8 +159,6 @@ def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int
     -------
     np.ndarray [shape=(n_peaks,)], int64 frame indices, ascending
     """
-    from scipy.ndimage import maximum_filter1d, uniform_filter1d
-
     a = smooth_activations(activations, smooth)
     for name, v in (("pre_avg", pre_avg), ("post_avg", post_avg), ("pre_max", pre_max),
                     ("post_max", post_max)):
@@ -158,15 +168,14 @@ def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int
         return np.zeros(0, np.int64)
     avg_len = int(pre_avg) + int(post_avg) + 1
     if avg_len > 1:
-        origin = int(np.floor((int(pre_avg) - int(post_avg)) / 2))
-        mov_avg = uniform_filter1d(a, avg_len, mode="constant", origin=origin)
+        w = _windows(a, int(pre_avg), int(post_avg))
+        mov_avg = (w.sum(axis=-1, dtype=np.float64) / avg_len).astype(a.dtype)
     else:
         mov_avg = 0.0
     det = a * (a >= mov_avg + threshold)
     max_len = int(pre_max) + int(post_max) + 1
     if max_len > 1:
-        origin = int(np.floor((int(pre_max) - int(post_max)) / 2))
-        mov_max = maximum_filter1d(det, max_len, mode="constant", origin=origin)
+        mov_max = _windows(det, int(pre_max), int(post_max)).max(axis=-1)
         det = det * (det == mov_max)
     return np.nonzero(det)[0].astype(np.int64)
 

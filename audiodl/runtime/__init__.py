@@ -1,8 +1,8 @@
 """Inference runtime shared by every task: backends, the chunked-context runner,
 and the streaming feature source.
 
-* :mod:`.backends` — a model behind one call signature (torch, numpy; the seam
-  for ONNX Runtime);
+* :mod:`.backends` — a model behind one call signature (ONNX Runtime in
+  :mod:`.onnx_backend`, torch, numpy);
 * :mod:`.runner` — :class:`ContextRunner`, the one chunked-context runner for
   every frame-wise model layout (excerpt CNNs, fully convolutional CNNs/TCNs,
   unpadded CNNs), offline and online, in bounded memory and equal to

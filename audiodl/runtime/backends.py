@@ -15,9 +15,12 @@ and declares the geometry the runner needs: ``n_frames`` (excerpt),
 ``output_activation`` attribute: ``sigmoid`` (default) or ``log_softmax``
 (CTC models).
 
-Backends: ``torch`` (any registered architecture), ``numpy`` (the excerpt
-CNNs, no torch import) and ``onnx`` (ONNX Runtime: the seam for the
-deployment work; not available yet).
+Backends: ``onnx`` (ONNX Runtime on the graph exported next to the weights,
+:mod:`audiodl.runtime.onnx_backend`: any model, no torch import), ``torch``
+(any registered architecture, any device) and ``numpy`` (the excerpt CNNs,
+no torch import; the fallback where onnxruntime is missing). ``auto`` picks
+ONNX Runtime on CPU whenever a verified graph of the card's weights exists,
+else numpy (excerpt CNNs), else torch.
 """
 
 from __future__ import annotations
@@ -29,6 +32,8 @@ import numpy as np
 from ..errors import ModelError, ParameterError
 
 __all__ = ["Backend", "TorchBackend", "NumpyBackend", "make_backend", "BACKENDS"]
+
+# OnnxBackend lives in .onnx_backend (imports onnxruntime only when used)
 
 BACKENDS = ("auto", "torch", "numpy", "onnx")
 
@@ -100,27 +105,44 @@ class NumpyBackend(Backend):
         return _sigmoid(self.net(np.ascontiguousarray(x, dtype=np.float32)))
 
 
-def make_backend(card, weights_dir, *, backend: str = "auto", device: str = "cpu") -> Backend:
+def make_backend(card, weights_dir, *, backend: str = "auto", device: str = "cpu",
+                 threads=None) -> Backend:
     """The backend ``backend`` for the model of ``card`` (weights sha256-checked).
 
     Parameters
     ----------
     card : ModelCard
-    weights_dir : path of the folder holding ``card.weights``
+    weights_dir : path of the folder holding ``card.weights`` (and ``NAME.onnx``)
     backend : {'auto', 'torch', 'numpy', 'onnx'}
-        ``auto`` runs excerpt CNNs with numpy on CPU (no torch import, fast
-        start-up) and everything else with torch.
+        ``auto`` on CPU: ONNX Runtime when ``NAME.onnx`` is there, its sha256
+        matches ``onnx.sha256`` and it was exported from the card's weights;
+        else numpy for the excerpt CNNs; else torch. On other devices: torch.
     device : str
-        torch device (``torch`` backend only).
+        torch device; ``onnx`` with ``cuda`` uses ONNX Runtime's CUDA provider.
+    threads : int or None
+        ONNX Runtime intra-op threads (None: ``AUDIODL_THREADS`` or 1).
     """
+    import logging
+
     from ..pretrained.weights import read_state_dict, verified_path
     from .numpy_nets import NUMPY_ARCHS, NumpyExcerptNet
 
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "onnx":
-        raise ModelError("the ONNX Runtime backend is not available yet; use 'torch' or "
-                         "'auto'")
+    if backend == "onnx" or (backend == "auto" and device == "cpu"):
+        from . import onnx_backend
+        try:
+            if not onnx_backend.available():
+                raise ModelError("onnxruntime is not installed (pip install onnxruntime)")
+            from ..pretrained.onnx import verified_onnx
+            return onnx_backend.OnnxBackend(verified_onnx(card, Path(weights_dir)),
+                                            threads=threads, device=device,
+                                            weights_sha256=card.sha256)
+        except ModelError as exc:
+            if backend == "onnx":
+                raise
+            logging.getLogger(__name__).info("ONNX Runtime backend unavailable (%s); "
+                                             "falling back", exc)
     numpy_ok = card.arch in NUMPY_ARCHS and device == "cpu"
     if backend == "numpy" and not numpy_ok:
         raise ModelError(f"{card.name}: no numpy forward pass for architecture {card.arch!r}"

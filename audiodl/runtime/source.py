@@ -17,13 +17,38 @@ import numpy as np
 from ..errors import AudioError
 from ..types import Signal
 
-__all__ = ["feature_chunks", "duration_of", "progress_bar", "STREAM_SECONDS",
-           "CHUNK_SECONDS"]
+__all__ = ["feature_chunks", "duration_of", "progress_bar", "frontend_for", "STREAM_SECONDS",
+           "CHUNK_SECONDS", "COLD_SECONDS"]
 
 #: files longer than this are streamed from disk instead of loaded whole [s]
 STREAM_SECONDS = 600.0
 #: seconds of audio per processing chunk
 CHUNK_SECONDS = 120.0
+#: audio a process may send through the numpy front end before it loads the numba
+#: kernels [s] (see :func:`frontend_for`)
+COLD_SECONDS = 300.0
+
+_cold_used = [0.0]
+
+
+def frontend_for(n_seconds: float):
+    """The batch front end for ``n_seconds`` of audio: numpy while cold, else numba.
+
+    Importing numba and loading the cached kernels costs 2-4 s once per process;
+    numpy's FFT costs ~10-50 ms per 30 s of audio more than the kernels. So a
+    process uses :func:`audiodl.features.numpy_frontend.spectrogram` (no numba)
+    until it has handled :data:`COLD_SECONDS` of audio or numba is already loaded,
+    then the kernels. Both give the same features (float32 rounding apart: tested).
+    ``AUDIODL_FRONTEND=numba|numpy`` forces one.
+    """
+    choice = os.environ.get("AUDIODL_FRONTEND", "auto")
+    if choice == "numpy" or (choice == "auto" and "numba" not in sys.modules
+                             and _cold_used[0] + n_seconds <= COLD_SECONDS):
+        _cold_used[0] += n_seconds
+        from ..features.numpy_frontend import spectrogram as numpy_spectrogram
+        return numpy_spectrogram
+    from ..features.frontend import spectrogram
+    return spectrogram
 
 
 def _name(x) -> str:
@@ -66,15 +91,15 @@ def feature_chunks(x, sr: Optional[int] = None, *, config,
     ------
     np.ndarray [shape=(k, n_bins) or (n_channels, k, n_bins)], float32
     """
-    from ..features.frontend import spectrogram
-    from ..features.streaming import StreamingFrontend
     block = max(config.hop_length, int((chunk_seconds or CHUNK_SECONDS) * config.sr))
     blocks = sample_blocks(x, sr, config.sr, block)
     first = next(blocks, None)
     second = next(blocks, None) if first is not None else None
     if first is not None and second is None:  # fits one chunk: the batch front end
-        yield spectrogram(np.asarray(first, dtype=np.float32), config)
+        y = np.asarray(first, dtype=np.float32)
+        yield frontend_for(len(y) / config.sr)(y, config)
         return
+    from ..features.streaming import StreamingFrontend
     sf = StreamingFrontend(config)
     n = 0
     for b in _chain(first, second, blocks):

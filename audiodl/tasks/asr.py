@@ -5,8 +5,12 @@ its activations are CTC **log-probabilities** ``(n_frames, n_tokens)`` at the
 model's output rate (50 Hz for the shipped model), columns named by the
 card's ``labels`` (the tokens; ``labels[0]`` the blank, ``|`` the word
 separator). Decoding (:mod:`audiodl.decoders.ctc`): greedy, or beam search
-with a lexicon and an ARPA n-gram LM (torchaudio's flashlight decoder); word
-timestamps come from CTC forced alignment of the decoded text.
+with a lexicon and an ARPA n-gram LM (flashlight-text's decoder, built as
+torchaudio's ``ctc_decoder`` builds it but called on numpy arrays); word
+timestamps are read off the frame path the text was decoded from (greedy: the
+argmax path, equal to CTC forced alignment of its text; beam search: the
+decoder's best path for its words). No torch: the acoustic model runs on
+ONNX Runtime by default.
 
 Long inputs
 -----------
@@ -106,8 +110,9 @@ class AsrPipeline(Pipeline):
 
     def __init__(self, card=None, backend=None, *, config=None):
         super().__init__(card, backend, config=config)
-        if self.backend is not None and getattr(self.backend, "model", None) is None:
-            raise ModelError(f"{card.name}: ASR models run on the torch backend only")
+        if self.backend is not None and getattr(self.backend, "output", "") != "log_softmax":
+            raise ModelError(f"{card.name}: ASR needs a backend giving CTC log-probabilities "
+                             "(torch or onnx)")
 
     # --------------------------------------------------------------- decoding
     def _lm_files(self, lm: str):
@@ -120,22 +125,28 @@ class AsrPipeline(Pipeline):
 
     def decode(self, activations: Activations, **params) -> Transcript:
         """CTC log-probabilities -> :class:`Transcript` (card's parameters + ``params``)."""
-        from ..decoders.ctc import BeamSearch, greedy_decode, word_timestamps
+        from ..decoders.ctc import BeamSearch, path_word_times, tokens_to_text
         p = self.params(**params)
         labels = tuple(activations.labels or self.labels)
         lp = np.asarray(activations.values, dtype=np.float32)
         if p.method == "greedy":
-            text = greedy_decode(lp, labels)
+            path = lp.argmax(axis=1) if lp.ndim == 2 and len(lp) else np.zeros(0, np.int64)
+            text = tokens_to_text(path, labels)
         else:
             lm, lexicon = self._lm_files(p.lm)
-            text = BeamSearch(labels, lm=lm, lexicon=lexicon, beam_size=p.beam_size,
-                              lm_weight=p.lm_weight, word_score=p.word_score)(lp)
+            text, path = BeamSearch(labels, lm=lm, lexicon=lexicon, beam_size=p.beam_size,
+                                    lm_weight=p.lm_weight, word_score=p.word_score).decode(lp)
         words, times = tuple(text.split()), None
         if p.timestamps and words:
-            try:
-                words, times = word_timestamps(lp, text, labels, fps=activations.fps)
-            except ParameterError:  # too few frames for the text: no timings
-                times = None
+            # the path the text was read from is its alignment (no torch); a path that
+            # does not spell the text (never seen) falls back to forced alignment
+            times = path_word_times(path, text, labels, fps=activations.fps)
+            if times is None:
+                from ..decoders.ctc import word_timestamps
+                try:
+                    words, times = word_timestamps(lp, text, labels, fps=activations.fps)
+                except ParameterError:  # too few frames for the text: no timings
+                    times = None
             if times is not None and activations.audio_duration is not None:
                 times = np.minimum(times, activations.audio_duration)
         return Transcript(text=text, words=words, word_times=times)

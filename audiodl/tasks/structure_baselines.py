@@ -257,8 +257,9 @@ def label_segments(bounds: np.ndarray, feats: np.ndarray, fps: float, *,
     Two segments are compared by the mean cosine similarity of their
     time-aligned frames (both resampled to ``n_points``) averaged with the
     cosine of their mean frames, so that repeats match whether a section is
-    homogeneous or evolves; average-linkage agglomerative clustering
-    (scikit-learn) merges segments closer than ``threshold`` (1 - similarity).
+    homogeneous or evolves (:func:`segment_distances`); average-linkage
+    agglomerative clustering (:func:`cluster_labels`) merges segments closer
+    than ``threshold`` (1 - similarity).
 
     Parameters
     ----------
@@ -274,6 +275,11 @@ def label_segments(bounds: np.ndarray, feats: np.ndarray, fps: float, *,
     n_seg = len(bounds) - 1
     if n_seg <= 1 or feats.shape[1] == 0:
         return ["A"] * max(n_seg, 0)
+    return cluster_labels(segment_distances(bounds, feats, n_points=n_points), threshold)
+
+
+def segment_distances(bounds: np.ndarray, feats: np.ndarray, *, n_points: int = 24):
+    """``(n_segments, n_segments)`` distances in [0, 2] (see :func:`label_segments`)."""
     x = _unit_rows(feats)
     seqs, means = [], []
     for a, b in zip(bounds[:-1], bounds[1:]):
@@ -287,11 +293,21 @@ def label_segments(bounds: np.ndarray, feats: np.ndarray, fps: float, *,
     sim = 0.5 * (aligned + means @ means.T)
     dist = np.clip(1.0 - sim, 0.0, 2.0)
     np.fill_diagonal(dist, 0.0)
-    from sklearn.cluster import AgglomerativeClustering
-    cl = AgglomerativeClustering(n_clusters=None, metric="precomputed", linkage="average",
-                                 distance_threshold=max(threshold, 1e-9)).fit(dist)
-    names, mapping = section_names(n_seg), {}
-    return [mapping.setdefault(c, names[len(mapping)]) for c in cl.labels_]
+    return dist
+
+
+def cluster_labels(dist: np.ndarray, threshold: float) -> list:
+    """Names (``A``, ``B`` ... by first appearance) of average-linkage clusters of ``dist``."""
+    # average-linkage agglomerative clustering, merging while the distance is below the
+    # threshold: scipy's linkage + fcluster (what sklearn's AgglomerativeClustering runs
+    # for a precomputed matrix without connectivity; equal labels, tested), without
+    # sklearn's ~1 s import
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    z = linkage(squareform(dist, checks=False), method="average")
+    labels = fcluster(z, t=np.nextafter(max(threshold, 1e-9), -np.inf), criterion="distance")
+    names, mapping = section_names(len(dist)), {}
+    return [mapping.setdefault(c, names[len(mapping)]) for c in labels]
 
 
 def decode_structure(curve: np.ndarray, feats: np.ndarray, fps: float, duration: float,

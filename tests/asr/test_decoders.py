@@ -109,3 +109,36 @@ def test_kneser_ney_arpa_is_normalised(tmp_path):
     for h in [(), ("<s>",), (w1,), ("<s>", w1), (w1, w2), ("zzz", w1)]:
         assert math.isclose(sum(p(h + (w,)) for w in vocab), 1.0, abs_tol=1e-4), h
     assert set(arpa_vocabulary(arpa)) == {w for s in sents for w in s.split()}
+
+
+def test_beam_search_equals_torchaudio_ctc_decoder_and_path_times(tmp_path):
+    """flashlight-text called directly = torchaudio's ctc_decoder (same text), and the
+    word times read off the path equal forced alignment on a clean emission."""
+    torch = pytest.importorskip("torch")
+    decoder_mod = pytest.importorskip("torchaudio.models.decoder")
+    from audiodl.data.lm import build_arpa, lexicon_for
+    from audiodl.decoders.ctc import path_word_times
+    text = "the old house is quiet"
+    arpa = build_arpa([text, "the house is old", "a quiet house", "an old horse"],
+                      tmp_path / "lm.arpa", order=3)
+    lexicon = str(lexicon_for(arpa, tokens=TOKENS))
+    ref = decoder_mod.ctc_decoder(lexicon=lexicon, tokens=list(TOKENS), lm=str(arpa),
+                                  nbest=1, beam_size=20, beam_threshold=25.0, lm_weight=0.7,
+                                  word_score=0.0, unk_word="<unk>", unk_score=float("-inf"),
+                                  sil_score=0.0, blank_token=TOKENS[0], sil_token="|")
+    ours = BeamSearch(TOKENS, lm=arpa, lexicon=lexicon, beam_size=20, lm_weight=0.7)
+    lp0, _ = peaked_emission(text, TOKENS)
+    rng = np.random.default_rng(0)
+    for noise in (0.0, 1.0, 2.0, 3.0):
+        lp = lp0 + noise * rng.normal(size=lp0.shape).astype(np.float32)
+        lp = (lp - np.log(np.exp(lp).sum(axis=1, keepdims=True))).astype(np.float32)
+        hyp = ref(torch.from_numpy(lp)[None])[0][0]
+        got, path = ours.decode(lp)
+        assert got == " ".join(w for w in hyp.words if w)
+    got, path = ours.decode(lp0)
+    assert got == text
+    _, forced = word_timestamps(lp0, text, TOKENS, fps=50.0)
+    np.testing.assert_allclose(path_word_times(path, text, TOKENS, fps=50.0), forced)
+    greedy_path = lp0.argmax(axis=1)
+    np.testing.assert_allclose(path_word_times(greedy_path, text, TOKENS, fps=50.0), forced)
+    assert path_word_times(greedy_path, "other words", TOKENS, fps=50.0) is None

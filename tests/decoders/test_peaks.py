@@ -108,3 +108,24 @@ def test_online_reports_immediately_without_post_max():
     assert len(picker.process([0.0, 0.1])) == 0
     np.testing.assert_allclose(picker.process(0.9), [0.02])
     assert len(picker.process(0.95)) == 0  # within combine window
+
+
+def test_moving_windows_equal_scipy_ndimage_filters():
+    """peak_picking's numpy windows = scipy.ndimage's filters as madmom calls them."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+    from audiodl.decoders.peaks import _windows
+    rng = np.random.default_rng(0)
+    for pre in range(6):
+        for post in range(6):
+            n = pre + post + 1
+            origin = int(np.floor((pre - post) / 2))
+            for length in (1, 3, 40):
+                a = rng.random(length).astype(np.float32)
+                w = _windows(a, pre, post)
+                np.testing.assert_array_equal(
+                    w.max(axis=-1), maximum_filter1d(a, n, mode="constant", origin=origin))
+                np.testing.assert_allclose(
+                    w.sum(axis=-1, dtype=np.float64) / n,
+                    uniform_filter1d(a, n, mode="constant", origin=origin), rtol=1e-6,
+                    atol=1e-7)

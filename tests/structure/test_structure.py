@@ -174,3 +174,22 @@ def test_frame_pooler_chunks_equal_whole():
         np.testing.assert_allclose(got, ref)
     assert len(ref) == 17  # ceil(100 / 6): the last frame pools the 4 frames left
     np.testing.assert_allclose(ref[-1], x[96:].mean(axis=0), rtol=1e-6)
+
+
+def test_label_clustering_equals_sklearn_agglomerative():
+    """scipy linkage + fcluster = sklearn AgglomerativeClustering (average, threshold)."""
+    sklearn_cluster = pytest.importorskip("sklearn.cluster")
+    from audiodl.tasks.structure_baselines import cluster_labels, section_names
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        n = int(rng.integers(2, 25))
+        x = rng.random((n, 3))
+        d = np.sqrt(((x[:, None] - x[None]) ** 2).sum(-1))
+        np.fill_diagonal(d, 0.0)
+        thr = float(rng.uniform(0.05, 1.0))
+        cl = sklearn_cluster.AgglomerativeClustering(
+            n_clusters=None, metric="precomputed", linkage="average",
+            distance_threshold=thr).fit(d).labels_
+        m = {}
+        assert cluster_labels(d, thr) == [section_names(n)[m.setdefault(c, len(m))]
+                                          for c in cl]

@@ -122,7 +122,7 @@ def test_numpy_twin_matches_torch(arch, tmp_path):
     np.testing.assert_allclose(net(x), ref, atol=1e-4)
 
 
-def test_classify_numpy_backend_does_not_import_torch():
+def test_classify_auto_backend_does_not_import_torch():
     import subprocess
     import sys
     code = ("import sys; from audiodl.tasks.musicspeech import MusicSpeechClassifier as C; "
@@ -131,7 +131,7 @@ def test_classify_numpy_backend_does_not_import_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[0] == "speech"
-    assert out[1] == "NumpyBackend" and out[2] == "False"
+    assert out[1] == "OnnxBackend" and out[2] == "False"
 
 
 def test_long_file_streaming_path_equals_in_memory(detector, monkeypatch):

@@ -1,0 +1,260 @@
+"""ONNX export of any registered model, and the shipped ``.onnx`` files.
+
+:func:`export` turns a model card (its architecture from
+:mod:`audiodl.models.registry` and its sha256-checked weights) into an ONNX
+graph with ``torch.onnx.export``; nothing here is specific to one task, so a
+model added to the registry later exports the same way. The graph computes
+the backend contract of :mod:`audiodl.runtime.backends`: features in,
+*probabilities* out (the model's ``output_activation``, sigmoid or
+log_softmax, is part of the graph), with dynamic axes where the layout
+needs them:
+
+``excerpt``  ``x (batch, n_frames, n_bins)``: batch dynamic;
+``same``     ``x (batch, time, n_bins)``: batch and time dynamic;
+``valid``    ``x (batch, n_channels, time, n_bins)``: batch and time dynamic
+             (the unpadded forward pass, ``pad=False``);
+``window``   ``x (batch, time, n_bins)``: batch and time dynamic.
+
+The geometry the runner needs (``layout``, ``n_frames``, ``receptive_field``,
+``time_stride``, ``context``, ``output``) and the sha256 of the weights the
+graph was made from (``weights_sha256``) are stored in the graph's metadata,
+so the ONNX Runtime backend needs neither torch nor the module class, and a
+graph left behind by a weight change is detected (it no longer matches the
+card's ``sha256``).
+
+Shipped graphs live next to the weights (``weights/NAME.onnx``); their own
+sha256 digests are listed in ``weights/onnx.sha256`` (``sha256sum`` format,
+so ``sha256sum -c onnx.sha256`` checks them too). :func:`verified_onnx`
+checks both before a graph is used.
+
+Why ship the graphs rather than build them at install: exporting needs torch
+and the ``onnx`` package and ~2 s per model, while the point of the graphs is
+a runtime that needs neither; a wheel cannot run code at install, and a graph
+built lazily on first use would make the first run the slowest. The cost is
+the graphs' size (about that of the weights, 7.4 MB for the six models).
+Why a digest file rather than a card field: the graph is derived data, so the
+card (the model's identity, written by training) stays as it is, and the
+graph records which weights it came from itself; after a weight change
+``audiodl export --all`` rewrites graphs and digests, and until then the stale
+graphs are refused (``auto`` falls back to numpy/torch).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Optional
+
+from ..errors import ModelError
+
+__all__ = ["export", "export_all", "check_export", "TOLERANCE", "onnx_file", "verified_onnx", "read_sums", "SUMS_FILE",
+           "OPSET", "EXPORT_LENGTH"]
+
+#: ONNX opset of exported graphs (supported by onnxruntime >= 1.16)
+OPSET = 17
+#: the digests of the ``.onnx`` files of a weights folder
+SUMS_FILE = "onnx.sha256"
+#: time frames of the example input traced at export (any length works at run time)
+EXPORT_LENGTH = 301
+
+
+def onnx_file(card) -> str:
+    """File name of the graph of ``card`` in its weights folder."""
+    return f"{card.name}.onnx"
+
+
+def read_sums(directory) -> dict:
+    """``{file name: sha256}`` of ``directory/onnx.sha256`` (empty when absent)."""
+    p = Path(directory) / SUMS_FILE
+    if not p.exists():
+        return {}
+    out = {}
+    for line in p.read_text().splitlines():
+        parts = line.split()
+        if len(parts) == 2:
+            out[parts[1].lstrip("*")] = parts[0]
+    return out
+
+
+def _write_sums(directory, name: str, digest: Optional[str]) -> None:
+    sums = read_sums(directory)
+    if digest is None:
+        sums.pop(name, None)
+    else:
+        sums[name] = digest
+    p = Path(directory) / SUMS_FILE
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text("".join(f"{d}  {n}\n" for n, d in sorted(sums.items())))
+    os.replace(tmp, p)
+
+
+def verified_onnx(card, directory) -> Path:
+    """Path of the shipped graph of ``card`` after checking its sha256 (``onnx.sha256``).
+
+    Raises
+    ------
+    ModelError
+        No graph, no recorded digest, or a digest mismatch. (That the graph
+        was made from the card's current weights is checked from its metadata
+        by the ONNX Runtime backend.)
+    """
+    from .weights import sha256_of
+    name = onnx_file(card)
+    path = Path(directory) / name
+    if not path.exists():
+        raise ModelError(f"{card.name}: no ONNX graph {path}; make it with "
+                         f"'audiodl export {card.name}'")
+    want = read_sums(directory).get(name)
+    if want is None:
+        raise ModelError(f"{card.name}: {path} has no sha256 in {Path(directory) / SUMS_FILE}; "
+                         f"re-export it with 'audiodl export {card.name}'")
+    got = sha256_of(path)
+    if got != want:
+        raise ModelError(f"{card.name}: sha256 mismatch for {path} (recorded {want[:12]}…, "
+                         f"file {got[:12]}…): corrupt copy? re-export with "
+                         f"'audiodl export {card.name}'")
+    return path
+
+
+def _example_input(card, model, length: int):
+    import torch
+    fe = card.frontend
+    if card.layout == "excerpt":
+        return torch.zeros(2, int(model.n_frames), fe.n_bins)
+    if card.layout == "valid":
+        return torch.zeros(1, fe.n_channels, max(length, int(model.context)), fe.n_bins)
+    if fe.n_channels != 1:
+        return torch.zeros(1, fe.n_channels, length, fe.n_bins)
+    return torch.zeros(1, length, fe.n_bins)
+
+
+def _geometry(card, model) -> dict:
+    """The metadata the runner needs (see :class:`audiodl.runtime.backends.TorchBackend`)."""
+    from ..runtime.backends import TorchBackend
+    b = TorchBackend(model, card.layout)
+    return {"layout": card.layout, "n_frames": b.n_frames, "receptive_field": b.receptive_field,
+            "time_stride": b.time_stride, "context": b.context, "output": b.output}
+
+
+def export(name_or_path, output=None, *, directory=None, opset: int = OPSET,
+           record: Optional[bool] = None) -> Path:
+    """Export the model of a shipped name or card path to ONNX.
+
+    Parameters
+    ----------
+    name_or_path : shipped model name or ``.json`` card path
+    output : path of the ``.onnx`` file; default ``NAME.onnx`` next to the card
+        (the weights folder), which also records its sha256 in ``onnx.sha256``.
+    directory : folder of shipped models (default: the package's)
+    opset : ONNX opset
+    record : record the digest in ``onnx.sha256`` of the output's folder
+        (default: only when writing next to the card).
+
+    Returns
+    -------
+    Path of the written graph.
+    """
+    import torch
+
+    from .. import __version__
+    from . import build_model, resolve
+
+    card, wdir = resolve(name_or_path, directory=directory)
+    model = build_model(card, wdir)
+    geom = _geometry(card, model)
+    default_out = Path(wdir) / onnx_file(card)
+    out = Path(output) if output is not None else default_out
+    if record is None:
+        record = out.resolve() == default_out.resolve()
+
+    class _Probabilities(torch.nn.Module):
+        """The model and its output activation: the backend contract in one graph."""
+
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x):
+            y = self.m(x, pad=False) if geom["layout"] == "valid" else self.m(x)
+            if geom["output"] == "log_softmax":
+                return torch.log_softmax(y.float(), dim=-1)
+            return torch.sigmoid(y)
+
+    wrapper = _Probabilities(model).eval()
+    x = _example_input(card, model, EXPORT_LENGTH)
+    dyn = {0: "batch"} if card.layout == "excerpt" else {0: "batch", x.dim() - 2: "time"}
+    y_dims = {0: "batch"} if card.layout == "excerpt" else {0: "batch", 1: "time_out"}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    import warnings
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer warnings on shape checks in forward()
+        torch.onnx.export(wrapper, (x,), str(tmp), input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": dyn, "y": y_dims}, opset_version=opset,
+                          dynamo=False, do_constant_folding=True)
+    _set_metadata(tmp, dict(geom, name=card.name, arch=card.arch, task=card.task,
+                            weights=card.weights, weights_sha256=card.sha256,
+                            audiodl=__version__, torch=torch.__version__))
+    os.replace(tmp, out)
+    if record:
+        from .weights import sha256_of
+        _write_sums(out.parent, out.name, sha256_of(out))
+    return out
+
+
+def _set_metadata(path, meta: dict) -> None:
+    """Write ``meta`` into the graph's ``metadata_props`` (read back by onnxruntime)."""
+    try:
+        import onnx
+    except ImportError:
+        raise ModelError("exporting needs the onnx package: pip install 'audiodl[export]' "
+                         "(or pip install onnx)") from None
+    m = onnx.load(str(path))
+    del m.metadata_props[:]
+    for k, v in sorted(meta.items()):
+        p = m.metadata_props.add()
+        p.key, p.value = f"audiodl.{k}", str(v)
+    m.producer_name = "audiodl"
+    onnx.checker.check_model(m)
+    onnx.save(m, str(path))
+
+
+#: largest |onnxruntime - torch| accepted on the exported outputs (probabilities,
+#: or log-probabilities of CTC models, which are larger numbers)
+TOLERANCE = {"sigmoid": 1e-5, "log_softmax": 1e-4}
+
+
+def check_export(name_or_path, path, *, directory=None, lengths=(37, 301, 1000),
+                 seed: int = 0) -> float:
+    """Largest |onnxruntime - torch| over random inputs of several lengths.
+
+    Raises :class:`ModelError` beyond :data:`TOLERANCE`.
+    """
+    import numpy as np
+
+    from ..runtime.backends import TorchBackend
+    from ..runtime.onnx_backend import OnnxBackend
+    from . import build_model, resolve
+
+    card, wdir = resolve(name_or_path, directory=directory)
+    model = build_model(card, wdir)
+    tb, ob = TorchBackend(model, card.layout), OnnxBackend(path, weights_sha256=card.sha256)
+    rng = np.random.default_rng(seed)
+    worst = 0.0
+    for n in lengths:
+        shape = tuple(_example_input(card, model, n).shape)
+        if card.layout == "excerpt":
+            shape = (3,) + shape[1:]
+        x = (rng.normal(size=shape) * 2.0 - 3.0).astype(np.float32)
+        worst = max(worst, float(np.abs(tb(x) - ob(x)).max()))
+    tol = TOLERANCE[ob.output]
+    if not worst <= tol:
+        raise ModelError(f"{card.name}: ONNX Runtime differs from torch by {worst:.3g} "
+                         f"(> {tol:g})")
+    return worst
+
+
+def export_all(*, directory=None) -> list:
+    """Export every registry entry next to its weights; return the written paths."""
+    from . import list_models
+    return [export(n, directory=directory) for n in list_models(directory=directory)]
