@@ -253,9 +253,10 @@ def _cli_case(tmp_path, command, f, load_activations):
     if load_activations:
         args.insert(1, "--load-activations")
     COUNTS[f"cli {command}"] += 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        res = CliRunner().invoke(cli, args)
+    runner = CliRunner()
+    with warnings.catch_warnings(), runner.isolated_filesystem(temp_dir=tmp_path):
+        warnings.simplefilter("ignore")  # outputs (features' NAME.npy) land in a temp folder
+        res = runner.invoke(cli, args)
     assert res.exception is None or isinstance(res.exception, SystemExit), (
         f"{args}: {type(res.exception).__name__}: {res.exception}")
     assert "Traceback" not in res.output, res.output[-2000:]
