@@ -83,18 +83,63 @@ class Activations:
                  audio_duration=np.float64(np.nan if self.audio_duration is None
                                            else self.audio_duration))
 
+    #: largest activations file :meth:`load` accepts (declared uncompressed bytes)
+    MAX_LOAD_BYTES = 2 ** 30
+
     @classmethod
     def load(cls, path) -> "Activations":
-        """Read an ``.npz`` file written by :meth:`save`."""
-        from .errors import AudiodlError
+        """Read an ``.npz`` file written by :meth:`save`.
+
+        Raises
+        ------
+        ManifestError
+            Naming ``path``: not a (complete) ``.npz`` file, missing or
+            ill-typed arrays (``values`` not a finite 1-D/2-D number array,
+            ``fps`` not one finite number > 0, ``labels`` not strings matching
+            the columns), or more than :attr:`MAX_LOAD_BYTES` of data.
+        """
+        import zipfile
+
+        from .errors import ManifestError
+
+        def bad(reason):
+            return ManifestError(f"{path}: not an audiodl activations file ({reason})")
+
         try:
+            with zipfile.ZipFile(path) as zf:
+                total = sum(i.file_size for i in zf.infolist())
+            if total > cls.MAX_LOAD_BYTES:
+                raise bad(f"{total} bytes of arrays, more than {cls.MAX_LOAD_BYTES}")
             with np.load(path, allow_pickle=False) as f:
-                dur = float(f["audio_duration"]) if "audio_duration" in f else float("nan")
-                return cls(values=f["values"], fps=float(f["fps"]),
-                           labels=tuple(str(s) for s in f["labels"]),
-                           audio_duration=None if np.isnan(dur) else dur)
-        except (OSError, KeyError, ValueError) as exc:
-            raise AudiodlError(f"{path}: not an audiodl activations file ({exc})") from None
+                arrays = {k: f[k] for k in ("values", "fps", "labels", "audio_duration")
+                          if k in f.files}
+        except ManifestError:
+            raise
+        except FileNotFoundError:
+            raise ManifestError(f"{path}: activations file not found") from None
+        except Exception as exc:  # BadZipFile, EOFError, zlib.error, ValueError, OSError ...
+            raise bad(f"{type(exc).__name__}: {exc}"[:300]) from None
+        for k in ("values", "fps", "labels"):
+            if k not in arrays:
+                raise bad(f"no {k!r} array")
+        v, fps, labels = arrays["values"], arrays["fps"], arrays["labels"]
+        if v.dtype.kind not in "fiub" or v.ndim not in (1, 2) or not np.all(np.isfinite(v)):
+            raise bad(f"'values' must be a finite 1-D or 2-D number array, got "
+                      f"{v.dtype} {v.shape}")
+        if fps.shape != () or fps.dtype.kind not in "fiu" or not (
+                np.isfinite(fps) and fps > 0):
+            raise bad(f"'fps' must be one finite number > 0, got {fps!r}"[:200])
+        if labels.dtype.kind != "U" or labels.ndim != 1 or (
+                len(labels) and len(labels) != (v.shape[1] if v.ndim == 2 else 1)):
+            raise bad(f"'labels' must be one string per column, got {labels!r}"[:200])
+        dur = arrays.get("audio_duration", np.float64(np.nan))
+        if dur.shape != () or dur.dtype.kind not in "fiu" or (np.isfinite(dur) and dur < 0) \
+                or np.isinf(dur):
+            raise bad(f"'audio_duration' must be one number >= 0 (NaN: unknown), got "
+                      f"{dur!r}"[:200])
+        return cls(values=v if v.dtype.kind == "f" else v.astype(np.float32), fps=float(fps),
+                   labels=tuple(str(s) for s in labels),
+                   audio_duration=None if np.isnan(dur) else float(dur))
 
 
 @dataclass(frozen=True)

@@ -62,9 +62,13 @@ def features(files, preset_name, overrides, output, plot, jobs):
     files, skipped = plan_batch(files, None if single else outputs_of, settings, outdir=outdir)
 
     def compute(path):
+        from ..errors import AudioError
         from ..io.audio import load
         y, _ = load(path, config.sr)
-        feats = fe(y)
+        try:
+            feats = fe(y)
+        except AudiodlError as exc:  # e.g. nothing left after resampling a tiny file
+            raise AudioError(path, str(exc)) from None
         if plot:
             from ..plotting import plot_spectrogram
             with atomic_path(plot_of(path)) as tmp:

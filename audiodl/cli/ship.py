@@ -18,7 +18,9 @@ def ship(card, name, replace, make_default, directory):
     """Copy a trained model (CARD.json + its weights) into the shipped models.
 
     Refuses smoke/CI models and, without --replace, an existing shipped model
-    of the same name. Prints the path of the shipped card.
+    of the same name. Legacy .pt weights are converted to safetensors on the
+    way (python -m audiodl.pretrained.convert DIR converts cards in place).
+    Prints the path of the shipped card.
     """
     from audiodl import pretrained
     from audiodl.errors import AudiodlError

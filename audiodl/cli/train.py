@@ -47,7 +47,7 @@ def train(task, config_path, overrides, data_root, out_dir):
     Single process, or DDP under 'torchrun --nproc_per_node N -m
     audiodl.cli.main train TASK ...' (gloo on CPU). The run folder holds
     the resolved config, versions, logs, metrics.json, best.pt and
-    NAME.json + NAME.pt; ship it with 'audiodl ship RUN/NAME.json'.
+    NAME.json + NAME.safetensors; ship it with 'audiodl ship RUN/NAME.json'.
     """
     from audiodl.errors import AudiodlError
     from audiodl.training.run import run_training

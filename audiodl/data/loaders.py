@@ -102,7 +102,7 @@ def load_boeck_onsets(root):
     split_dir = root / "splits"
     if split_dir.is_dir():
         for k, f in enumerate(sorted(split_dir.glob("*.fold"))):
-            for line in f.read_text().split():
+            for line in _text(f).split():
                 folds[Path(line).stem] = f"fold{k}"
     items = []
     for p in _audio_files(_need(root, "audio")):
@@ -121,7 +121,7 @@ def load_jamendo(root):
     for split in ("train", "valid", "test"):
         f = root / "filelists" / split
         if f.is_file():
-            for line in f.read_text().split("\n"):
+            for line in _text(f).split("\n"):
                 if line.strip():
                     split_of[Path(line.strip()).stem] = split
     items = []
@@ -139,19 +139,24 @@ def load_jamendo(root):
     return items
 
 
+def _text(path) -> str:
+    """A corpus text file (UTF-8), or ManifestError naming it."""
+    from audiodl.io.textfiles import read_text
+    return read_text(path, error=ManifestError, what="corpus text file")
+
+
 def _parse_salami(path):
     """SALAMI parsed ``*_functions.txt``: ``time<TAB>label`` rows -> segments."""
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            line = line.strip()
-            if not line:
-                continue
-            parts = line.split("\t") if "\t" in line else line.split(None, 1)
-            try:
-                rows.append((float(parts[0]), parts[1].strip() if len(parts) > 1 else ""))
-            except ValueError:
-                raise ManifestError(f"{path}:{lineno}: expected 'time<TAB>label', got {line!r}") from None
+    for lineno, line in enumerate(_text(path).splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.split("\t") if "\t" in line else line.split(None, 1)
+        try:
+            rows.append((float(parts[0]), parts[1].strip() if len(parts) > 1 else ""))
+        except ValueError:
+            raise ManifestError(f"{path}:{lineno}: expected 'time<TAB>label', got {line!r}") from None
     segs = []
     for (t0, lab), (t1, _) in zip(rows, rows[1:]):
         if t1 > t0 and lab.lower() not in ("end", "silence", ""):
@@ -236,7 +241,7 @@ def load_librispeech(root):
         subset = trans.parents[2].name
         split = "train" if subset.startswith("train") else "valid" if subset.startswith("dev") else \
             "test" if subset.startswith("test") else subset
-        for lineno, line in enumerate(trans.read_text(encoding="utf-8").splitlines(), start=1):
+        for lineno, line in enumerate(_text(trans).splitlines(), start=1):
             if not line.strip():
                 continue
             parts = line.split(None, 1)

@@ -11,6 +11,9 @@ Required keys of an item:
     Unique within the manifest.
 ``audio`` : str
     Audio file path, relative to the manifest's folder (absolute also allowed).
+    A relative path must stay inside the manifest's folder: ``../../etc/passwd``
+    is refused (:func:`read_manifest`); :func:`write_manifest` stores files
+    outside the folder as absolute paths.
 ``duration`` : float [seconds]
 ``sr`` : int [Hz]
 ``split`` : str
@@ -116,9 +119,23 @@ def validate_item(item, *, path="<manifest>", line=None):
         _fail(path, line, f"'text' must be a string, got {item['text']!r}")
 
 
-def _resolve(root: Path, p: str) -> str:
+def _inside(root: Path, rel: str) -> bool:
+    """Whether relative path ``rel`` stays inside ``root`` (lexically: no ``..`` escape)."""
+    norm = os.path.normpath(os.path.join(os.fspath(root), rel))
+    return norm == os.fspath(root) or norm.startswith(os.path.join(os.fspath(root), ""))
+
+
+def _resolve(root: Path, p: str, *, where=None) -> str:
+    if "\0" in p:
+        _fail(*(where or ("<manifest>", None)), f"path {p!r} contains a NUL byte")
     q = Path(p)
-    return os.fspath(q if q.is_absolute() else (root / q))
+    if q.is_absolute():
+        return os.fspath(q)
+    if not _inside(root, p):
+        _fail(*(where or ("<manifest>", None)),
+              f"relative path {p!r} leaves the manifest's folder (use an absolute path "
+              "for files elsewhere)")
+    return os.fspath(root / q)
 
 
 def _relativize(root: Path, p) -> str:
@@ -127,9 +144,10 @@ def _relativize(root: Path, p) -> str:
     if not q.is_absolute():
         return q.as_posix()
     try:
-        return Path(os.path.relpath(q, root)).as_posix()
+        rel = Path(os.path.relpath(q, root)).as_posix()
     except ValueError:  # other drive on Windows
         return q.as_posix()
+    return rel if _inside(root, rel) else q.as_posix()
 
 
 def read_manifest(path, *, resolve=True, check_files=False):
@@ -156,41 +174,41 @@ def read_manifest(path, *, resolve=True, check_files=False):
         Naming the file, the line and the reason: not JSON, a missing or
         ill-typed required key, a duplicate id, a missing file.
     """
+    from audiodl.io.textfiles import loads_json, read_text
     path = Path(path)
     if not path.is_file():
         raise ManifestError(f"{os.fspath(path)}: manifest file does not exist")
     root = path.parent.resolve()
     items = []
     seen = {}
-    with open(path, encoding="utf-8") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            raw = raw.strip()
-            if not raw:
-                continue
-            try:
-                item = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                _fail(path, lineno, f"not valid JSON ({exc.msg} at column {exc.colno})")
-            validate_item(item, path=path, line=lineno)
-            if item["id"] in seen:
-                _fail(path, lineno, f"duplicate id {item['id']!r} (first on line {seen[item['id']]})")
-            seen[item["id"]] = lineno
-            if resolve or check_files:
-                resolved = dict(item)
-                resolved["audio"] = _resolve(root, item["audio"])
+    text = read_text(path, error=ManifestError, what="manifest")
+    for lineno, raw in enumerate(text.split("\n"), start=1):
+        raw = raw.strip()
+        if not raw:
+            continue
+        item = loads_json(raw, path, error=ManifestError, line=lineno)
+        validate_item(item, path=path, line=lineno)
+        if item["id"] in seen:
+            _fail(path, lineno, f"duplicate id {item['id']!r} (first on line {seen[item['id']]})")
+        seen[item["id"]] = lineno
+        if resolve or check_files:
+            resolved = dict(item)
+            where = (path, lineno)
+            resolved["audio"] = _resolve(root, item["audio"], where=where)
+            for key in PATH_DICT_KEYS:
+                if key in item:
+                    resolved[key] = {k: _resolve(root, v, where=where)
+                                     for k, v in item[key].items()}
+            if check_files:
+                files = [resolved["audio"]]
                 for key in PATH_DICT_KEYS:
-                    if key in item:
-                        resolved[key] = {k: _resolve(root, v) for k, v in item[key].items()}
-                if check_files:
-                    files = [resolved["audio"]]
-                    for key in PATH_DICT_KEYS:
-                        files.extend(resolved.get(key, {}).values())
-                    for f in files:
-                        if not os.path.exists(f):
-                            _fail(path, lineno, f"referenced file does not exist: {f}")
-                if resolve:
-                    item = resolved
-            items.append(item)
+                    files.extend(resolved.get(key, {}).values())
+                for f in files:
+                    if not os.path.exists(f):
+                        _fail(path, lineno, f"referenced file does not exist: {f}")
+            if resolve:
+                item = resolved
+        items.append(item)
     return items
 
 

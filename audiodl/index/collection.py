@@ -411,17 +411,28 @@ class Index:
 
         The encoder is the model named in the index (a shipped name or the
         card path it was built with); its weights must match the stored card's sha256.
+        A damaged or malformed index (any file of it) is an :class:`AudiodlError`
+        naming the folder.
         """
+        try:
+            return cls._load(path, backend=backend)
+        except AudiodlError:
+            raise
+        except Exception as exc:  # KeyError, EOFError, SyntaxError (a .npy header) ...
+            raise AudiodlError(f"{path}: damaged index ({type(exc).__name__}: "
+                               f"{str(exc)[:200]})") from None
+
+    @classmethod
+    def _load(cls, path, *, backend: str = "auto") -> "Index":
         from ..pretrained.card import ModelCard
         from ..runtime.backends import make_backend
         from ..tasks.similarity import SimilarityPipeline
         d = Path(path)
-        try:
-            meta = json.loads((d / "index.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise AudiodlError(f"{d}: not an audiodl index ({exc})") from None
-        if meta.get("format") != FORMAT:
-            raise AudiodlError(f"{d}: not an audiodl index (format {meta.get('format')!r})")
+        from ..io.textfiles import loads_json, read_text
+        meta = loads_json(read_text(d / "index.json", error=AudiodlError, what="index file"),
+                          d / "index.json", error=AudiodlError)
+        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+            raise AudiodlError(f"{d}: not an audiodl index (no index.json of format {FORMAT!r})")
         if int(meta.get("version", 0)) > VERSION:
             raise AudiodlError(f"{d}: index version {meta['version']} is newer than this "
                                f"audiodl reads ({VERSION}); upgrade audiodl")

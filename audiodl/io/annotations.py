@@ -93,28 +93,34 @@ def format_jams(namespace: str, data: list, *, duration: Optional[float],
 
 def _jams_annotation(doc, namespace: Optional[str], source: str) -> list:
     """Observations of the first annotation (with ``namespace`` if given) as a list of dicts."""
-    try:
-        anns = doc["annotations"]
-        if namespace is not None:
-            anns = [a for a in anns if a.get("namespace") == namespace]
-            if not anns:
-                have = sorted({a.get("namespace") for a in doc["annotations"]})
-                raise ManifestError(f"{source}: no JAMS annotation with namespace "
-                                    f"{namespace!r} (found {have})")
-        data = anns[0]["data"]
-    except (KeyError, IndexError, TypeError, AttributeError) as exc:
-        raise ManifestError(f"{source}: not a JAMS file (missing {exc})") from None
+    anns = doc.get("annotations") if isinstance(doc, dict) else None
+    if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
+        raise ManifestError(f"{source}: not a JAMS file (expected an object whose "
+                            "'annotations' is a list of objects)")
+    if namespace is not None:
+        found = [a for a in anns if a.get("namespace") == namespace]
+        if not found:
+            have = sorted({str(a.get("namespace")) for a in anns})
+            raise ManifestError(f"{source}: no JAMS annotation with namespace "
+                                f"{namespace!r} (found {have})")
+        anns = found
+    if not anns or "data" not in anns[0]:
+        raise ManifestError(f"{source}: not a JAMS file (no annotation with 'data')")
+    data = anns[0]["data"]
     if isinstance(data, dict):  # JAMS 0.2 column layout: {"time": [...], "duration": [...]}
+        if not all(isinstance(v, list) for v in data.values()):
+            raise ManifestError(f"{source}: JAMS column data must be lists")
         keys = list(data)
         data = [dict(zip(keys, row)) for row in zip(*(data[k] for k in keys))]
+    if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
+        raise ManifestError(f"{source}: JAMS 'data' must be a list of observations "
+                            "({time, duration, value, confidence})")
     return data
 
 
 def _load_json(text: str, source: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ManifestError(f"{source}:{exc.lineno}: not valid JSON ({exc.msg})") from None
+    from .textfiles import loads_json
+    return loads_json(text, source, error=ManifestError)
 
 
 # ------------------------------------------------------------------ events
@@ -209,6 +215,13 @@ def write_events(path, times, fmt: str = "text", *, confidence=None,
         f.write(text)
 
 
+def _number(x) -> float:
+    """A JSON number as float (not a bool, string or null)."""
+    if isinstance(x, bool) or not isinstance(x, (int, float)):
+        raise TypeError(f"expected a number, got {x!r}"[:120])
+    return float(x)
+
+
 def _check_time(t: float, where: str) -> float:
     if not np.isfinite(t) or t < 0:
         raise ManifestError(f"{where}: invalid time {t} (must be finite and >= 0 seconds)")
@@ -249,7 +262,10 @@ def parse_events(text: str, fmt: str = "text", *, source: str = "<text>",
             s = line.strip()
             if not s or s.startswith("#") or s.lower() == "time" or s.lower().startswith("time,"):
                 continue
-            tok = s.replace(",", " ").split()[0]
+            toks = s.replace(",", " ").split()
+            if not toks:
+                raise ManifestError(f"{source}:{i}: expected a time in seconds, got {s!r}")
+            tok = toks[0]
             try:
                 t = float(tok)
             except ValueError:
@@ -264,16 +280,18 @@ def parse_events(text: str, fmt: str = "text", *, source: str = "<text>",
             raise ManifestError(f"{source}: no event list under {' or '.join(keys)!s} "
                                 f"(found {have})")
         try:
-            times = [float(t) for t in doc[found[0]]]
-        except (TypeError, ValueError):
+            if isinstance(doc[found[0]], (str, dict)):
+                raise TypeError
+            times = [_number(t) for t in doc[found[0]]]
+        except (TypeError, ValueError, OverflowError):
             raise ManifestError(f"{source}: {found[0]!r} must be a list of times in "
                                 "seconds") from None
         times = [_check_time(t, f"{source}: {found[0]}[{i}]") for i, t in enumerate(times)]
     elif fmt == "jams":
         data = _jams_annotation(_load_json(text, source), namespace, source)
         try:
-            times = [float(r["time"]) for r in data]
-        except (KeyError, TypeError, ValueError) as exc:
+            times = [_number(r["time"]) for r in data]
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ManifestError(f"{source}: JAMS observation without a numeric time "
                                 f"({exc})") from None
         times = [_check_time(t, f"{source}: observation {i}") for i, t in enumerate(times)]
@@ -286,8 +304,8 @@ def _json_kind(text: str) -> str:
     """``'jams'`` for a JSON object with ``annotations``, else ``'json'``."""
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError:
-        return "json"  # the reader reports the syntax error with its line
+    except (ValueError, RecursionError):
+        return "json"  # the reader reports the error with its line
     return "jams" if isinstance(doc, dict) and "annotations" in doc else "json"
 
 
@@ -301,17 +319,9 @@ def _format_from_path(path: str, text: str) -> Optional[str]:
 
 
 def _read_text(path) -> tuple[str, str]:
+    from .textfiles import read_text
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ManifestError(f"{path}: annotation file not found")
-    if os.path.isdir(path):
-        raise ManifestError(f"{path}: is a directory, not an annotation file")
-    try:
-        with open(path, encoding="utf-8") as f:
-            return path, f.read()
-    except UnicodeDecodeError as exc:
-        raise ManifestError(f"{path}: not a UTF-8 text file ({exc.reason} at byte "
-                            f"{exc.start})") from None
+    return path, read_text(path, error=ManifestError, what="annotation file")
 
 
 def read_events(path, fmt: Optional[str] = None, *, key: Optional[str] = None,
@@ -470,18 +480,20 @@ def parse_segments(text: str, fmt: Optional[str] = None, *, source: str = "<text
     if fmt == "json":
         doc = _load_json(text, source)
         try:
-            rows = [(float(r["start"]), float(r["end"]), str(r["label"]))
+            if not isinstance(doc["segments"], list):
+                raise TypeError("'segments' is not a list")
+            rows = [(_number(r["start"]), _number(r["end"]), str(r["label"]))
                     for r in doc["segments"]]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ManifestError(f"{source}: not a JSON segment file (expected "
                                 f"segments: [{{start, end, label}}], {exc})") from None
         return _checked_segments(rows, source)
     if fmt == "jams":
         data = _jams_annotation(_load_json(text, source), namespace, source)
         try:
-            rows = [(float(r["time"]), float(r["time"]) + float(r["duration"]),
+            rows = [(_number(r["time"]), _number(r["time"]) + _number(r["duration"]),
                      "" if r.get("value") is None else str(r["value"])) for r in data]
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise ManifestError(f"{source}: JAMS observation without numeric time/duration "
                                 f"({exc})") from None
         return _checked_segments(rows, source)
@@ -507,8 +519,8 @@ def parse_segments(text: str, fmt: Optional[str] = None, *, source: str = "<text
 def _checked_segments(rows, source, lines=None) -> Segments:
     for n, (a, b, _) in enumerate(rows):
         where = f"{source}:{lines[n]}" if lines else f"{source}: segment {n}"
-        if not (np.isfinite(a) and np.isfinite(b)):
-            raise ManifestError(f"{where}: times must be finite, got {a}, {b}")
+        if not (np.isfinite(a) and np.isfinite(b)) or a < 0:
+            raise ManifestError(f"{where}: times must be finite and >= 0 seconds, got {a}, {b}")
         if b < a:
             raise ManifestError(f"{where}: segment ends before it starts (start {a} > end {b})")
     return Segments(np.array([r[:2] for r in rows], dtype=np.float64).reshape(-1, 2),

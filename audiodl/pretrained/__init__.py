@@ -1,10 +1,13 @@
 """Registry of shipped pretrained models.
 
 Each model is two files in ``audiodl/pretrained/weights/``: ``NAME.json``
-(a :class:`~audiodl.pretrained.card.ModelCard`) and ``NAME.pt`` (a
-``state_dict`` of tensors, loaded with ``weights_only=True`` after its
-sha256 is checked). A card path (``.../NAME.json``) works wherever a name
-does, for models trained but not shipped.
+(a :class:`~audiodl.pretrained.card.ModelCard`) and ``NAME.safetensors`` (a
+``state_dict`` of plain tensors, read only after its sha256 matches the
+card; see :mod:`audiodl.pretrained.weights`). A card path
+(``.../NAME.json``) works wherever a name does, for models trained but not
+shipped; its sha256 is checked against the weights it points to, so a card
+next to foreign weights is refused. Legacy ``.pt`` weights are read with
+``weights_only=True`` and converted by ``python -m audiodl.pretrained.convert``.
 
 Shipping a model into the package is its own explicit step
 (:func:`ship`, ``audiodl ship``): it refuses smoke/CI runs and never
@@ -19,11 +22,12 @@ from typing import Optional
 
 from ..errors import ModelError
 from .card import ModelCard, build_card
-from .weights import read_state_dict, sha256_of, verified_path
+from .weights import (SAFETENSORS_SUFFIX, check_state, load_torch_state, read_state_dict,
+                      sha256_of, verified_path, write_state_dict)
 
 __all__ = ["WEIGHTS_DIR", "ModelCard", "build_card", "list_models", "card", "load", "save",
            "ship", "build_model", "sha256_of", "default_model", "resolve", "read_state_dict",
-           "verified_path"]
+           "verified_path", "load_torch_state"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -32,14 +36,28 @@ def resolve(name_or_path, *, directory=None) -> tuple:
     """``(card, directory of its weights)`` of a shipped name or a card path."""
     s = str(name_or_path)
     if s.endswith(".json"):
-        p = Path(s)
-        return ModelCard.read(p), p.parent
-    d = Path(directory or WEIGHTS_DIR)
-    path = d / f"{s}.json"
-    if not path.exists():
-        known = ", ".join(p.stem for p in sorted(d.glob("*.json"))) or "none"
-        raise ModelError(f"unknown model {s!r} (known: {known})")
-    return ModelCard.read(path), d
+        path = Path(s)
+        d = path.parent
+    else:
+        d = Path(directory or WEIGHTS_DIR)
+        path = d / f"{s}.json"
+        if "/" in s or "\\" in s or not path.exists():
+            known = ", ".join(p.stem for p in sorted(d.glob("*.json"))) or "none"
+            raise ModelError(f"unknown model {s!r} (known: {known})")
+    c = ModelCard.read(path)
+    _check_for_task(c, path)
+    return c, d
+
+
+def _check_for_task(c: ModelCard, path) -> None:
+    """The task's own checks of a card (labels, decoder parameters), naming the card file."""
+    from ..tasks import TASKS, task_class
+    if c.task not in TASKS:
+        return
+    try:
+        task_class(c.task).check_card(c)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
 
 
 def card(name_or_path, *, directory=None) -> ModelCard:
@@ -84,17 +102,25 @@ def build_model(card_: ModelCard, weights_dir, *, device: str = "cpu"):
     from ..models.registry import build
 
     wpath = verified_path(card_, weights_dir)
-    model = build(card_.arch, card_.args)
     try:
-        state = torch.load(wpath, map_location=device, weights_only=True)
-        model.load_state_dict(state)
-    except Exception as exc:
+        model = build(card_.arch, card_.args)
+    except ModelError:
+        raise
+    except Exception as exc:  # nonsense args that passed the card's type checks
+        raise ModelError(f"{card_.name}: cannot build architecture {card_.arch!r} with args "
+                         f"{card_.args} ({type(exc).__name__}: {exc})") from None
+    state = load_torch_state(wpath)
+    check_state(state, model.state_dict(), wpath)
+    try:
+        with torch.no_grad():
+            model.load_state_dict(state)
+    except Exception as exc:  # pragma: no cover - check_state catches what this would
         raise ModelError(f"{card_.name}: cannot load weights {wpath} ({exc})") from None
     return model.to(device).eval()
 
 
 def save(model, card_: ModelCard, directory, *, overwrite: bool = False) -> Path:
-    """Write ``NAME.pt`` (state_dict) and ``NAME.json`` (card with sha256) into ``directory``.
+    """Write ``NAME.safetensors`` (state_dict) and ``NAME.json`` (card with sha256).
 
     Refuses to replace an existing card unless ``overwrite``.
     """
@@ -107,11 +133,8 @@ def save(model, card_: ModelCard, directory, *, overwrite: bool = False) -> Path
     cpath = d / f"{card_.name}.json"
     if cpath.exists() and not overwrite:
         raise ModelError(f"{cpath} exists; pass overwrite=True to replace it")
-    wname = f"{card_.name}.pt"
-    tmp = d / (wname + ".tmp")
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    torch.save(state, tmp)
-    tmp.replace(d / wname)
+    wname = f"{card_.name}{SAFETENSORS_SUFFIX}"
+    write_state_dict(model.state_dict(), d / wname)
     versions = dict(card_.versions, torch=torch.__version__, audiodl=__version__)
     final = card_.replace(weights=wname, sha256=sha256_of(d / wname), versions=versions)
     final.write(cpath)
@@ -129,6 +152,9 @@ def ship(card_path, *, name: Optional[str] = None, replace: bool = False,
     replace : allow overwriting a shipped model of that name.
     default : mark as (or not as) the task's default model.
 
+    Legacy ``.pt`` weights are converted to safetensors on the way (the
+    shipped card gets the new file name and sha256).
+
     Raises
     ------
     ModelError
@@ -143,16 +169,22 @@ def ship(card_path, *, name: Optional[str] = None, replace: bool = False,
     if smoke:
         raise ModelError(f"{card_path}: a smoke/CI model is never shipped")
     dest = Path(directory or WEIGHTS_DIR)
-    new = c.replace(name=name or c.name, weights=f"{name or c.name}.pt")
+    dest.mkdir(parents=True, exist_ok=True)
+    new = c.replace(name=name or c.name, weights=f"{name or c.name}{SAFETENSORS_SUFFIX}")
     if default is not None:
         new = new.replace(default=bool(default))
     cpath = dest / f"{new.name}.json"
     if cpath.exists() and not replace:
         raise ModelError(f"shipped model {new.name!r} exists ({cpath}); pass --replace to "
                          "overwrite it")
-    tmp = dest / (new.weights + ".tmp")
-    shutil.copyfile(src, tmp)
-    tmp.replace(dest / new.weights)
+    if src.suffix == SAFETENSORS_SUFFIX:
+        read_state_dict(src)  # a valid file, not only a matching hash
+        tmp = dest / (new.weights + ".tmp")
+        shutil.copyfile(src, tmp)
+        tmp.replace(dest / new.weights)
+    else:  # legacy torch zip: weights_only read, written as safetensors
+        write_state_dict(load_torch_state(src), dest / new.weights)
+    new = new.replace(sha256=sha256_of(dest / new.weights))
     if new.default:  # one default per task
         for other in list_models(new.task, directory=dest):
             oc = card(other, directory=dest)

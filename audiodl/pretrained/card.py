@@ -1,6 +1,11 @@
 """Typed model cards: what a shipped checkpoint is, how it was made and how well it does.
 
-A card is the JSON file next to a model's ``state_dict``. :class:`ModelCard`
+A card is the JSON file next to a model's ``state_dict`` (``NAME.safetensors``).
+Every field is type-checked on reading: a card with a wrong type or a
+nonsense value (``frontend: null``, a decoder section that is not an object,
+labels that are not a list of distinct strings) is a
+:class:`~audiodl.errors.ModelError` naming the card; the task checks the
+rest (its label order, its decoding parameters) when a pipeline is built. :class:`ModelCard`
 validates it, fills defaults, upgrades older layouts (schema 1: untyped dicts
 with task-specific decoder sections) and writes it back in one layout.
 
@@ -52,14 +57,29 @@ class DecoderSpec:
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "DecoderSpec":
-        d = dict(d or {})
+        if d is None:
+            return cls()
+        if not isinstance(d, dict):
+            raise ModelError(f"decoder section must be a JSON object, got {type(d).__name__}")
+        d = dict(d)
         if "offline" in d or "online" in d:  # schema 2 (and the schema-1 onset layout)
             unknown = set(d) - {"offline", "online", "tuned_on"}
             if unknown:
                 raise ModelError(f"decoder section has unknown keys {sorted(unknown)}")
-            return cls(offline=dict(d.get("offline") or {}), online=d.get("online"),
-                       tuned_on=str(d.get("tuned_on", "")))
-        tuned = str(d.pop("tuned_on", ""))  # schema 1, flat (music/speech detector)
+            offline, online = d.get("offline"), d.get("online")
+            if offline is not None and not isinstance(offline, dict):
+                raise ModelError("decoder.offline must be a JSON object of parameters, got "
+                                 f"{type(offline).__name__}")
+            if online is not None and not isinstance(online, dict):
+                raise ModelError("decoder.online must be a JSON object of parameters or "
+                                 f"null, got {type(online).__name__}")
+            if not isinstance(d.get("tuned_on", ""), str):
+                raise ModelError("decoder.tuned_on must be a string")
+            return cls(offline=dict(offline or {}), online=online,
+                       tuned_on=d.get("tuned_on", ""))
+        tuned = d.pop("tuned_on", "")  # schema 1, flat (music/speech detector)
+        if not isinstance(tuned, str):
+            raise ModelError("decoder.tuned_on must be a string")
         return cls(offline=d, online=None, tuned_on=tuned)
 
     def to_dict(self) -> dict:
@@ -78,8 +98,20 @@ class TrainingInfo:
 
     @classmethod
     def from_dict(cls, d: Optional[dict]) -> "TrainingInfo":
-        d = dict(d or {})
+        if d is None:
+            return cls()
+        if not isinstance(d, dict):
+            raise ModelError(f"training section must be a JSON object, got {type(d).__name__}")
+        d = dict(d)
         known = {k: d.pop(k) for k in ("data", "command", "seed", "seconds") if k in d}
+        if not isinstance(known.get("command", ""), str):
+            raise ModelError("training.command must be a string")
+        seed = known.get("seed")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+            raise ModelError(f"training.seed must be an integer or null, got {seed!r}")
+        sec = known.get("seconds")
+        if sec is not None and (isinstance(sec, bool) or not isinstance(sec, (int, float))):
+            raise ModelError(f"training.seconds must be a number or null, got {sec!r}")
         return cls(**known, extra=d)
 
     def to_dict(self) -> dict:
@@ -90,6 +122,11 @@ class TrainingInfo:
 
 
 _REQUIRED = ("name", "task", "arch", "frontend", "weights", "sha256")
+#: front-end settings a card may declare (bounds what building the pipeline allocates)
+_SR_RANGE = (1000, 384000)
+_MAX_BINS = 4096
+#: a card file is small; larger ones are refused before parsing
+MAX_CARD_BYTES = 4 * 2 ** 20
 
 
 @dataclass(frozen=True)
@@ -143,15 +180,42 @@ class ModelCard:
     schema_version: int = SCHEMA_VERSION
 
     def __post_init__(self):
+        where = f"model card {self.name!r}" if isinstance(self.name, str) else "model card"
         for k in ("name", "task", "arch", "weights"):
             if not isinstance(getattr(self, k), str) or not getattr(self, k):
-                raise ModelError(f"model card: {k!r} must be a non-empty string")
+                raise ModelError(f"{where}: {k!r} must be a non-empty string")
+        if not isinstance(self.sha256, str):
+            raise ModelError(f"{where}: 'sha256' must be a hex string")
         if self.layout not in LAYOUTS:
-            raise ModelError(f"model card {self.name}: layout must be one of {LAYOUTS}, "
-                             f"got {self.layout!r}")
+            raise ModelError(f"{where}: layout must be one of {LAYOUTS}, got {self.layout!r}")
         if not isinstance(self.frontend, FrontendConfig):
-            raise ModelError(f"model card {self.name}: frontend must be a FrontendConfig")
-        object.__setattr__(self, "labels", tuple(str(x) for x in self.labels))
+            raise ModelError(f"{where}: frontend must be a FrontendConfig")
+        fe = self.frontend
+        if not (_SR_RANGE[0] <= fe.sr <= _SR_RANGE[1]) or fe.n_bins > _MAX_BINS:
+            raise ModelError(f"{where}: frontend sr={fe.sr} Hz / {fe.n_bins} bins outside "
+                             f"the supported range (sr {_SR_RANGE}, <= {_MAX_BINS} bins)")
+        if isinstance(self.labels, (str, bytes)) or not isinstance(self.labels, (list, tuple)) \
+                or not all(isinstance(x, str) for x in self.labels):
+            raise ModelError(f"{where}: 'labels' must be a list of strings, got "
+                             f"{self.labels!r}")
+        if len(set(self.labels)) != len(self.labels):
+            raise ModelError(f"{where}: 'labels' has duplicates {list(self.labels)}")
+        object.__setattr__(self, "labels", tuple(self.labels))
+        if not isinstance(self.args, dict) or not all(isinstance(k, str) for k in self.args):
+            raise ModelError(f"{where}: 'args' must be a JSON object of architecture "
+                             f"arguments, got {type(self.args).__name__}")
+        for k in ("normalization", "licence", "paper", "recipe", "description"):
+            if not isinstance(getattr(self, k), str):
+                raise ModelError(f"{where}: {k!r} must be a string, got "
+                                 f"{type(getattr(self, k)).__name__}")
+        if not isinstance(self.default, bool):
+            raise ModelError(f"{where}: 'default' must be true or false, got {self.default!r}")
+        for k in ("metrics", "versions"):
+            if not isinstance(getattr(self, k), dict):
+                raise ModelError(f"{where}: {k!r} must be a JSON object")
+        if not isinstance(self.decoder, DecoderSpec) or not isinstance(self.training,
+                                                                        TrainingInfo):
+            raise ModelError(f"{where}: decoder/training must be DecoderSpec/TrainingInfo")
 
     # ------------------------------------------------------------------ dicts
     @classmethod
@@ -164,7 +228,10 @@ class ModelCard:
         missing = [k for k in _REQUIRED if k not in d]
         if missing:
             raise ModelError(f"{where}model card lacks {missing}")
-        version = int(d.pop("schema_version", 1))
+        version = d.pop("schema_version", 1)
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise ModelError(f"{where}model card schema_version must be a positive integer, "
+                             f"got {version!r}")
         if version > SCHEMA_VERSION:
             raise ModelError(f"{where}model card schema {version} is newer than this audiodl "
                              f"understands ({SCHEMA_VERSION}); upgrade audiodl")
@@ -177,15 +244,20 @@ class ModelCard:
         if unknown:
             raise ModelError(f"{where}model card has unknown keys {unknown}; known: "
                              f"{sorted(names)}")
+        if not isinstance(d["frontend"], dict):
+            raise ModelError(f"{where}model card frontend must be a JSON object of front-end "
+                             f"settings, got {type(d['frontend']).__name__}")
         try:
             d["frontend"] = FrontendConfig.from_dict(d["frontend"])
-        except Exception as exc:
+        except Exception as exc:  # ParameterError, TypeError, ValueError, OverflowError ...
             raise ModelError(f"{where}model card frontend invalid ({exc})") from None
-        d["decoder"] = DecoderSpec.from_dict(d.get("decoder"))
-        d["training"] = TrainingInfo.from_dict(d.get("training"))
         try:
+            d["decoder"] = DecoderSpec.from_dict(d.get("decoder"))
+            d["training"] = TrainingInfo.from_dict(d.get("training"))
             return cls(**d)
-        except TypeError as exc:
+        except ModelError as exc:
+            raise ModelError(f"{where}{exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
             raise ModelError(f"{where}invalid model card ({exc})") from None
 
     def to_dict(self) -> dict:
@@ -208,13 +280,10 @@ class ModelCard:
     @classmethod
     def read(cls, path) -> "ModelCard":
         """Read and validate a card file."""
+        from ..io.textfiles import loads_json, read_text
         path = Path(path)
-        try:
-            d = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise ModelError(f"{path}: no such model card") from None
-        except (OSError, json.JSONDecodeError) as exc:
-            raise ModelError(f"{path}: invalid model card ({exc})") from None
+        text = read_text(path, error=ModelError, what="model card", max_bytes=MAX_CARD_BYTES)
+        d = loads_json(text, path, error=ModelError)
         return cls.from_dict(d, source=str(path))
 
     def write(self, path) -> Path:
@@ -278,4 +347,4 @@ def build_card(*, name: str, task: str, arch: str, args: dict, frontend, labels,
                      training=TrainingInfo.from_dict(training), metrics=dict(metrics or {}),
                      normalization=normalization, licence=licence, paper=paper, recipe=recipe,
                      description=description, default=default,
-                     weights=weights or f"{name}.pt", sha256=sha256 or "0" * 64)
+                     weights=weights or f"{name}.safetensors", sha256=sha256 or "0" * 64)

@@ -57,8 +57,31 @@ class NumpyExcerptNet:
     def __init__(self, arch: str, args: dict, state: dict):
         if arch not in NUMPY_ARCHS:
             raise ModelError(f"no numpy forward pass for {arch!r}")
+        try:
+            self._build(arch, args, state)
+            self.n_bins = int(np.shape(self.mean)[-1]) if np.ndim(self.mean) else 1
+            # a dry run: weights whose names or shapes do not fit the architecture fail here,
+            # with ModelError, rather than on the first file
+            out = self(np.zeros((1, self.n_frames, self.n_bins), np.float32))
+        except ModelError:
+            raise
+        except Exception as exc:  # KeyError, ValueError (shapes), TypeError ...
+            raise ModelError(f"{self._where(state)}weights do not fit the {arch!r} architecture "
+                             f"({type(exc).__name__}: {str(exc)[:200]})") from None
+        if np.shape(out) != (1, 1):
+            raise ModelError(f"{self._where(state)}weights do not fit the {arch!r} "
+                             f"architecture (output shape {np.shape(out)}, expected (1, 1))")
+
+    @staticmethod
+    def _where(state) -> str:
+        src = getattr(state, "source", "")
+        return f"{src}: " if src else ""
+
+    def _build(self, arch: str, args: dict, state: dict):
         self.arch, self.args = arch, dict(args)
         self.n_frames = int(self.args.get("n_frames", 80))
+        if not 1 <= self.n_frames <= 100000:
+            raise ModelError(f"n_frames={self.n_frames} is out of range")
         st = {k: np.asarray(v, dtype=np.float32) for k, v in state.items()
               if not k.endswith("num_batches_tracked")}
         self.mean, self.std = st["norm.mean"], st["norm.std"]
@@ -86,7 +109,11 @@ class NumpyExcerptNet:
                                                                 st["head.3.bias"])]
 
     def __call__(self, x):
-        x = (np.asarray(x, dtype=np.float32) - self.mean) / self.std
+        x = np.asarray(x, dtype=np.float32)
+        if x.ndim != 3 or x.shape[-1] != getattr(self, "n_bins", x.shape[-1]):
+            raise ModelError(f"{self.arch}: input of shape {x.shape}, expected (batch, "
+                             f"{self.n_frames}, {getattr(self, 'n_bins', '?')})")
+        x = (x - self.mean) / self.std
         if self.arch == "lidy2015":
             x = _sigmoid(_conv2d(x.transpose(0, 2, 1)[:, None], *self.conv))
             x = _maxpool2d(x, *self.pool)

@@ -98,6 +98,16 @@ class AsrPipeline(Pipeline):
     #: real context on each side of a window [s]
     overlap_seconds = 2.0
 
+    @classmethod
+    def check_card(cls, card) -> None:
+        """The labels are the CTC tokens (blank first): one per model output, ``|`` among them."""
+        super().check_card(card)
+        n = card.args.get("n_tokens")
+        if not card.labels or "|" not in card.labels or (n is not None and n != len(card.labels)):
+            raise ModelError(f"model card {card.name!r}: labels must be the model's "
+                             f"{n if n is not None else ''} CTC tokens (blank first, '|' the "
+                             f"word separator), got {len(card.labels)}")
+
     def __init__(self, card=None, backend=None, *, config=None):
         super().__init__(card, backend, config=config)
         if self.backend is not None and getattr(self.backend, "output", "") != "log_softmax":

@@ -12,6 +12,10 @@ A task subclass declares:
 ``params_type``    the typed decoding parameter set (seconds), with ``from_dict``,
                    ``replace(**overrides)`` (None keeps a value) and ``to_dict``;
 ``formats``        output format -> file suffix for ``-o DIR``;
+``card_labels``    the labels a card must declare, in the order of the model's output
+                   columns (None: any); a card whose labels differ (e.g. swapped
+                   ``music``/``speech``, which would invert the result) is refused;
+``online_params_type`` the parameter set of ``decoder.online`` (tasks with a causal mode);
 ``decode()``       activations -> result;
 ``evaluate()``     reference, estimate -> dict of scores (through :mod:`audiodl.evaluation`);
 ``write()``        result -> text in a format (through :mod:`audiodl.io.annotations`);
@@ -36,7 +40,7 @@ from ..errors import ModelError, ParameterError
 from ..features.config import FrontendConfig, as_config
 from ..types import Activations, Signal
 
-__all__ = ["Pipeline", "NoParams"]
+__all__ = ["Pipeline", "NoParams", "check_input"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,39 @@ class NoParams(ParamSet):
 
     def replace(self, **changes) -> "NoParams":
         return super().replace(**{k: v for k, v in changes.items() if v is not None})
+
+
+def check_input(x, sr) -> None:
+    """Refuse inputs no task can take before any work: wrong types, impossible rates.
+
+    ``x``: a path, a :class:`Signal` or a real number array (or list) with
+    ``sr`` a positive whole number of Hz (an ``int``, or a float/NumPy number
+    equal to one).
+
+    Raises
+    ------
+    ParameterError
+        Naming what is wrong.
+    """
+    if isinstance(x, (str, os.PathLike, Signal)):
+        return
+    if not isinstance(x, (np.ndarray, list, tuple)):
+        raise ParameterError(f"expected a file path, a Signal or an array of samples, got "
+                             f"{type(x).__name__}")
+    if sr is None:
+        raise ParameterError("an array input needs its sampling rate: pass sr=")
+    if isinstance(sr, bool) or not isinstance(sr, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(sr) or sr <= 0 or float(sr) != int(sr):
+        raise ParameterError(f"sr must be a positive whole number of Hz, got {sr!r}")
+    arr = x if isinstance(x, np.ndarray) else None
+    if arr is None:
+        try:
+            arr = np.asarray(x)
+        except (ValueError, TypeError) as exc:
+            raise ParameterError(f"samples are not a regular array ({exc})") from None
+    if arr.dtype.kind not in "fiub" or arr.ndim not in (1, 2):
+        raise ParameterError(f"samples must be a 1-D or (channels, n) real number array, got "
+                             f"{arr.dtype} {arr.shape}")
 
 
 class Pipeline:
@@ -82,6 +119,38 @@ class Pipeline:
     overlap_seconds: float = 2.0
     #: results are rows of one table (``classify``) rather than one document per input
     combine_outputs: bool = False
+    #: the labels (output columns, in order) a card of this task declares; None: any
+    card_labels: Optional[tuple] = None
+    #: parameter set of the card's ``decoder.online`` section (None: must be null)
+    online_params_type = None
+
+    @classmethod
+    def check_card(cls, card) -> None:
+        """Refuse a card this task cannot run honestly (labels, decoding parameters).
+
+        Raises
+        ------
+        ModelError
+            Naming the card: labels other than :attr:`card_labels` (a swapped
+            order would silently invert results), or a ``decoder`` section whose
+            parameters are unknown or invalid for this task.
+        """
+        where = f"model card {card.name!r} (task {card.task!r})"
+        if cls.card_labels is not None and tuple(card.labels) != tuple(cls.card_labels):
+            raise ModelError(f"{where}: labels {list(card.labels)} must be "
+                             f"{list(cls.card_labels)} (the order of the model's outputs)")
+        try:
+            cls.params_type.from_dict(card.decoder.offline)
+        except (ParameterError, TypeError, ValueError) as exc:
+            raise ModelError(f"{where}: invalid decoder.offline ({exc})") from None
+        if card.decoder.online:
+            if cls.online_params_type is None:
+                raise ModelError(f"{where}: decoder.online given but the task has no online "
+                                 "mode")
+            try:
+                cls.online_params_type.from_dict(card.decoder.online)
+            except (ParameterError, TypeError, ValueError) as exc:
+                raise ModelError(f"{where}: invalid decoder.online ({exc})") from None
 
     def __init__(self, card=None, backend=None, *, config=None):
         if card is not None and card.task not in (self.accepts or (self.task,)):
@@ -94,6 +163,8 @@ class Pipeline:
             self.config = as_config(config)
         else:
             raise ParameterError(f"{type(self).__name__} needs a model card or a front end")
+        if card is not None:
+            self.check_card(card)
         self.labels = tuple(card.labels) if card is not None else ()
         offline = card.decoder.offline if card is not None else {}
         self.default_params = self.params_type.from_dict(offline)
@@ -190,8 +261,7 @@ class Pipeline:
             Progress bar on stderr (only when it is a terminal).
         """
         from ..runtime.source import duration_of, progress_bar
-        if not isinstance(x, (str, os.PathLike, Signal)) and sr is None:
-            raise ParameterError("an array input needs its sampling rate: pass sr=")
+        check_input(x, sr)
         dur = duration_of(x, sr)
         bar = progress_bar(dur, progress)
         fps = self.config.fps

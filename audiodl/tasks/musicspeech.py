@@ -55,6 +55,7 @@ class MusicSpeechClassifier(Pipeline):
 
     task = CLASSIFY_TASK
     accepts = (CLASSIFY_TASK, DETECT_TASK)
+    card_labels = LABELS
     formats = {"text": ".txt", "json": ".json", "csv": ".csv"}
     default_format = "text"
     combine_outputs = True
@@ -79,6 +80,8 @@ class MusicSpeechClassifier(Pipeline):
         labels = activations.labels or LABELS
         if v.ndim != 2 or v.shape[1] != 2:
             raise ParameterError(f"expected two columns (music, speech), got {v.shape}")
+        if sorted(labels) != sorted(LABELS):
+            raise ParameterError(f"expected the columns {LABELS}, got {tuple(labels)}")
         m = v.mean(axis=0)
         i_m, i_s = labels.index("music"), labels.index("speech")
         total = m[i_m] + m[i_s]
@@ -116,6 +119,7 @@ class MusicSpeechDetector(Pipeline):
 
     task = DETECT_TASK
     params_type = SegmentParams
+    card_labels = LABELS
     formats = {"mirex": ".txt", "audacity": ".audacity.txt", "csv": ".csv", "json": ".json",
                "jams": ".jams"}
     default_format = "mirex"

@@ -88,6 +88,7 @@ class _OnsetTask(Pipeline):
     task = TASK
     method = ""
     params_type = PeakPickingParams
+    online_params_type = PeakPickingParams
     formats = {"text": ".onsets.txt", "json": ".onsets.json", "jams": ".onsets.jams"}
     default_format = "text"
     #: allowed threshold range of the activation (CNN: probabilities)
@@ -153,6 +154,7 @@ class OnsetPipeline(_OnsetTask):
 
     method = "cnn"
     threshold_range = (0.0, 1.0)
+    card_labels = ("onset",)
 
     def postprocess(self, outputs):
         return np.asarray(outputs, np.float32).reshape(-1)

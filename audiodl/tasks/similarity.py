@@ -71,6 +71,7 @@ class SimilarityPipeline(Pipeline):
 
     task = TASK
     params_type = CodeParams
+    card_labels = ()
     formats = {"text": ".code.txt", "json": ".code.json"}
     default_format = "text"
     combine_outputs = True

@@ -74,6 +74,7 @@ class SingingDetector(Pipeline):
 
     task = TASK
     params_type = SingingParams
+    card_labels = LABELS
     formats = FORMATS
     default_format = "mirex"
 

@@ -189,6 +189,7 @@ class StructurePipeline(_StructureTask):
     """Boundary CNN: front end -> :class:`~audiodl.models.structure.BoundaryCNN` -> peaks + labels."""
 
     method = "cnn"
+    card_labels = ("boundary",)
 
     def __init__(self, card=None, backend=None, *, config=None):
         super().__init__(card, backend, config=config)

@@ -14,7 +14,6 @@ dict-like string field (``arch_args``) is JSON.
 from __future__ import annotations
 
 import dataclasses
-import os
 import tomllib
 import types
 import typing
@@ -123,20 +122,26 @@ def load_config(cls, path=None, overrides=()):
     """
     config = cls()
     if path is not None:
+        from ..io.textfiles import read_text
+        text = read_text(path, error=ParameterError, what="config file",
+                         max_bytes=16 * 2 ** 20)
         try:
-            with open(os.fspath(path), "rb") as f:
-                data = tomllib.load(f)
-        except FileNotFoundError:
-            raise ParameterError(f"{path}: no such config file") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise ParameterError(f"{path}: invalid TOML ({exc})") from None
+            data = tomllib.loads(text)
+        except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
+            raise ParameterError(f"{path}: invalid TOML ({type(exc).__name__}: "
+                                 f"{str(exc)[:200]})") from None
         types = _field_types(cls)
         unknown = sorted(set(data) - set(types))
         if unknown:
             raise ParameterError(f"{path}: unknown config keys {unknown}; known keys: "
                                  f"{', '.join(sorted(types))}")
-        config = _replace(config, {k: _coerce(k, types[k], v, from_text=False)
-                                   for k, v in data.items()})
+        try:
+            config = _replace(config, {k: _coerce(k, types[k], v, from_text=False)
+                                       for k, v in data.items()})
+        except ParameterError as exc:
+            raise ParameterError(f"{path}: {exc}") from None
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise ParameterError(f"{path}: invalid config value ({exc})") from None
     return apply_overrides(config, overrides)
 
 

@@ -11,7 +11,7 @@ audiodl.cli.main train ...`` (DDP; gloo on CPU). The run folder receives:
 * ``config.json``, ``log.jsonl``, ``last.pt``, ``best.pt`` — the trainer's
   (re-running the same command resumes from ``last.pt``);
 * ``metrics.json`` — best epoch, validation scores, tuned-decoder scores;
-* ``<name>.json`` + ``<name>.pt`` — the trained model as card + weights
+* ``<name>.json`` + ``<name>.safetensors`` — the trained model as card + weights
   (:func:`audiodl.pretrained.save`), loadable with
   :func:`audiodl.pretrained.load` and shippable with ``audiodl ship``.
 """
@@ -56,7 +56,9 @@ def _hardware(world: int) -> dict:
 def _check_same_run(path: Path, config: dict) -> None:
     try:
         old = json.loads(path.read_text())["config"]
-    except (OSError, ValueError, KeyError):
+        if not isinstance(old, dict):
+            raise ValueError
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return
     diff = sorted(k for k in set(old) | set(config)
                   if k not in RESUMABLE_KEYS and old.get(k) != config.get(k))

@@ -35,7 +35,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
-from ..errors import ParameterError
+from ..errors import ModelError, ParameterError
 
 __all__ = ["TrainConfig", "seed_everything", "train", "describe_environment"]
 
@@ -216,7 +216,8 @@ def _write_log(out_dir, history) -> None:
 
 
 def _rng_state() -> tuple:
-    return torch.get_rng_state(), np.random.get_state(), random.getstate()
+    """torch, numpy and Python generator states in types ``weights_only`` loads."""
+    return torch.get_rng_state(), _numpy_rng_state(), list(random.getstate())
 
 
 def _set_rng_state(ck: dict, rank: int, world: int) -> None:
@@ -227,8 +228,8 @@ def _set_rng_state(ck: dict, rank: int, world: int) -> None:
     else:
         t, n, p = ck["rng_torch"], ck["rng_numpy"], ck["rng_python"]
     torch.set_rng_state(t)
-    np.random.set_state(n)
-    random.setstate(p)
+    np.random.set_state(_numpy_rng_from(n))
+    random.setstate(_python_rng_from(p))
 
 
 def _forward_loss(model, batch, loss_fn):
@@ -288,14 +289,21 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
     best_path = os.path.join(out_dir, "best.pt")
     minimise = config.monitor == "loss"
     if os.path.exists(last_path):
-        ck = torch.load(last_path, map_location=device, weights_only=False)
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        start_epoch, history = ck["epoch"] + 1, ck["history"]
-        best, best_epoch, bad_epochs = ck["best"], ck["best_epoch"], ck["bad_epochs"]
-        _set_rng_state(ck, rank, world)
-        if ck.get("scaler"):
-            scaler.load_state_dict(ck["scaler"])
+        ck = load_checkpoint(last_path, device=device)
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            start_epoch, history = int(ck["epoch"]) + 1, list(ck["history"])
+            best, best_epoch, bad_epochs = ck["best"], int(ck["best_epoch"]), int(ck["bad_epochs"])
+            _set_rng_state(ck, rank, world)
+            if ck.get("scaler"):
+                scaler.load_state_dict(ck["scaler"])
+        except ModelError:
+            raise
+        except Exception as exc:  # KeyError, shape mismatch, wrong types ...
+            raise ModelError(f"{last_path}: cannot resume from this checkpoint "
+                             f"({type(exc).__name__}: {str(exc)[:200]}); move it away to "
+                             "start afresh") from None
         log.info("resuming %s at epoch %d", out_dir, start_epoch)
     if is_main:
         _write_atomic(os.path.join(out_dir, "config.json"), json.dumps(
@@ -366,7 +374,7 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
         if is_main:
             t_rng, n_rng, p_rng = _rng_state()
             _save_atomic({"model": model.state_dict(), "optimizer": opt.state_dict(),
-                          "epoch": epoch, "history": history, "best": best,
+                          "epoch": epoch, "history": _plain(history), "best": _plain(best),
                           "best_epoch": best_epoch, "bad_epochs": bad_epochs,
                           "rng_torch": t_rng, "rng_numpy": n_rng, "rng_python": p_rng,
                           "rng_ranks": rng_ranks, "scaler": scaler.state_dict()}, last_path)
@@ -376,10 +384,67 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
     if world > 1:
         dist.barrier()  # rank 0 has written the final best.pt before anyone reads it
     if os.path.exists(best_path):
-        model.load_state_dict(torch.load(best_path, map_location=device, weights_only=True))
+        best_state = load_checkpoint(best_path, device=device)
+        try:
+            model.load_state_dict(best_state)
+        except Exception as exc:
+            raise ModelError(f"{best_path}: does not fit the model ({str(exc)[:200]})") from None
     result = {"best_epoch": best_epoch, "best": best, "history": history,
               "seconds": history[-1]["elapsed"] if history else 0.0, "best_path": best_path}
     return result
+
+
+def load_checkpoint(path, *, device="cpu"):
+    """A trainer checkpoint (``last.pt``/``best.pt``) read with ``torch.load(weights_only=True)``.
+
+    Only tensors and plain containers/numbers/strings are unpickled: a
+    replaced file carrying code is refused, never run.
+
+    Raises
+    ------
+    ModelError
+        Naming the file, for anything that is not such a checkpoint.
+    """
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except Exception as exc:  # UnpicklingError, RuntimeError, EOFError, BadZipFile ...
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+        raise ModelError(f"{path}: not a loadable training checkpoint ({type(exc).__name__}: "
+                         f"{first}); it is never unpickled beyond plain tensors and "
+                         "numbers") from None
+
+
+def _plain(obj):
+    """Scores with numpy scalars turned into Python numbers (``weights_only``-loadable)."""
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
+def _numpy_rng_state() -> dict:
+    """numpy's global RNG state in types ``weights_only`` accepts (tensors and numbers)."""
+    name, keys, pos, has_gauss, cached = np.random.get_state()
+    return {"name": str(name), "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos), "has_gauss": int(has_gauss), "cached_gaussian": float(cached)}
+
+
+def _numpy_rng_from(st) -> tuple:
+    if isinstance(st, dict):
+        keys = np.asarray(st["keys"].numpy() if hasattr(st["keys"], "numpy") else st["keys"])
+        return (st["name"], keys.astype(np.uint32), int(st["pos"]), int(st["has_gauss"]),
+                float(st["cached_gaussian"]))
+    return st  # pragma: no cover - older checkpoints (only readable without weights_only)
+
+
+def _python_rng_from(st) -> tuple:
+    version, internal, gauss = st
+    return (int(version), tuple(int(x) for x in internal), gauss)
 
 
 @torch.no_grad()

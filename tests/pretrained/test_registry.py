@@ -45,7 +45,7 @@ def test_save_load_roundtrip(tmp_path):
 
 def test_corrupt_weights_are_refused(tmp_path):
     pretrained.save(build("_test_tiny"), _card(), tmp_path)
-    with open(tmp_path / "tiny.pt", "ab") as f:
+    with open(tmp_path / "tiny.safetensors", "ab") as f:
         f.write(b"garbage")
     with pytest.raises(ModelError, match="sha256"):
         pretrained.load("tiny", directory=tmp_path)

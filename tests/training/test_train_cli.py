@@ -16,7 +16,7 @@ torch = pytest.importorskip("torch")
 def _check_run(out, name, layout):
     from audiodl import pretrained
     for f in ("run.json", "config.json", "log.jsonl", "metrics.json", "best.pt", "last.pt",
-              "train.log", f"{name}.json", f"{name}.pt"):
+              "train.log", f"{name}.json", f"{name}.safetensors"):
         assert (out / f).exists(), f
     model, card = pretrained.load(str(out / f"{name}.json"))
     assert card.layout == layout and card.training.extra["smoke"] is True

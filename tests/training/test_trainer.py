@@ -65,3 +65,49 @@ def test_overrides_reject_unknown_keys():
         TrainConfig().with_overrides(["learning_rate=1"])
     with pytest.raises(ParameterError):
         TrainConfig(optimizer="rmsprop")
+
+
+def test_resume_is_exact(tmp_path):
+    """Stopped after 2 of 4 epochs and re-run: bit-identical to an uninterrupted run."""
+    loss = torch.nn.BCEWithLogitsLoss()
+    data = _data()
+    train(_model(), data, _data(64, 1), loss_fn=loss,
+          config=TrainConfig(epochs=4, batch_size=32, seed=4), out_dir=tmp_path / "a")
+    train(_model(), data, _data(64, 1), loss_fn=loss,
+          config=TrainConfig(epochs=2, batch_size=32, seed=4), out_dir=tmp_path / "b")
+    import numpy as np
+    np.random.seed(123)  # the resumed run must restore numpy's state, not use this one
+    train(_model(), data, _data(64, 1), loss_fn=loss,
+          config=TrainConfig(epochs=4, batch_size=32, seed=4), out_dir=tmp_path / "b")
+    a = torch.load(tmp_path / "a" / "last.pt", weights_only=True)
+    b = torch.load(tmp_path / "b" / "last.pt", weights_only=True)
+    for k, v in a["model"].items():
+        assert torch.equal(v, b["model"][k]), k
+    assert [h["train_loss"] for h in a["history"]] == [h["train_loss"] for h in b["history"]]
+    assert torch.equal(a["rng_numpy"]["keys"], b["rng_numpy"]["keys"])
+
+
+class _Boom:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+@pytest.mark.parametrize("which", ["last.pt", "best.pt"])
+def test_replaced_checkpoint_never_executes(tmp_path, which):
+    """A last.pt swapped for a pickle that runs code gives a clear ModelError and runs nothing."""
+    from audiodl.errors import ModelError
+    loss = torch.nn.BCEWithLogitsLoss()
+    cfg = TrainConfig(epochs=1, batch_size=32, seed=2)
+    train(_model(), _data(), None, loss_fn=loss, config=cfg, out_dir=tmp_path)
+    marker = tmp_path / "pwned"
+    # torch.save pickles anything; best.pt is read when the finished run is re-run
+    torch.save({"model": _Boom(marker)}, tmp_path / which)
+    with pytest.raises(ModelError, match=which):
+        train(_model(), _data(), None, loss_fn=loss, config=cfg, out_dir=tmp_path)
+    assert not marker.exists()
+    (tmp_path / which).write_bytes(b"garbage")
+    with pytest.raises(ModelError, match=which):
+        train(_model(), _data(), None, loss_fn=loss, config=cfg, out_dir=tmp_path)

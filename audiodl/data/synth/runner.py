@@ -17,7 +17,14 @@ A task module (``audiodl.data.synth.<task>``) provides:
 :func:`generate_corpus` runs the plan over ``jobs`` processes, skips items
 already finished (a ``.items/<id>.json`` record is written last, atomically),
 shows a tqdm bar on stderr when it is a terminal, and writes
-``manifest.jsonl`` (items in plan order) and ``corpus.json``.
+``manifest.jsonl`` (items in plan order) and ``corpus.json`` (both atomically).
+
+Worker processes die with the parent: each watches its parent's pid and
+exits at once when the parent is gone (killed, even with SIGKILL), ignores
+SIGINT (the parent stops the pool) and dies silently on a broken pipe, so a
+killed run leaves no orphan writing files and no BrokenPipe tracebacks. A
+rerun regenerates only the items without a record, byte-identical to an
+uninterrupted run.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ import json
 import logging
 import multiprocessing
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -66,7 +75,30 @@ def assign_split(seed, index, *, fractions=(0.9, 0.05, 0.05)):
     return "valid" if u < fractions[0] + fractions[1] else "test"
 
 
-def _init_worker(task, sr):
+#: seconds between a worker's checks that its parent is still alive
+PARENT_POLL_SECONDS = 0.2
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Exit this worker (immediately, no cleanup, no traceback) once its parent is gone."""
+    while True:
+        if os.getppid() != parent_pid:
+            os._exit(1)
+        time.sleep(PARENT_POLL_SECONDS)
+
+
+def _detach_worker(parent_pid: int) -> None:
+    """Worker set-up: die with the parent, leave Ctrl-C to it, no BrokenPipe tracebacks."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "SIGPIPE"):
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True,
+                     name="audiodl-parent-watch").start()
+
+
+def _init_worker(task, sr, parent_pid=None):
+    if parent_pid is not None:
+        _detach_worker(parent_pid)
     mod = task_module(task)
     logging.getLogger("audiodl").setLevel(logging.WARNING)
     _CTX["mod"] = mod
@@ -147,9 +179,17 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / ".items").mkdir(exist_ok=True)
+    for stale in (out_dir / ".items").glob("*.tmp"):  # a killed run's half-written record
+        stale.unlink(missing_ok=True)
     info_path = out_dir / "corpus.json"
     if info_path.is_file():
-        old = json.loads(info_path.read_text())
+        try:
+            old = json.loads(info_path.read_text(encoding="utf-8"))
+            if not isinstance(old, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ParameterError(f"{info_path}: unreadable corpus description ({exc}); "
+                                 "use another output folder") from None
         for key, val in (("task", task), ("seed", int(seed)), ("sr", sr)):
             if old.get(key) != val:
                 raise ParameterError(
@@ -181,7 +221,8 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
                 _CTX.clear()
         else:
             mp = multiprocessing.get_context("spawn")
-            with mp.Pool(jobs, initializer=_init_worker, initargs=(task, sr)) as pool:
+            with mp.Pool(jobs, initializer=_init_worker,
+                         initargs=(task, sr, os.getpid())) as pool:
                 for _ in pool.imap_unordered(_work, [(s, out_dir) for s in pending], chunksize=1):
                     bar.update(1)
     finally:
@@ -207,7 +248,9 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
     }
     if hasattr(mod, "describe"):
         info["generator"] = mod.describe()
-    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    tmp = info_path.with_name(info_path.name + ".tmp")
+    tmp.write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, info_path)
     logger.info("%s: wrote %s (%d items, %.2f h) in %.1f s", task, manifest, len(items),
                 total / 3600.0, elapsed)
     return manifest

@@ -66,7 +66,7 @@ def parse_arch_args(text: str) -> dict:
     """``arch_args`` (a JSON object) as a dict."""
     try:
         args = json.loads(text or "{}")
-    except json.JSONDecodeError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ParameterError(f"arch_args must be a JSON object, got {text!r} ({exc})") from None
     if not isinstance(args, dict):
         raise ParameterError(f"arch_args must be a JSON object, got {text!r}")
