@@ -109,15 +109,28 @@ def info(path) -> dict:
     dict with keys ``sr`` [Hz], ``channels``, ``frames``, ``duration`` [s],
     ``format``, ``subtype``.
     """
+    from .integrity import DecoderMessages
     sf = _soundfile()
     path = _check_path(path)
-    try:
-        i = sf.info(path)
+    try:  # libmpg123 prints header warnings while probing: keep them off stderr
+        with DecoderMessages(_maybe_mpeg(path)) as msgs:
+            i = sf.info(path)
     except Exception as exc:  # LibsndfileError, RuntimeError, TypeError
         raise AudioError(path, f"not a readable audio file ({_clean(exc)})") from None
+    for line in msgs.lines:
+        log.debug("%s: decoder: %s", path, line)
     return {"sr": int(i.samplerate), "channels": int(i.channels), "frames": int(i.frames),
             "duration": float(i.frames) / i.samplerate if i.samplerate else 0.0,
             "format": i.format, "subtype": i.subtype}
+
+
+def _maybe_mpeg(path: str) -> bool:
+    """Whether libsndfile may hand the file to libmpg123 (which prints to stderr)."""
+    if path.lower().endswith((".mp3", ".mp2", ".mp1", ".mpga", ".mpeg")):
+        return True
+    with open(path, "rb") as f:
+        head = f.read(3)
+    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _clean(exc) -> str:
@@ -328,7 +341,7 @@ def _decode(path: str, meta: dict, *, start: int = 0, stop: Optional[int] = None
     if n_read == 0:
         raise AudioError(path, "contains no samples (zero length)")
     if damage:
-        raise AudioError(path, f"corrupt MP3 stream: the decoder reported {len(damage)} "
+        raise AudioError(path, f"truncated or corrupt MP3 stream: the decoder reported {len(damage)} "
                                f"problem(s), e.g. {damage[0].strip()!r}")
     expected = (meta["frames"] if stop is None else min(stop, meta["frames"])) - start
     problem = short_read_problem(path, meta, n_read, expected=expected)
