@@ -231,3 +231,15 @@ def test_truncated_pcm_files_are_refused(tmp_path, ext, subtype, where):
     with pytest.raises(AudioError, match="truncated") as e:
         load(path)
     assert path in str(e.value)
+
+
+def test_stdin_wav_with_one_hertz_header_is_refused(tmp_path):
+    import io
+
+    from audiodl.io import read_pipe
+    path = tmp_path / "tiny.wav"
+    sf.write(path, 0.1 * np.random.randn(44100), 1)
+    with pytest.raises(AudioError, match="<stdin>: unsupported sampling rate 1 Hz"):
+        read_pipe(io.BytesIO(path.read_bytes()))
+    with pytest.raises(AudioError, match="sampling rate"):
+        read_pipe(io.BytesIO(np.zeros(100, np.float32).tobytes()), fmt="raw", sr=10**9)
