@@ -4,8 +4,8 @@ Generates music-like test audio block by block (tones, clicks, noise; 8-part
 repeat structure), then runs each command once, in turn, under
 ``/usr/bin/time -v`` and reports its maximum resident set size and wall time.
 
-    python bench/memory.py --hours 3 --workdir /tmp/audiodl-mem   # ~1 h on 2 busy cores
-    python bench/memory.py --hours 0.003 --workdir /tmp/audiodl-mem --only onsets
+    python bench/memory.py --hours 3 --workdir mem-run   # ~1.5 h on 2 busy cores
+    python bench/memory.py --hours 0.003 --workdir mem-run --only onsets
 
 Writes ``WORKDIR/memory.tsv`` (label, input, peak MB, wall s, exit status, command)
 and prints it. The singing command needs ``--singing-card`` (no shipped model yet).
