@@ -94,8 +94,8 @@ def _parse_wav_header(stream, source: str):
     if ch < 1 or ch > MAX_CHANNELS:
         raise AudioError(source, f"unsupported channel layout: {ch} channels "
                                  f"(1 to {MAX_CHANNELS} supported)")
-    if rate < 1:
-        raise AudioError(source, f"invalid sampling rate {rate} Hz in the WAV header")
+    from .audio import check_rate
+    check_rate(rate, source)  # the file rules: [MIN_SR, MAX_SR]
     dtypes = {(_TAG_PCM, 8): "u1", (_TAG_PCM, 16): "<i2", (_TAG_PCM, 24): "i3",
               (_TAG_PCM, 32): "<i4", (_TAG_FLOAT, 32): "<f4", (_TAG_FLOAT, 64): "<f8"}
     if (tag, bits) not in dtypes:
@@ -225,7 +225,8 @@ def read_pipe_blocks(stream, *, fmt: str = "wav", sr: Optional[int] = None,
         ch = 1 if channels is None else int(channels)
         if ch < 1 or ch > MAX_CHANNELS:
             raise ParameterError(f"channels must be 1 to {MAX_CHANNELS}, got {channels}")
-        rate, code, width, data_size = int(sr), "<f4", 4, None
+        from .audio import check_rate
+        rate, code, width, data_size = check_rate(sr, source), "<f4", 4, None
     blocks = _blocks(stream, code=code, width=width, channels=ch, block_length=block_length,
                      data_size=data_size, source=source)
     return int(rate), blocks

@@ -18,7 +18,7 @@ from ..errors import AudioError
 from ..types import Signal
 
 __all__ = ["feature_chunks", "duration_of", "progress_bar", "frontend_for", "STREAM_SECONDS",
-           "CHUNK_SECONDS", "COLD_SECONDS"]
+           "CHUNK_SECONDS", "COLD_SECONDS", "PUSH_SECONDS"]
 
 #: files longer than this are streamed from disk instead of loaded whole [s]
 STREAM_SECONDS = 600.0
@@ -49,6 +49,9 @@ def frontend_for(n_seconds: float):
         return numpy_spectrogram
     from ..features.frontend import spectrogram
     return spectrogram
+#: seconds of audio per push into the streaming front end (its complex STFT of a push is
+#: the largest transient array: ~100 MB for 120 s at 44.1 kHz, ~17 MB for 20 s)
+PUSH_SECONDS = 20.0
 
 
 def _name(x) -> str:
@@ -91,34 +94,36 @@ def feature_chunks(x, sr: Optional[int] = None, *, config,
     ------
     np.ndarray [shape=(k, n_bins) or (n_channels, k, n_bins)], float32
     """
-    block = max(config.hop_length, int((chunk_seconds or CHUNK_SECONDS) * config.sr))
-    blocks = sample_blocks(x, sr, config.sr, block)
-    first = next(blocks, None)
-    second = next(blocks, None) if first is not None else None
-    if first is not None and second is None:  # fits one chunk: the batch front end
-        y = np.asarray(first, dtype=np.float32)
+    hop = config.hop_length
+    block = max(hop, int((chunk_seconds or CHUNK_SECONDS) * config.sr))
+    step = max(hop, min(block, int(PUSH_SECONDS * config.sr) // hop * hop))
+    blocks = sample_blocks(x, sr, config.sr, step)
+    head, n = [], 0  # up to one chunk of audio, to decide batch or streaming
+    for b in blocks:
+        head.append(np.asarray(b, dtype=np.float32))
+        n += len(b)
+        if n > block:
+            break
+    else:
+        if n == 0:
+            raise AudioError(_name(x), "zero-length audio")
+        # fits one chunk: the batch front end
+        y = head[0] if len(head) == 1 else np.concatenate(head)
         yield frontend_for(len(y) / config.sr)(y, config)
         return
     from ..features.streaming import StreamingFrontend
     sf = StreamingFrontend(config)
-    n = 0
-    for b in _chain(first, second, blocks):
-        n += len(b)
+    while head:  # pushes of PUSH_SECONDS: the STFT of a push is the largest transient
+        out = sf.process(head.pop(0))
+        if out.shape[-2]:
+            yield out
+    for b in blocks:
         out = sf.process(np.asarray(b, dtype=np.float32))
         if out.shape[-2]:
             yield out
-    if n == 0:
-        raise AudioError(_name(x), "zero-length audio")
     out = sf.flush()
     if out.shape[-2]:
         yield out
-
-
-def _chain(first, second, rest):
-    for b in (first, second):
-        if b is not None:
-            yield b
-    yield from rest
 
 
 def duration_of(x, sr: Optional[int] = None) -> float:

@@ -166,8 +166,13 @@ def sf_novelty(feats: np.ndarray, *, fps: float, embed: float = 2.0, k_frac: flo
     rec = librosa.segment.recurrence_matrix(emb, k=min(k, emb.shape[1] - 1), sym=True,
                                             mode="connectivity", metric="euclidean")
     lag = librosa.segment.recurrence_to_lag(np.asarray(rec, dtype=np.float32), pad=True)
+    del rec
     lag = gaussian_filter(lag, sigma=(0.5, max(0.5, sigma * rate)))  # (lag, time)
-    nov = np.concatenate([[0.0], np.sum(np.diff(lag, axis=1) ** 2, axis=0)])
+    nov = np.zeros(lag.shape[1])
+    for c in range(1, lag.shape[1], 256):  # squared column differences, a few columns at a time
+        e = min(c + 256, lag.shape[1])
+        d = lag[:, c:e] - lag[:, c - 1:e - 1]
+        nov[c:e] = np.einsum("ij,ij->j", d, d)
     # the embedding looks back ``steps`` frames: centre it (a change at t shows at t + steps / 2)
     half = (steps - 1) // 2
     nov = np.concatenate([nov[half:], np.zeros(half)])
@@ -281,17 +286,22 @@ def label_segments(bounds: np.ndarray, feats: np.ndarray, fps: float, *,
 def segment_distances(bounds: np.ndarray, feats: np.ndarray, *, n_points: int = 24):
     """``(n_segments, n_segments)`` distances in [0, 2] (see :func:`label_segments`)."""
     x = _unit_rows(feats)
-    seqs, means = [], []
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    seqs = np.empty((n_seg, n_points * x.shape[1]), np.float32)
+    means = np.empty((n_seg, x.shape[1]), np.float32)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
         b = max(b, a + 1)
         idx = np.linspace(a, b - 1, n_points).round().astype(int).clip(0, len(x) - 1)
-        seqs.append(x[idx])
+        seqs[i] = x[idx].reshape(-1)
         m = x[a:b].mean(axis=0)
-        means.append(m / (np.linalg.norm(m) + 1e-9))
-    seqs, means = np.stack(seqs), np.stack(means)
-    aligned = np.einsum("ild,jld->ij", seqs, seqs) / n_points
-    sim = 0.5 * (aligned + means @ means.T)
-    dist = np.clip(1.0 - sim, 0.0, 2.0)
+        means[i] = m / (np.linalg.norm(m) + 1e-9)
+    del x
+    # one (n_seg, n_seg) float32 matrix, updated in place: aligned-frame cosine, + mean cosine
+    dist = seqs @ seqs.T
+    dist /= n_points
+    dist += means @ means.T
+    dist *= -0.5
+    dist += 1.0
+    np.clip(dist, 0.0, 2.0, out=dist)
     np.fill_diagonal(dist, 0.0)
     return dist
 

@@ -149,7 +149,7 @@ def test_as_signal_array_above_full_scale_is_info(caplog):
     assert len(recs) == 1 and recs[0].levelno == logging.INFO
     assert "<array>: peak 1.42" in recs[0].getMessage()
     caplog.clear()
-    as_signal(np.full(100, 0.5, np.float32), 8000)
+    as_signal(np.full(1000, 0.5, np.float32), 8000)
     assert not _records(caplog)
 
 
@@ -185,5 +185,5 @@ def test_as_signal_arrays():
         as_signal(np.array([0.0, np.nan], np.float32), 8000)
     with pytest.raises(AudioError, match="channels"):
         as_signal(np.zeros((1000, 2), np.float32), 8000)
-    i16 = as_signal((np.ones(10) * 16384).astype(np.int16), 8000)
+    i16 = as_signal((np.ones(1000) * 16384).astype(np.int16), 8000)
     assert abs(i16.y[0] - 0.5) < 1e-3
