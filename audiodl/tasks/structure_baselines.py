@@ -285,6 +285,7 @@ def label_segments(bounds: np.ndarray, feats: np.ndarray, fps: float, *,
 
 def segment_distances(bounds: np.ndarray, feats: np.ndarray, *, n_points: int = 24):
     """``(n_segments, n_segments)`` distances in [0, 2] (see :func:`label_segments`)."""
+    n_seg = len(bounds) - 1
     x = _unit_rows(feats)
     seqs = np.empty((n_seg, n_points * x.shape[1]), np.float32)
     means = np.empty((n_seg, x.shape[1]), np.float32)
