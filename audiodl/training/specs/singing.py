@@ -70,8 +70,14 @@ class SingingConfig(SpecConfig):
     valid_manifests : list of str
         Validation manifests (every item validates and tunes the decoder).
     exclude_voices : list of str
-        ``meta.voice`` values left out of training and validation (e.g.
-        ``mbrola:us2``): the generalisation test.
+        ``meta.voice`` or ``meta.engine`` values left out of training and
+        validation (e.g. ``mbrola:us2`` or the engine ``world``): the
+        generalisation test.
+    init : str
+        Weights (a ``state_dict`` ``.pt`` of the same architecture, e.g. an
+        earlier run's ``best.pt`` or ``<name>.pt``) to start from instead of a
+        random initialisation; its per-band statistics are kept. Relative to
+        the data root, or absolute; empty: train from scratch.
     train_splits, valid_splits : list of str
         Keep only items whose ``split`` is listed (empty: every item), for
         corpora with their own splits in one manifest (e.g. Jamendo:
@@ -97,6 +103,7 @@ class SingingConfig(SpecConfig):
     exclude_voices: list[str] = field(default_factory=lambda: ["mbrola:us2"])
     train_splits: list[str] = field(default_factory=list)
     valid_splits: list[str] = field(default_factory=list)
+    init: str = ""
     window: int = 128
     n_valid: int = 64
     pitch_shift: float = 0.3
@@ -139,13 +146,16 @@ def item_targets(item, n_frames: int, fps: float) -> np.ndarray:
 
 
 def read_items(manifests, *, data_root, exclude_voices=(), splits=()) -> list:
-    """Items of ``manifests`` (of ``splits``, if given) without those sung by ``exclude_voices``."""
+    """Items of ``manifests`` (of ``splits``, if given) without those sung by ``exclude_voices``
+    (matched against ``meta.voice`` and ``meta.engine``)."""
     from ...data.manifest import read_manifest
     from ...data.paths import resolve_data_path
     out = []
+    excluded = set(exclude_voices)
     for rel in manifests:
         for it in read_manifest(resolve_data_path(rel, data_root)):
-            if (it.get("meta") or {}).get("voice") in set(exclude_voices):
+            meta = it.get("meta") or {}
+            if meta.get("voice") in excluded or meta.get("engine") in excluded:
                 continue
             if splits and it.get("split") not in set(splits):
                 continue
@@ -284,6 +294,14 @@ class SingingSpec(TrainingSpec):
             raise ParameterError(f"{config.arch} is not a frame-level model")
         mean, std = normalization_stats(tr.feats, per="band", seed=config.seed)
         model.norm.set_stats(mean, std)
+        if config.init:
+            import torch
+
+            from ...data.paths import resolve_data_path
+            state = torch.load(resolve_data_path(config.init, data_root), map_location="cpu",
+                               weights_only=True)
+            model.load_state_dict(state)  # strict: same architecture; keeps its band statistics
+            log.info("singing: initialised from %s", config.init)
         spec_aug = None
         if config.filter_db or config.loudness_db:
             spec_aug = SpecAugment(unit_db=db_per_unit(fe), gain_db=config.loudness_db,
@@ -304,6 +322,9 @@ class SingingSpec(TrainingSpec):
             return round(sum(float(it["duration"]) for it in items) / 3600, 3)
 
         voices = sorted({(it.get("meta") or {}).get("voice") for it in tr_items} - {None})
+        engines = sorted({(it.get("meta") or {}).get("engine")
+                          or ("mbrola" if (it.get("meta") or {}).get("voice", "").startswith("mbrola:")
+                              else None) for it in tr_items} - {None})
         kinds = {}
         for it in tr_items:
             k = (it.get("meta") or {}).get("kind", "?")
@@ -312,8 +333,10 @@ class SingingSpec(TrainingSpec):
                 "valid_manifests": list(config.valid_manifests),
                 "n_train_items": len(tr_items), "n_valid_items": len(va_items),
                 "train_hours": hours(tr_items), "valid_hours": hours(va_items),
-                "train_kinds": kinds, "singing_engines_seen": voices,
+                "train_kinds": kinds, "singing_engines_seen": engines,
+                "singing_voices_seen": voices,
                 "held_out_voices": list(config.exclude_voices),
+                "initialised_from": config.init or None,
                 "augmentation": (f"pitch shift ±{config.pitch_shift:g}, time stretch "
                                  f"±{config.time_stretch:g}, frequency filter "
                                  f"±{config.filter_db:g} dB, loudness ±{config.loudness_db:g} dB "
