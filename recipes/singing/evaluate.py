@@ -12,11 +12,15 @@ manifest and reports frame-wise error, precision, recall, specificity and F1
 (70 fps grid, counts summed over files) for:
 
 * ``all`` — every file;
-* ``seen_voice`` / ``held_out_voice`` — sung files by a voice the model was /
-  was not trained on (the card's ``training.data.held_out_voices``; the
-  latter only when the card names one), each with the non-singing files;
+* ``seen_voice`` / ``held_out_voice`` — sung files by a voice or engine the
+  model was / was not trained on (the card's ``training.data.held_out_voices``,
+  matched against ``meta.voice`` and ``meta.engine``; the latter only when the
+  card names one), each with the non-singing files;
+* ``engine:mbrola`` / ``engine:festival`` / ``engine:world`` — the sung
+  files of one singing engine alone (``mixed`` files count for their engine);
 * ``speech`` / ``instrumental`` / ``choir`` — hard negatives alone (their
-  false-positive rate is the number to read).
+  false-positive rate is the number to read); ``mixed`` — songs with speech
+  over the intro and singing afterwards.
 
 ``--speed`` adds the throughput in x real time on one thread (torch) over
 the files. Writes a JSON file and prints a markdown table.
@@ -31,13 +35,24 @@ import sys
 import time
 
 
+SUNG_KINDS = ("vocal", "festival", "world", "mixed")
+GROUPS = ("all", "seen_voice", "held_out_voice", "engine:mbrola", "engine:festival", "engine:world",
+          "mixed", "speech", "instrumental", "choir")
+
+
 def groups_of(item, held_out):
+    """Result groups of a manifest item (list of str; see the module docstring)."""
     meta = item.get("meta") or {}
     kind = meta.get("kind", "?")
     voice = meta.get("voice")
+    engine = meta.get("engine") or (voice.split(":")[0] if voice else None)
     out = ["all"]
-    if kind == "vocal":
-        out.append("held_out_voice" if voice in held_out else "seen_voice")
+    if kind in SUNG_KINDS:
+        out.append("held_out_voice" if (voice in held_out or engine in held_out) else "seen_voice")
+        if engine:
+            out.append(f"engine:{engine}")
+        if kind == "mixed":
+            out.append("mixed")
     else:
         out += ["seen_voice", kind] + (["held_out_voice"] if held_out else [])
     return out
@@ -106,15 +121,19 @@ def main(argv=None):
         metrics = dict(card.metrics, test=test)
         a = table["all"]
         metrics["headline"] = (f"test frame error {a['error']:.3f}, F1 {a['f1']:.3f}"
-                               + (f"; held-out voice error {table['held_out_voice']['error']:.3f}"
-                                  if "held_out_voice" in table else ""))
+                               + (f"; held-out {'/'.join(sorted(held_out))} error "
+                                  f"{table['held_out_voice']['error']:.3f}"
+                                  if "held_out_voice" in table else "")
+                               + "".join(f"; {k} false-positive rate "
+                                         f"{table[k]['false_positive_rate']:.3f}"
+                                         for k in ("speech", "instrumental") if k in table))
         if args.speed:
             metrics["speed"] = out["speed"]
         card.replace(metrics=metrics).write(args.model)
     cols = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate")
     print("| group | files | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
-    for g in ("all", "seen_voice", "held_out_voice", "speech", "instrumental", "choir"):
+    for g in GROUPS:
         if g in table:
             r = table[g]
             print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols) + " |")

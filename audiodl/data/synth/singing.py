@@ -483,7 +483,6 @@ def _norm(y, gain_db=0.0):
 def _sung_line(kind, mel_notes, dur, ctx, rng, rng2, meta):
     """The sung stem of ``kind`` and its sung spans (label), updating ``meta``."""
     sr = ctx.sr
-    heard_only = True
     if kind in ("vocal", "mixed_mbrola"):
         voice = sorted(ctx.voices)[int(rng.integers(len(ctx.voices)))]
         (vocal, spans), folded = sing_safely(mel_notes, dur, voice_path=ctx.voices[voice],
@@ -491,7 +490,6 @@ def _sung_line(kind, mel_notes, dur, ctx, rng, rng2, meta):
         if folded:
             meta["pitch_folded"] = list(SAFE_F0)
         meta["engine"], meta["voice"] = "mbrola", f"mbrola:{voice}"
-        heard_only = False
     elif kind in ("festival", "mixed_festival"):
         voice = festival_singing_voice()
         if voice is None:
@@ -511,8 +509,6 @@ def _sung_line(kind, mel_notes, dur, ctx, rng, rng2, meta):
     # the label is the union of the syllable spans and the stem's activity
     heard = [(a, b) for a, b, _ in activity_segments(vocal, sr, label="sing", threshold_db=-35.0,
                                                       min_gap=JOIN_GAP, min_duration=0.02)]
-    if heard_only:
-        heard = [(a, b) for a, b in heard if b - a >= 0.1]
     return vocal, _join(sorted(list(spans) + heard), JOIN_GAP)
 
 
