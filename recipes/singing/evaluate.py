@@ -22,6 +22,10 @@ manifest and reports frame-wise error, precision, recall, specificity and F1
   false-positive rate is the number to read); ``mixed`` — songs with speech
   over the intro and singing afterwards.
 
+``--tta F1,F2,...`` averages the frame probabilities over spectrogram pitch
+shifts by these factors (test-time pitch-shift averaging, Schlüter & Grill;
+e.g. ``0.9,1,1.1``), with the card's decoder.
+
 ``--speed`` adds the throughput in x real time on one thread (torch) over
 the files. Writes a JSON file and prints a markdown table.
 """
@@ -58,6 +62,22 @@ def groups_of(item, held_out):
     return out
 
 
+def tta_activations(pipe, path, factors):
+    """Frame probabilities averaged over spectrogram pitch shifts by ``factors``."""
+    import numpy as np
+
+    from audiodl.runtime.source import duration_of
+    from audiodl.training.specs.singing import band_centres, pitch_shift_matrix
+    from audiodl.types import Activations
+    centres = band_centres(pipe.config)
+    vals = []
+    for f in factors:
+        m = pitch_shift_matrix(centres, f)
+        vals.append(pipe.activation_values(c @ m for c in pipe.feature_chunks(path)))
+    return Activations(values=np.mean(vals, axis=0), fps=pipe.fps, labels=pipe.labels,
+                       audio_duration=duration_of(path, None))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="shipped model name or card .json")
@@ -67,6 +87,7 @@ def main(argv=None):
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--median", type=float, default=None, help="[s]")
     ap.add_argument("--speed", action="store_true", help="measure x real time on one thread")
+    ap.add_argument("--tta", default="", help="pitch-shift factors to average, e.g. 0.9,1,1.1")
     ap.add_argument("--into-card", action="store_true",
                     help="record the scores as metrics.test (and the headline) in the card "
                          "given by --model (a run's .json, before `audiodl ship`)")
@@ -89,9 +110,10 @@ def main(argv=None):
              if args.split is None or it.get("split") == args.split]
     per_group, files = {}, []
     audio_s = compute_s = 0.0
+    factors = [float(f) for f in args.tta.split(",") if f.strip()]
     for it in items:
         t0 = time.perf_counter()
-        act = pipe.activations(it["audio"])
+        act = tta_activations(pipe, it["audio"], factors) if factors else pipe.activations(it["audio"])
         compute_s += time.perf_counter() - t0
         audio_s += act.duration
         est = pipe.decode(act, threshold=args.threshold, median=args.median)
@@ -105,7 +127,7 @@ def main(argv=None):
     table = {g: aggregate(rs) for g, rs in per_group.items()}
     out = {"model": card.name, "manifest": args.manifest, "decoder": pipe.params(
         threshold=args.threshold, median=args.median).to_dict(),
-        "held_out_voices": sorted(held_out), "groups": table, "files": files}
+        "held_out_voices": sorted(held_out), "tta": factors, "groups": table, "files": files}
     if args.speed:
         out["speed"] = {"audio_seconds": round(audio_s, 1), "compute_seconds": round(compute_s, 2),
                         "x_real_time": round(audio_s / compute_s, 1), "threads": 1}

@@ -47,7 +47,7 @@ from torch.utils.data import Dataset
 from ...errors import ParameterError
 from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
 
-__all__ = ["SingingConfig", "SingingSpec", "StretchShiftWindows", "band_centres",
+__all__ = ["SingingConfig", "SingingSpec", "StretchShiftWindows", "band_centres", "pitch_shift_matrix",
            "item_targets", "read_items", "tune_decoder", "FRONTEND", "LABELS"]
 
 log = logging.getLogger(__name__)
@@ -174,6 +174,36 @@ def band_centres(config) -> np.ndarray:
     return (f[:, None] * w).sum(0) / np.maximum(w.sum(0), 1e-12)
 
 
+def pitch_shift_matrix(centres, factor) -> np.ndarray:
+    """Matrix ``m`` such that ``x @ m`` pitch-shifts log-mel frames ``x`` by ``factor``.
+
+    Band ``b`` of the result reads the input at frequency ``centres[b] / factor``
+    (linear interpolation over the band centres, edges repeated): the
+    spectrogram pitch shift of Schlüter & Grill, used in training and for
+    test-time pitch-shift averaging.
+
+    Parameters
+    ----------
+    centres : np.ndarray [shape=(n_bins,)] [Hz]
+    factor : float
+        > 1 shifts up.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_bins, n_bins)], float32
+    """
+    centres = np.asarray(centres, dtype=np.float64)
+    n = len(centres)
+    pos = np.interp(centres / factor, centres, np.arange(n))
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = pos - lo
+    m = np.zeros((n, n), dtype=np.float32)
+    m[lo, np.arange(n)] += 1 - w
+    m[hi, np.arange(n)] += w
+    return m
+
+
 class StretchShiftWindows(Dataset):
     """Training windows with Schlüter & Grill's spectrogram pitch shift and time stretch.
 
@@ -225,15 +255,7 @@ class StretchShiftWindows(Dataset):
         return self.n
 
     def _band_matrix(self, factor):
-        n = len(self.centres)
-        pos = np.interp(self.centres / factor, self.centres, np.arange(n))
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, n - 1)
-        w = pos - lo
-        m = np.zeros((n, n), dtype=np.float32)
-        m[lo, np.arange(n)] += 1 - w
-        m[hi, np.arange(n)] += w
-        return m
+        return pitch_shift_matrix(self.centres, factor)
 
     def __getitem__(self, k):
         rng = np.random.default_rng([self.seed, self.epoch, int(k)])
