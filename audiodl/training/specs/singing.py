@@ -364,7 +364,7 @@ class SingingSpec(TrainingSpec):
                                  f"±{config.filter_db:g} dB, loudness ±{config.loudness_db:g} dB "
                                  "(on the log-mel spectrogram)")}
         return Prepared(model=model, train=train_ds, valid=valid_ds, data=data,
-                        extra={"frontend": fe, "valid_set": va})
+                        extra={"frontend": fe, "valid_set": va, "data_root": data_root})
 
     def loss(self, config):
         import torch
@@ -408,11 +408,47 @@ class SingingSpec(TrainingSpec):
             name=info.name, task=self.task, arch=config.arch,
             args=parse_arch_args(config.arch_args), frontend=prepared.extra["frontend"],
             labels=list(LABELS), layout="same", decoder=dec,
-            training=self.training_info(config, info, prepared.data),
+            training=self.training_info(config, info, prepared.data,
+                                        **init_provenance(config.init,
+                                                          data_root=prepared.extra.get("data_root"))),
             metrics=metrics, normalization="per-band", licence=LICENCE, paper=PAPER,
             recipe="recipes/singing",
             description="Frame-wise singing-voice detector (70 fps); speech over music, "
                         "instrumental leads and choir pads are negatives.")
+
+
+def init_provenance(init, *, data_root=None) -> dict:
+    """Card fields recording the run a model continued from (``config.init``).
+
+    Reads the card (``*.json`` with a ``training`` section) in the folder of the
+    ``init`` weights, if there is one, and returns ``{"stage1": {...}}`` with its
+    command, seconds, epochs, best epoch, seed and data summary; ``{}`` when
+    ``init`` is empty or no card is found there.
+    """
+    import json
+    from pathlib import Path
+
+    from ...data.paths import resolve_data_path
+    if not init:
+        return {}
+    folder = Path(resolve_data_path(init, data_root)).parent
+    for card_path in sorted(folder.glob("*.json")):
+        try:
+            prev = json.loads(card_path.read_text())
+        except (OSError, ValueError):
+            continue
+        tr = prev.get("training") if isinstance(prev, dict) else None
+        if not isinstance(tr, dict) or "command" not in tr:
+            continue
+        data = tr.get("data") if isinstance(tr.get("data"), dict) else {}
+        keep = ("manifests", "n_train_items", "train_hours", "train_kinds", "singing_engines_seen",
+                "augmentation")
+        return {"stage1": {"weights": init, "name": prev.get("name"), "command": tr["command"],
+                           "seconds": tr.get("seconds"), "best_epoch": tr.get("best_epoch"),
+                           "seed": tr.get("seed"),
+                           "epochs": (tr.get("config") or {}).get("epochs"),
+                           "data": {k: data[k] for k in keep if k in data}}}
+    return {}
 
 
 def valid_activations(model, feature_set):
