@@ -73,6 +73,11 @@ class SingingConfig(SpecConfig):
         ``meta.voice`` or ``meta.engine`` values left out of training and
         validation (e.g. ``mbrola:us2`` or the engine ``world``): the
         generalisation test.
+    kind_weights : str
+        JSON object: sampling weight of training items by ``meta.kind``
+        (default 1): a window is drawn from an item with probability
+        proportional to its length times this weight, e.g.
+        ``'{"speech": 3, "mixed": 2}'`` to show the hard negatives more often.
     init : str
         Weights (a ``state_dict`` ``.pt`` of the same architecture, e.g. an
         earlier run's ``best.pt`` or ``<name>.pt``) to start from instead of a
@@ -104,6 +109,7 @@ class SingingConfig(SpecConfig):
     train_splits: list[str] = field(default_factory=list)
     valid_splits: list[str] = field(default_factory=list)
     init: str = ""
+    kind_weights: str = "{}"
     window: int = 128
     n_valid: int = 64
     pitch_shift: float = 0.3
@@ -128,8 +134,22 @@ class SingingConfig(SpecConfig):
             raise ParameterError("pitch_shift and time_stretch must lie in [0, 1)")
         if self.filter_db < 0 or self.loudness_db < 0:
             raise ParameterError("filter_db and loudness_db must be >= 0 dB")
+        if any(float(w) < 0 for w in self.kind_weight_map().values()):
+            raise ParameterError("kind_weights must be >= 0")
         if not self.medians or any(m < 0 for m in self.medians):
             raise ParameterError("medians: one or more lengths >= 0 seconds")
+
+
+    def kind_weight_map(self) -> dict:
+        """``kind_weights`` parsed (dict of str to float)."""
+        import json
+        try:
+            d = json.loads(self.kind_weights or "{}")
+        except ValueError as exc:
+            raise ParameterError(f"kind_weights: not a JSON object: {exc}") from exc
+        if not isinstance(d, dict):
+            raise ParameterError("kind_weights: a JSON object of kind -> weight")
+        return {str(k): float(v) for k, v in d.items()}
 
 
 def item_targets(item, n_frames: int, fps: float) -> np.ndarray:
@@ -231,6 +251,8 @@ class StretchShiftWindows(Dataset):
     augment : callable ``(x, rng) -> x`` or None
         Applied afterwards (e.g. :class:`~audiodl.data.augment.SpecAugment`).
     seed : int
+    weights : sequence of float or None
+        Per-entry sampling weights (multiplying the length; None: all 1).
 
     Items are ``(x [shape=(window + context - 1, n_bins)] float32,
     y [shape=(window, 1)] float32)``.
@@ -238,7 +260,7 @@ class StretchShiftWindows(Dataset):
 
     def __init__(self, data, *, window: int, context: int, centres, n_per_epoch: int,
                  pitch_shift: float = 0.0, time_stretch: float = 0.0, augment=None,
-                 seed: int = 0):
+                 seed: int = 0, weights=None):
         if not len(data):
             raise ParameterError("StretchShiftWindows: no training entries")
         self.data, self.window, self.context = data, int(window), int(context)
@@ -246,6 +268,8 @@ class StretchShiftWindows(Dataset):
         self.n, self.pitch_shift, self.time_stretch = int(n_per_epoch), pitch_shift, time_stretch
         self.augment, self.seed, self.epoch = augment, seed, 0
         lengths = np.array([len(f) for f in data.feats], dtype=np.float64)
+        if weights is not None:
+            lengths = lengths * np.asarray(weights, dtype=np.float64)
         self.p = lengths / lengths.sum()
 
     def set_epoch(self, epoch: int) -> None:
@@ -330,13 +354,16 @@ class SingingSpec(TrainingSpec):
                                    eq_db=config.filter_db, shift=0, noise_prob=0.0,
                                    lowpass_prob=0.0)
         centres = band_centres(fe)
+        kw = config.kind_weight_map()
         steps = config.max_steps_per_epoch or 50
         rf = model.receptive_field
         train_ds = StretchShiftWindows(tr, window=config.window, context=rf, centres=centres,
                                        n_per_epoch=config.batch_size * steps,
                                        pitch_shift=config.pitch_shift,
                                        time_stretch=config.time_stretch, augment=spec_aug,
-                                       seed=config.seed)
+                                       seed=config.seed,
+                                       weights=[kw.get((it.get("meta") or {}).get("kind", ""), 1.0)
+                                                for it in tr.items] if kw else None)
         valid_ds = StretchShiftWindows(va, window=config.window, context=rf, centres=centres,
                                        n_per_epoch=config.n_valid, seed=12345)
 
@@ -359,6 +386,7 @@ class SingingSpec(TrainingSpec):
                 "singing_voices_seen": voices,
                 "held_out_voices": list(config.exclude_voices),
                 "initialised_from": config.init or None,
+                "kind_weights": kw,
                 "augmentation": (f"pitch shift ±{config.pitch_shift:g}, time stretch "
                                  f"±{config.time_stretch:g}, frequency filter "
                                  f"±{config.filter_db:g} dB, loudness ±{config.loudness_db:g} dB "
