@@ -28,9 +28,10 @@ case "$CONFIG" in
             audiodl synth singing -o "$D/singing/test2" --hours 0.3 --seed 23
             audiodl synth singing -o "$D/singing/train2" --hours 1.0 --seed 21 ;;
 esac
-# the shipped model continues from stage 1 (its config's `init`)
+# the shipped model continues from round 1, which continues from stage 1 (their `init`)
 case "$CONFIG" in
-  *shipped.toml) audiodl train singing --config recipes/singing/conf/stage1.toml ;;
+  *shipped.toml) audiodl train singing --config recipes/singing/conf/stage1.toml
+                 audiodl train singing --config recipes/singing/conf/round1.toml ;;
 esac
 # 2. train (resumes from last.pt); the threshold is tuned on the validation files
 for seed in $SEEDS; do
@@ -38,8 +39,14 @@ for seed in $SEEDS; do
   set -- --set "seed=$seed" --set "name=$name"
   for kv in $SETS; do set -- "$@" --set "$kv"; done
   audiodl train singing --config "$CONFIG" "$@"
-  # 3. test: every file, the held-out voice and the hard negatives separately
   run="$D/runs/singing/$name-seed$seed"
+  # 2b. median length and threshold re-tuned on the validation files (never test)
+  case "$CONFIG" in
+    *ci.toml) ;;
+    *) python recipes/singing/retune.py --model "$run/$name.json" \
+           --manifest "$D/singing/valid2/manifest.jsonl" ;;
+  esac
+  # 3. test: every file, the held-out engine and the hard negatives separately
   case "$CONFIG" in
     *ci.toml) manifest="$D/ci/singing/manifest.jsonl" ;;
     *)        manifest="$D/singing/test2/manifest.jsonl" ;;
