@@ -143,9 +143,10 @@ def main(argv=None):
         metrics = dict(card.metrics, test=test)
         a = table["all"]
         metrics["headline"] = (f"test frame error {a['error']:.3f}, F1 {a['f1']:.3f}"
-                               + (f"; held-out {'/'.join(sorted(held_out))} error "
-                                  f"{table['held_out_voice']['error']:.3f}"
-                                  if "held_out_voice" in table else "")
+                               + "".join(f"; held-out engine {h} (its sung songs alone) error "
+                                         f"{table['engine:' + h]['error']:.3f}, F1 "
+                                         f"{table['engine:' + h]['f1']:.3f}"
+                                         for h in sorted(held_out) if f"engine:{h}" in table)
                                + "".join(f"; {k} false-positive rate "
                                          f"{table[k]['false_positive_rate']:.3f}"
                                          for k in ("speech", "instrumental") if k in table))

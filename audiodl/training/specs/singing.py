@@ -504,8 +504,9 @@ def valid_activations(model, feature_set):
     return acts, refs, durs
 
 
-def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None):
-    """Median length and threshold minimising the summed frame error.
+def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
+                 objective="error", negatives=None, max_negative_fp=None):
+    """Median length and threshold minimising the summed frame error (or the balanced error).
 
     Parameters
     ----------
@@ -515,6 +516,18 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None):
     medians : sequence of float [s]
     thresholds : sequence of float or None
         Default 0.05, 0.10, ..., 0.95.
+    objective : str
+        ``"error"`` (frame error, counts summed over files) or
+        ``"balanced_error"`` (1 - (recall + specificity) / 2: singing and
+        non-singing frames weigh the same however rare the latter are in
+        the validation files).
+    negatives : sequence of bool or None
+        Which files hold no singing by design (speech over music,
+        instrumental leads, choir pads: the hard negatives).
+    max_negative_fp : float or None
+        Keep only decoders whose false-positive rate over the ``negatives``
+        files is at most this; if none does, the one with the lowest such
+        rate (ties: by ``objective``).
 
     Returns
     -------
@@ -527,15 +540,34 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None):
     """
     from ...decoders.smoothing import decode_segments
     from ...evaluation.singing import aggregate, evaluate
+    if objective not in ("error", "balanced_error"):
+        raise ParameterError(f"tune_decoder: objective {objective!r} is not error/balanced_error")
     thresholds = thresholds if thresholds is not None else np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+    def score(r):
+        return r["error"] if objective == "error" else 1 - (r["recall"] + r["specificity"]) / 2
+    neg = [bool(x) for x in negatives] if negatives is not None else [False] * len(acts)
+    limit = max_negative_fp if (max_negative_fp is not None and any(neg)) else None
+
+    def key(res, neg_fp):
+        if limit is None:
+            return (0.0, score(res))
+        return (max(0.0, neg_fp - limit), score(res))
     best = None
     for med in medians:
         for thr in thresholds:
             dec = {"method": "threshold", "threshold": float(thr), "median": float(med)}
-            res = aggregate([evaluate(r, decode_segments(a, **dec), duration=d)
-                             for a, r, d in zip(acts, refs, durations)])
-            if best is None or res["error"] < best[1]["error"] - 1e-12:
-                best = (dec, res)
-    log.info("singing decoder tuned on validation: %s -> error %.4f", best[0], best[1]["error"])
+            per_file = [evaluate(r, decode_segments(a, **dec), duration=d)
+                        for a, r, d in zip(acts, refs, durations)]
+            res = aggregate(per_file)
+            neg_fp = aggregate([x for x, n in zip(per_file, neg) if n])["false_positive_rate"] \
+                if any(neg) else 0.0
+            if limit is not None:
+                res["negative_false_positive_rate"] = neg_fp
+            k = key(res, neg_fp)
+            if best is None or k < best[2]:
+                best = (dec, res, k)
+    log.info("singing decoder tuned on validation (%s): %s -> error %.4f", objective, best[0],
+             best[1]["error"])
     scores = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in best[1].items()}
     return best[0], scores
