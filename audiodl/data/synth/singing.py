@@ -26,7 +26,8 @@ Item kinds (hard negatives included):
 ``choir``         the melody on GM "voice oohs"/"choir aahs" (not singing)
 ``speech``        TTS or real (Asterisk IVR prompts) speech over the
                   accompaniment, half the time with the melody on an
-                  instrument (not singing: a radio host, a narrator)
+                  instrument (not singing: a radio host, a narrator);
+                  40 % of them with the music 20-40 dB down (speech alone)
 ``mixed``         speech over the first part of the song, then a sung line
                   (MBROLA or festival) — the two voices in one song
 ``festival``      the melody sung by festival (see above)
@@ -83,6 +84,8 @@ FESTIVAL_WORDS = ("la", "love", "you", "me", "oh", "day", "night", "see", "go", 
                   "sky", "fly", "away", "light", "sun", "rain", "time", "know", "feel", "dream",
                   "my", "so", "low", "high", "sea", "stay", "run", "one", "true", "blue")
 ASTERISK_EN = "/usr/share/asterisk/sounds/en"
+#: share of ``speech`` items whose accompaniment is 20-40 dB down (speech alone)
+SOLO_SPEECH_P = 0.4
 DURATION = (20.0, 40.0)
 VOICES = ("us1", "us2", "us3")
 VOWELS = ("A", "i", "u", "E", "O", "@", "I", "U")
@@ -564,6 +567,10 @@ def generate(spec, ctx, out_dir):
         vocal, info = _speech_for(rng2, sr, dur)
         vocal = vocal[:n] if len(vocal) >= n else np.pad(vocal, (0, n - len(vocal)))
         meta["speech"] = info
+        if rng2.random() < SOLO_SPEECH_P:  # speech alone: the music 20-40 dB down
+            solo_db = float(rng2.uniform(20, 40))
+            acc = acc * 10 ** (-solo_db / 20.0)
+            meta["accompaniment_db"] = round(-solo_db, 2)
     if np.any(vocal):
         vocal = vocal / (active_rms(vocal) + 1e-9) * 0.1
         vac = float(rng.uniform(-6, 8))
