@@ -26,12 +26,14 @@ case "$CONFIG" in
             for s in 7 8 9; do audiodl synth singing -o "$D/singing/train_s$s" --hours 0.3 --seed $s; done
             audiodl synth singing -o "$D/singing/valid2" --hours 0.15 --seed 22
             audiodl synth singing -o "$D/singing/test2" --hours 0.3 --seed 23
-            audiodl synth singing -o "$D/singing/train2" --hours 1.0 --seed 21 ;;
+            audiodl synth singing -o "$D/singing/train2" --hours 1.0 --seed 21
+            audiodl synth singing -o "$D/singing/train3" --hours 0.5 --seed 24 ;;
 esac
-# the shipped model continues from round 1, which continues from stage 1 (their `init`)
+# the shipped model continues from round 2 <- round 1 <- stage 1 (their `init`)
 case "$CONFIG" in
   *shipped.toml) audiodl train singing --config recipes/singing/conf/stage1.toml
-                 audiodl train singing --config recipes/singing/conf/round1.toml ;;
+                 audiodl train singing --config recipes/singing/conf/round1.toml
+                 audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 # 2. train (resumes from last.pt); the threshold is tuned on the validation files
 for seed in $SEEDS; do
@@ -44,7 +46,7 @@ for seed in $SEEDS; do
   case "$CONFIG" in
     *ci.toml) ;;
     *) python recipes/singing/retune.py --model "$run/$name.json" \
-           --manifest "$D/singing/valid2/manifest.jsonl" ;;
+           --manifest "$D/singing/valid2/manifest.jsonl" --max-negative-fp 0.05 ;;
   esac
   # 3. test: every file, the held-out engine and the hard negatives separately
   case "$CONFIG" in

@@ -449,7 +449,7 @@ def init_provenance(init, *, data_root=None) -> dict:
     """Card fields recording the run a model continued from (``config.init``).
 
     Reads the card (``*.json`` with a ``training`` section) in the folder of the
-    ``init`` weights, if there is one, and returns ``{"stage1": {...}}`` with its
+    ``init`` weights, if there is one, and returns ``{"previous_run": {...}}`` with its
     command, seconds, epochs, best epoch, seed and data summary; ``{}`` when
     ``init`` is empty or no card is found there.
     """
@@ -471,7 +471,7 @@ def init_provenance(init, *, data_root=None) -> dict:
         data = tr.get("data") if isinstance(tr.get("data"), dict) else {}
         keep = ("manifests", "n_train_items", "train_hours", "train_kinds", "singing_engines_seen",
                 "augmentation")
-        return {"stage1": {"weights": init, "name": prev.get("name"), "command": tr["command"],
+        return {"previous_run": {"weights": init, "name": prev.get("name"), "command": tr["command"],
                            "seconds": tr.get("seconds"), "best_epoch": tr.get("best_epoch"),
                            "seed": tr.get("seed"),
                            "epochs": (tr.get("config") or {}).get("epochs"),
