@@ -12,11 +12,19 @@ manifest and reports frame-wise error, precision, recall, specificity and F1
 (70 fps grid, counts summed over files) for:
 
 * ``all`` — every file;
-* ``seen_voice`` / ``held_out_voice`` — sung files by a voice the model was /
-  was not trained on (the card's ``training.data.held_out_voices``; the
-  latter only when the card names one), each with the non-singing files;
+* ``seen_voice`` / ``held_out_voice`` — sung files by a voice or engine the
+  model was / was not trained on (the card's ``training.data.held_out_voices``,
+  matched against ``meta.voice`` and ``meta.engine``; the latter only when the
+  card names one), each with the non-singing files;
+* ``engine:mbrola`` / ``engine:festival`` / ``engine:world`` — the sung
+  files of one singing engine alone (``mixed`` files count for their engine);
 * ``speech`` / ``instrumental`` / ``choir`` — hard negatives alone (their
-  false-positive rate is the number to read).
+  false-positive rate is the number to read); ``mixed`` — songs with speech
+  over the intro and singing afterwards.
+
+``--tta F1,F2,...`` averages the frame probabilities over spectrogram pitch
+shifts by these factors (test-time pitch-shift averaging, Schlüter & Grill;
+e.g. ``0.9,1,1.1``), with the card's decoder.
 
 ``--speed`` adds the throughput in x real time on one thread (torch) over
 the files. Writes a JSON file and prints a markdown table.
@@ -31,16 +39,43 @@ import sys
 import time
 
 
+SUNG_KINDS = ("vocal", "festival", "world", "mixed")
+GROUPS = ("all", "seen_voice", "held_out_voice", "engine:mbrola", "engine:festival", "engine:world",
+          "mixed", "speech", "instrumental", "choir")
+
+
 def groups_of(item, held_out):
+    """Result groups of a manifest item (list of str; see the module docstring)."""
     meta = item.get("meta") or {}
     kind = meta.get("kind", "?")
     voice = meta.get("voice")
+    engine = meta.get("engine") or (voice.split(":")[0] if voice else None)
     out = ["all"]
-    if kind == "vocal":
-        out.append("held_out_voice" if voice in held_out else "seen_voice")
+    if kind in SUNG_KINDS:
+        out.append("held_out_voice" if (voice in held_out or engine in held_out) else "seen_voice")
+        if engine:
+            out.append(f"engine:{engine}")
+        if kind == "mixed":
+            out.append("mixed")
     else:
         out += ["seen_voice", kind] + (["held_out_voice"] if held_out else [])
     return out
+
+
+def tta_activations(pipe, path, factors):
+    """Frame probabilities averaged over spectrogram pitch shifts by ``factors``."""
+    import numpy as np
+
+    from audiodl.runtime.source import duration_of
+    from audiodl.training.specs.singing import band_centres, pitch_shift_matrix
+    from audiodl.types import Activations
+    centres = band_centres(pipe.config)
+    vals = []
+    for f in factors:
+        m = pitch_shift_matrix(centres, f)
+        vals.append(pipe.activation_values(c @ m for c in pipe.feature_chunks(path)))
+    return Activations(values=np.mean(vals, axis=0), fps=pipe.fps, labels=pipe.labels,
+                       audio_duration=duration_of(path, None))
 
 
 def main(argv=None):
@@ -52,6 +87,7 @@ def main(argv=None):
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--median", type=float, default=None, help="[s]")
     ap.add_argument("--speed", action="store_true", help="measure x real time on one thread")
+    ap.add_argument("--tta", default="", help="pitch-shift factors to average, e.g. 0.9,1,1.1")
     ap.add_argument("--into-card", action="store_true",
                     help="record the scores as metrics.test (and the headline) in the card "
                          "given by --model (a run's .json, before `audiodl ship`)")
@@ -74,9 +110,10 @@ def main(argv=None):
              if args.split is None or it.get("split") == args.split]
     per_group, files = {}, []
     audio_s = compute_s = 0.0
+    factors = [float(f) for f in args.tta.split(",") if f.strip()]
     for it in items:
         t0 = time.perf_counter()
-        act = pipe.activations(it["audio"])
+        act = tta_activations(pipe, it["audio"], factors) if factors else pipe.activations(it["audio"])
         compute_s += time.perf_counter() - t0
         audio_s += act.duration
         est = pipe.decode(act, threshold=args.threshold, median=args.median)
@@ -90,7 +127,7 @@ def main(argv=None):
     table = {g: aggregate(rs) for g, rs in per_group.items()}
     out = {"model": card.name, "manifest": args.manifest, "decoder": pipe.params(
         threshold=args.threshold, median=args.median).to_dict(),
-        "held_out_voices": sorted(held_out), "groups": table, "files": files}
+        "held_out_voices": sorted(held_out), "tta": factors, "groups": table, "files": files}
     if args.speed:
         out["speed"] = {"audio_seconds": round(audio_s, 1), "compute_seconds": round(compute_s, 2),
                         "x_real_time": round(audio_s / compute_s, 1), "threads": 1}
@@ -106,15 +143,20 @@ def main(argv=None):
         metrics = dict(card.metrics, test=test)
         a = table["all"]
         metrics["headline"] = (f"test frame error {a['error']:.3f}, F1 {a['f1']:.3f}"
-                               + (f"; held-out voice error {table['held_out_voice']['error']:.3f}"
-                                  if "held_out_voice" in table else ""))
+                               + "".join(f"; held-out engine {h} (its sung songs alone) error "
+                                         f"{table['engine:' + h]['error']:.3f}, F1 "
+                                         f"{table['engine:' + h]['f1']:.3f}"
+                                         for h in sorted(held_out) if f"engine:{h}" in table)
+                               + "".join(f"; {k} false-positive rate "
+                                         f"{table[k]['false_positive_rate']:.3f}"
+                                         for k in ("speech", "instrumental") if k in table))
         if args.speed:
             metrics["speed"] = out["speed"]
         card.replace(metrics=metrics).write(args.model)
     cols = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate")
     print("| group | files | " + " | ".join(cols) + " |")
     print("|---|---|" + "---|" * len(cols))
-    for g in ("all", "seen_voice", "held_out_voice", "speech", "instrumental", "choir"):
+    for g in GROUPS:
         if g in table:
             r = table[g]
             print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols) + " |")

@@ -63,6 +63,28 @@ def test_stretch_shift_windows_follow_the_targets():
     assert moved > 10  # the loud band moves with the pitch factor
 
 
+def test_kind_weights_steer_which_items_are_drawn():
+    """Windows come from items in proportion to length x weight; weight 0 never draws."""
+    from audiodl.errors import ParameterError
+    from audiodl.features.config import preset
+    from audiodl.training.config import load_config
+    from audiodl.training.specs.singing import SingingConfig, StretchShiftWindows, band_centres
+
+    class Data:
+        def __len__(self):
+            return 2
+    data = Data()
+    data.feats = [np.zeros((400, 80), np.float16), np.ones((400, 80), np.float16)]
+    data.targets = [np.zeros((400, 1), np.float32), np.ones((400, 1), np.float32)]
+    ds = StretchShiftWindows(data, window=16, context=115, centres=band_centres(
+        preset("svd_schlueter")), n_per_epoch=30, seed=0, weights=[0.0, 1.0])
+    assert all(ds[k][1].min() == 1.0 for k in range(len(ds)))
+    cfg = load_config(SingingConfig, CI, ['kind_weights={"speech": 3}'])
+    assert cfg.kind_weight_map() == {"speech": 3.0}
+    with pytest.raises(ParameterError, match="kind_weights"):
+        load_config(SingingConfig, CI, ['kind_weights={"speech": -1}'])
+
+
 def test_ci_training_writes_a_loadable_card_that_is_never_shipped(ci_root, tmp_path):
     env = dict(os.environ, OMP_NUM_THREADS="1", AUDIODL_CACHE=str(ci_root / "cache"))
     out = tmp_path / "run"

@@ -47,7 +47,7 @@ from torch.utils.data import Dataset
 from ...errors import ParameterError
 from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
 
-__all__ = ["SingingConfig", "SingingSpec", "StretchShiftWindows", "band_centres",
+__all__ = ["SingingConfig", "SingingSpec", "StretchShiftWindows", "band_centres", "pitch_shift_matrix",
            "item_targets", "read_items", "tune_decoder", "FRONTEND", "LABELS"]
 
 log = logging.getLogger(__name__)
@@ -70,8 +70,19 @@ class SingingConfig(SpecConfig):
     valid_manifests : list of str
         Validation manifests (every item validates and tunes the decoder).
     exclude_voices : list of str
-        ``meta.voice`` values left out of training and validation (e.g.
-        ``mbrola:us2``): the generalisation test.
+        ``meta.voice`` or ``meta.engine`` values left out of training and
+        validation (e.g. ``mbrola:us2`` or the engine ``world``): the
+        generalisation test.
+    kind_weights : str
+        JSON object: sampling weight of training items by ``meta.kind``
+        (default 1): a window is drawn from an item with probability
+        proportional to its length times this weight, e.g.
+        ``'{"speech": 3, "mixed": 2}'`` to show the hard negatives more often.
+    init : str
+        Weights (a ``state_dict`` ``.pt`` of the same architecture, e.g. an
+        earlier run's ``best.pt`` or ``<name>.pt``) to start from instead of a
+        random initialisation; its per-band statistics are kept. Relative to
+        the data root, or absolute; empty: train from scratch.
     train_splits, valid_splits : list of str
         Keep only items whose ``split`` is listed (empty: every item), for
         corpora with their own splits in one manifest (e.g. Jamendo:
@@ -97,6 +108,8 @@ class SingingConfig(SpecConfig):
     exclude_voices: list[str] = field(default_factory=lambda: ["mbrola:us2"])
     train_splits: list[str] = field(default_factory=list)
     valid_splits: list[str] = field(default_factory=list)
+    init: str = ""
+    kind_weights: str = "{}"
     window: int = 128
     n_valid: int = 64
     pitch_shift: float = 0.3
@@ -121,8 +134,22 @@ class SingingConfig(SpecConfig):
             raise ParameterError("pitch_shift and time_stretch must lie in [0, 1)")
         if self.filter_db < 0 or self.loudness_db < 0:
             raise ParameterError("filter_db and loudness_db must be >= 0 dB")
+        if any(float(w) < 0 for w in self.kind_weight_map().values()):
+            raise ParameterError("kind_weights must be >= 0")
         if not self.medians or any(m < 0 for m in self.medians):
             raise ParameterError("medians: one or more lengths >= 0 seconds")
+
+
+    def kind_weight_map(self) -> dict:
+        """``kind_weights`` parsed (dict of str to float)."""
+        import json
+        try:
+            d = json.loads(self.kind_weights or "{}")
+        except ValueError as exc:
+            raise ParameterError(f"kind_weights: not a JSON object: {exc}") from exc
+        if not isinstance(d, dict):
+            raise ParameterError("kind_weights: a JSON object of kind -> weight")
+        return {str(k): float(v) for k, v in d.items()}
 
 
 def item_targets(item, n_frames: int, fps: float) -> np.ndarray:
@@ -139,13 +166,16 @@ def item_targets(item, n_frames: int, fps: float) -> np.ndarray:
 
 
 def read_items(manifests, *, data_root, exclude_voices=(), splits=()) -> list:
-    """Items of ``manifests`` (of ``splits``, if given) without those sung by ``exclude_voices``."""
+    """Items of ``manifests`` (of ``splits``, if given) without those sung by ``exclude_voices``
+    (matched against ``meta.voice`` and ``meta.engine``)."""
     from ...data.manifest import read_manifest
     from ...data.paths import resolve_data_path
     out = []
+    excluded = set(exclude_voices)
     for rel in manifests:
         for it in read_manifest(resolve_data_path(rel, data_root)):
-            if (it.get("meta") or {}).get("voice") in set(exclude_voices):
+            meta = it.get("meta") or {}
+            if meta.get("voice") in excluded or meta.get("engine") in excluded:
                 continue
             if splits and it.get("split") not in set(splits):
                 continue
@@ -162,6 +192,36 @@ def band_centres(config) -> np.ndarray:
     if w.shape[0] != len(f):
         w = w.T
     return (f[:, None] * w).sum(0) / np.maximum(w.sum(0), 1e-12)
+
+
+def pitch_shift_matrix(centres, factor) -> np.ndarray:
+    """Matrix ``m`` such that ``x @ m`` pitch-shifts log-mel frames ``x`` by ``factor``.
+
+    Band ``b`` of the result reads the input at frequency ``centres[b] / factor``
+    (linear interpolation over the band centres, edges repeated): the
+    spectrogram pitch shift of Schlüter & Grill, used in training and for
+    test-time pitch-shift averaging.
+
+    Parameters
+    ----------
+    centres : np.ndarray [shape=(n_bins,)] [Hz]
+    factor : float
+        > 1 shifts up.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_bins, n_bins)], float32
+    """
+    centres = np.asarray(centres, dtype=np.float64)
+    n = len(centres)
+    pos = np.interp(centres / factor, centres, np.arange(n))
+    lo = np.floor(pos).astype(int)
+    hi = np.minimum(lo + 1, n - 1)
+    w = pos - lo
+    m = np.zeros((n, n), dtype=np.float32)
+    m[lo, np.arange(n)] += 1 - w
+    m[hi, np.arange(n)] += w
+    return m
 
 
 class StretchShiftWindows(Dataset):
@@ -191,6 +251,8 @@ class StretchShiftWindows(Dataset):
     augment : callable ``(x, rng) -> x`` or None
         Applied afterwards (e.g. :class:`~audiodl.data.augment.SpecAugment`).
     seed : int
+    weights : sequence of float or None
+        Per-entry sampling weights (multiplying the length; None: all 1).
 
     Items are ``(x [shape=(window + context - 1, n_bins)] float32,
     y [shape=(window, 1)] float32)``.
@@ -198,7 +260,7 @@ class StretchShiftWindows(Dataset):
 
     def __init__(self, data, *, window: int, context: int, centres, n_per_epoch: int,
                  pitch_shift: float = 0.0, time_stretch: float = 0.0, augment=None,
-                 seed: int = 0):
+                 seed: int = 0, weights=None):
         if not len(data):
             raise ParameterError("StretchShiftWindows: no training entries")
         self.data, self.window, self.context = data, int(window), int(context)
@@ -206,6 +268,8 @@ class StretchShiftWindows(Dataset):
         self.n, self.pitch_shift, self.time_stretch = int(n_per_epoch), pitch_shift, time_stretch
         self.augment, self.seed, self.epoch = augment, seed, 0
         lengths = np.array([len(f) for f in data.feats], dtype=np.float64)
+        if weights is not None:
+            lengths = lengths * np.asarray(weights, dtype=np.float64)
         self.p = lengths / lengths.sum()
 
     def set_epoch(self, epoch: int) -> None:
@@ -215,15 +279,7 @@ class StretchShiftWindows(Dataset):
         return self.n
 
     def _band_matrix(self, factor):
-        n = len(self.centres)
-        pos = np.interp(self.centres / factor, self.centres, np.arange(n))
-        lo = np.floor(pos).astype(int)
-        hi = np.minimum(lo + 1, n - 1)
-        w = pos - lo
-        m = np.zeros((n, n), dtype=np.float32)
-        m[lo, np.arange(n)] += 1 - w
-        m[hi, np.arange(n)] += w
-        return m
+        return pitch_shift_matrix(self.centres, factor)
 
     def __getitem__(self, k):
         rng = np.random.default_rng([self.seed, self.epoch, int(k)])
@@ -284,19 +340,30 @@ class SingingSpec(TrainingSpec):
             raise ParameterError(f"{config.arch} is not a frame-level model")
         mean, std = normalization_stats(tr.feats, per="band", seed=config.seed)
         model.norm.set_stats(mean, std)
+        if config.init:
+            import torch
+
+            from ...data.paths import resolve_data_path
+            state = torch.load(resolve_data_path(config.init, data_root), map_location="cpu",
+                               weights_only=True)
+            model.load_state_dict(state)  # strict: same architecture; keeps its band statistics
+            log.info("singing: initialised from %s", config.init)
         spec_aug = None
         if config.filter_db or config.loudness_db:
             spec_aug = SpecAugment(unit_db=db_per_unit(fe), gain_db=config.loudness_db,
                                    eq_db=config.filter_db, shift=0, noise_prob=0.0,
                                    lowpass_prob=0.0)
         centres = band_centres(fe)
+        kw = config.kind_weight_map()
         steps = config.max_steps_per_epoch or 50
         rf = model.receptive_field
         train_ds = StretchShiftWindows(tr, window=config.window, context=rf, centres=centres,
                                        n_per_epoch=config.batch_size * steps,
                                        pitch_shift=config.pitch_shift,
                                        time_stretch=config.time_stretch, augment=spec_aug,
-                                       seed=config.seed)
+                                       seed=config.seed,
+                                       weights=[kw.get((it.get("meta") or {}).get("kind", ""), 1.0)
+                                                for it in tr.items] if kw else None)
         valid_ds = StretchShiftWindows(va, window=config.window, context=rf, centres=centres,
                                        n_per_epoch=config.n_valid, seed=12345)
 
@@ -304,6 +371,9 @@ class SingingSpec(TrainingSpec):
             return round(sum(float(it["duration"]) for it in items) / 3600, 3)
 
         voices = sorted({(it.get("meta") or {}).get("voice") for it in tr_items} - {None})
+        engines = sorted({(it.get("meta") or {}).get("engine")
+                          or ("mbrola" if (it.get("meta") or {}).get("voice", "").startswith("mbrola:")
+                              else None) for it in tr_items} - {None})
         kinds = {}
         for it in tr_items:
             k = (it.get("meta") or {}).get("kind", "?")
@@ -312,14 +382,17 @@ class SingingSpec(TrainingSpec):
                 "valid_manifests": list(config.valid_manifests),
                 "n_train_items": len(tr_items), "n_valid_items": len(va_items),
                 "train_hours": hours(tr_items), "valid_hours": hours(va_items),
-                "train_kinds": kinds, "singing_engines_seen": voices,
+                "train_kinds": kinds, "singing_engines_seen": engines,
+                "singing_voices_seen": voices,
                 "held_out_voices": list(config.exclude_voices),
+                "initialised_from": config.init or None,
+                "kind_weights": kw,
                 "augmentation": (f"pitch shift ±{config.pitch_shift:g}, time stretch "
                                  f"±{config.time_stretch:g}, frequency filter "
                                  f"±{config.filter_db:g} dB, loudness ±{config.loudness_db:g} dB "
                                  "(on the log-mel spectrogram)")}
         return Prepared(model=model, train=train_ds, valid=valid_ds, data=data,
-                        extra={"frontend": fe, "valid_set": va})
+                        extra={"frontend": fe, "valid_set": va, "data_root": data_root})
 
     def loss(self, config):
         import torch
@@ -363,11 +436,47 @@ class SingingSpec(TrainingSpec):
             name=info.name, task=self.task, arch=config.arch,
             args=parse_arch_args(config.arch_args), frontend=prepared.extra["frontend"],
             labels=list(LABELS), layout="same", decoder=dec,
-            training=self.training_info(config, info, prepared.data),
+            training=self.training_info(config, info, prepared.data,
+                                        **init_provenance(config.init,
+                                                          data_root=prepared.extra.get("data_root"))),
             metrics=metrics, normalization="per-band", licence=LICENCE, paper=PAPER,
             recipe="recipes/singing",
             description="Frame-wise singing-voice detector (70 fps); speech over music, "
                         "instrumental leads and choir pads are negatives.")
+
+
+def init_provenance(init, *, data_root=None) -> dict:
+    """Card fields recording the run a model continued from (``config.init``).
+
+    Reads the card (``*.json`` with a ``training`` section) in the folder of the
+    ``init`` weights, if there is one, and returns ``{"previous_run": {...}}`` with its
+    command, seconds, epochs, best epoch, seed and data summary; ``{}`` when
+    ``init`` is empty or no card is found there.
+    """
+    import json
+    from pathlib import Path
+
+    from ...data.paths import resolve_data_path
+    if not init:
+        return {}
+    folder = Path(resolve_data_path(init, data_root)).parent
+    for card_path in sorted(folder.glob("*.json")):
+        try:
+            prev = json.loads(card_path.read_text())
+        except (OSError, ValueError):
+            continue
+        tr = prev.get("training") if isinstance(prev, dict) else None
+        if not isinstance(tr, dict) or "command" not in tr:
+            continue
+        data = tr.get("data") if isinstance(tr.get("data"), dict) else {}
+        keep = ("manifests", "n_train_items", "train_hours", "train_kinds", "singing_engines_seen",
+                "augmentation")
+        return {"previous_run": {"weights": init, "name": prev.get("name"), "command": tr["command"],
+                           "seconds": tr.get("seconds"), "best_epoch": tr.get("best_epoch"),
+                           "seed": tr.get("seed"),
+                           "epochs": (tr.get("config") or {}).get("epochs"),
+                           "data": {k: data[k] for k in keep if k in data}}}
+    return {}
 
 
 def valid_activations(model, feature_set):
@@ -395,8 +504,9 @@ def valid_activations(model, feature_set):
     return acts, refs, durs
 
 
-def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None):
-    """Median length and threshold minimising the summed frame error.
+def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
+                 objective="error", negatives=None, max_negative_fp=None):
+    """Median length and threshold minimising the summed frame error (or the balanced error).
 
     Parameters
     ----------
@@ -406,6 +516,18 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None):
     medians : sequence of float [s]
     thresholds : sequence of float or None
         Default 0.05, 0.10, ..., 0.95.
+    objective : str
+        ``"error"`` (frame error, counts summed over files) or
+        ``"balanced_error"`` (1 - (recall + specificity) / 2: singing and
+        non-singing frames weigh the same however rare the latter are in
+        the validation files).
+    negatives : sequence of bool or None
+        Which files hold no singing by design (speech over music,
+        instrumental leads, choir pads: the hard negatives).
+    max_negative_fp : float or None
+        Keep only decoders whose false-positive rate over the ``negatives``
+        files is at most this; if none does, the one with the lowest such
+        rate (ties: by ``objective``).
 
     Returns
     -------
@@ -418,15 +540,34 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None):
     """
     from ...decoders.smoothing import decode_segments
     from ...evaluation.singing import aggregate, evaluate
+    if objective not in ("error", "balanced_error"):
+        raise ParameterError(f"tune_decoder: objective {objective!r} is not error/balanced_error")
     thresholds = thresholds if thresholds is not None else np.round(np.arange(0.05, 0.96, 0.05), 2)
+
+    def score(r):
+        return r["error"] if objective == "error" else 1 - (r["recall"] + r["specificity"]) / 2
+    neg = [bool(x) for x in negatives] if negatives is not None else [False] * len(acts)
+    limit = max_negative_fp if (max_negative_fp is not None and any(neg)) else None
+
+    def key(res, neg_fp):
+        if limit is None:
+            return (0.0, score(res))
+        return (max(0.0, neg_fp - limit), score(res))
     best = None
     for med in medians:
         for thr in thresholds:
             dec = {"method": "threshold", "threshold": float(thr), "median": float(med)}
-            res = aggregate([evaluate(r, decode_segments(a, **dec), duration=d)
-                             for a, r, d in zip(acts, refs, durations)])
-            if best is None or res["error"] < best[1]["error"] - 1e-12:
-                best = (dec, res)
-    log.info("singing decoder tuned on validation: %s -> error %.4f", best[0], best[1]["error"])
+            per_file = [evaluate(r, decode_segments(a, **dec), duration=d)
+                        for a, r, d in zip(acts, refs, durations)]
+            res = aggregate(per_file)
+            neg_fp = aggregate([x for x, n in zip(per_file, neg) if n])["false_positive_rate"] \
+                if any(neg) else 0.0
+            if limit is not None:
+                res["negative_false_positive_rate"] = neg_fp
+            k = key(res, neg_fp)
+            if best is None or k < best[2]:
+                best = (dec, res, k)
+    log.info("singing decoder tuned on validation (%s): %s -> error %.4f", objective, best[0],
+             best[1]["error"])
     scores = {k: (round(v, 5) if isinstance(v, float) else v) for k, v in best[1].items()}
     return best[0], scores
