@@ -10,6 +10,10 @@ Sources (``audiodl data import SOURCE -o DIR``):
     ``nexuiz-music`` (OGG inside a zip), ``hyperrogue-music``.
 ``fretsonfire``
     Rock songs with a separate guitar stem and a game chart (weak labels only).
+``klettres``
+    Real voices: letters and syllables read by native speakers of 21 languages
+    (``klettres-data``), one speaker per language folder, split by LANGUAGE
+    (:data:`KLETTRES_SPLIT`), so test speakers are never trained on.
 ``sound-effects``
     Real sounds that are neither music nor speech (the ``neither`` answer):
     desktop sound themes, notification sounds and game sound effects, split
@@ -47,7 +51,13 @@ __all__ = ["SOURCES", "import_source", "hash_split", "normalize_text", "asterisk
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("asterisk-en", "asterisk-es", "game-music", "fretsonfire", "sound-effects")
+SOURCES = ("asterisk-en", "asterisk-es", "game-music", "fretsonfire", "sound-effects", "klettres")
+KLETTRES_DIR = "/usr/share/klettres"
+#: language folder (one speaker each) -> split; folders not listed are left out
+KLETTRES_SPLIT = {**dict.fromkeys(("ar", "cs", "da", "de", "hu", "it", "lt", "ml", "pt_BR", "ru",
+                                   "uk"), "train"),
+                  **dict.fromkeys(("nds", "tn"), "valid"),
+                  **dict.fromkeys(("en", "en_GB", "es", "fr", "he", "nb", "nl"), "test")}
 ASTERISK_DIR = "/usr/share/asterisk/sounds"
 ASTERISK_DOC = "/usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz"
 GAME_MUSIC = {
@@ -82,13 +92,14 @@ SOUND_EFFECTS = {
                         r"Year|Oooh|Unused"),
 }
 DEFAULT_SR = {"asterisk-en": 16000, "asterisk-es": 16000, "game-music": 22050, "fretsonfire": 22050,
-              "sound-effects": 22050}
+              "sound-effects": 22050, "klettres": 16000}
 PACKAGES = {
     "asterisk-en": "asterisk-core-sounds-en asterisk-core-sounds-en-g722",
     "asterisk-es": "asterisk-core-sounds-es asterisk-core-sounds-es-g722",
     "game-music": "wesnoth-1.16-music nexuiz-music hyperrogue-music",
     "fretsonfire": "fretsonfire-songs-muldjord",
     "sound-effects": " ".join(SOUND_EFFECTS),
+    "klettres": "klettres-data",
 }
 
 
@@ -262,6 +273,16 @@ def _sound_effect_jobs(split):
     return jobs
 
 
+def _klettres_jobs(split):
+    jobs = []
+    for lang, lang_split in KLETTRES_SPLIT.items():
+        for p in sorted(Path(KLETTRES_DIR, lang).glob("*/*.ogg")):
+            jobs.append({"id": f"klettres-{lang}-{p.parent.name}-{p.stem}", "src": p,
+                         "split": split or lang_split, "group": f"klettres/{lang}",
+                         "speaker": f"klettres-{lang}", "text": p.stem})
+    return jobs
+
+
 def _run_job(source, job, out_dir, sr):
     rel_audio = f"audio/{job['id']}.flac"
     item = {"id": job["id"], "audio": rel_audio, "sr": sr, "split": job["split"],
@@ -285,6 +306,13 @@ def _run_job(source, job, out_dir, sr):
         rel_lab = _write_item(out_dir, rel_audio, y, sr, "music", min_gap=2.0)
         item.update(task="musicspeech", labels=["music"], annotations={"segments": rel_lab},
                     meta={"file": origin, "package": job["package"], "licence": "GPL"})
+    elif source == "klettres":
+        y = _decode(job["src"], sr)
+        rel_lab = _write_item(out_dir, rel_audio, y, sr, "speech", min_gap=0.3)
+        item.update(task="speech", labels=["speech"], speaker=job["speaker"],
+                    annotations={"segments": rel_lab},
+                    meta={"file": os.fspath(job["src"]), "text": job["text"],
+                          "licence": "GPL-2+ (klettres-data)"})
     elif source == "sound-effects":
         from audiodl.data.synth.common import save_audio
 
@@ -345,8 +373,9 @@ def import_source(source, out_dir, *, sr=None, split=None, jobs=1, limit=None):
     split : str or None
         Force every item into this split; default: by a hash of the source file
         (80/10/10) for all but ``asterisk-es``, which defaults to ``"test"``
-        (extra held-out speech in another language), and ``sound-effects``,
-        split by package (:data:`SOUND_EFFECTS`).
+        (extra held-out speech in another language), ``sound-effects``,
+        split by package (:data:`SOUND_EFFECTS`), and ``klettres``, split by
+        speaker (:data:`KLETTRES_SPLIT`).
     jobs : int
         Worker threads.
     limit : int or None
@@ -373,6 +402,8 @@ def import_source(source, out_dir, *, sr=None, split=None, jobs=1, limit=None):
             job_list = _game_music_jobs(split)
         elif source == "sound-effects":
             job_list = _sound_effect_jobs(split)
+        elif source == "klettres":
+            job_list = _klettres_jobs(split)
         else:
             job_list = _fof_jobs(split)
     except FileNotFoundError as exc:

@@ -14,7 +14,13 @@ scores (onset tolerance 0.5 s; onset+offset with offset tolerance max(0.5 s,
 mixtures and (b) the real test recordings; decoder from the run's model card
 (tuned on validation by ``audiodl train musicspeech-detect``).
 
-Writes RUN/test_<task>.json.
+neither: the files with neither music nor speech (generated silence, noise,
+hum, tones, beeps, DTMF, sweeps, clicks; real sound effects of Debian
+packages never trained on): the share answered ``neither`` by classify, per
+kind / package and overall, and the share of their duration that the
+detector's segments (card decoder) label music or speech.
+
+Writes RUN/<split>_<task>.json.
 """
 
 from __future__ import annotations
@@ -90,13 +96,45 @@ def eval_detect(run, kinds):
     return {"decoder": dec, **{g: aggregate(r) for g, r in per.items()}}
 
 
+def eval_neither(run, split="test"):
+    from audiodl.decoders import decode_segments
+    from audiodl.tasks.musicspeech import NEITHER, covered_fraction
+    pipe = load_pipeline(run, "MusicSpeechClassifier")
+    items = common.neither_items(split)
+    acts = activations_for(pipe, items, os.path.join(run, "activations", f"{split}-neither"))
+    seg_params = pipe.default_params.segment_params()
+    groups, wrong = {}, []
+    for it, act in zip(items, acts):
+        res = pipe.decode(act)
+        segs = decode_segments(act, **seg_params)
+        row = (res.label == NEITHER, covered_fraction(segs, act.duration) * act.duration,
+               act.duration)
+        for g in (it["_group"], it["_group"].split("/")[0], "all"):
+            groups.setdefault(g, []).append(row)
+        if res.label != NEITHER:
+            wrong.append({"id": it["id"], "group": it["_group"], "est": res.label,
+                          "probability": round(res.probability, 4),
+                          "duration": it["duration"]})
+
+    def summary(rows):
+        ok = sum(r[0] for r in rows)
+        return {"n_files": len(rows), "neither_accuracy": ok / len(rows),
+                "labelled_seconds": round(sum(r[1] for r in rows), 2),
+                "seconds": round(sum(r[2] for r in rows), 2),
+                "labelled_share": sum(r[1] for r in rows) / max(sum(r[2] for r in rows), 1e-9)}
+    out = {g: summary(rows) for g, rows in sorted(groups.items())}
+    out["min_active"] = pipe.default_params.min_active
+    out["errors"] = wrong
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", required=True)
-    ap.add_argument("--task", choices=["classify", "detect"], required=True)
+    ap.add_argument("--task", choices=["classify", "detect", "neither"], required=True)
     ap.add_argument("--kinds", default="real,synth")
     ap.add_argument("--split", default="test", choices=["valid", "test"],
-                    help="valid: for model selection (classify only)")
+                    help="valid: for model selection (classify, neither)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -104,8 +142,12 @@ def main(argv=None):
     torch.set_num_threads(args.threads)
     t0 = time.time()
     kinds = tuple(args.kinds.split(","))
-    res = eval_classify(args.run, kinds, args.split) if args.task == "classify" else \
-        eval_detect(args.run, kinds)
+    if args.task == "classify":
+        res = eval_classify(args.run, kinds, args.split)
+    elif args.task == "neither":
+        res = eval_neither(args.run, args.split)
+    else:
+        res = eval_detect(args.run, kinds)
     res["seconds"] = round(time.time() - t0, 1)
     common.write_json(os.path.join(args.run, f"{args.split}_{args.task}.json"), res)
     short = {k: ({kk: round(vv, 4) for kk, vv in v.items() if isinstance(vv, float)}

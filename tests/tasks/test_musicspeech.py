@@ -123,10 +123,11 @@ def test_numpy_twin_matches_torch(arch, tmp_path):
 
 
 def test_classify_numpy_backend_does_not_import_torch():
+    """The excerpt CNN runs with numpy (the default classifier is the detector)."""
     import subprocess
     import sys
     code = ("import sys; from audiodl.tasks.musicspeech import MusicSpeechClassifier as C; "
-            "p = C.from_pretrained(backend='auto'); r = p(%r); "
+            "p = C.from_pretrained('musicspeech_cnn', backend='auto'); r = p(%r); "
             "print(r.label, type(p.backend).__name__, 'torch' in sys.modules)" % SPEECH)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
