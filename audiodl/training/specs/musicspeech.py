@@ -63,6 +63,10 @@ class MusicSpeechConfig(SpecConfig):
         ``real`` (every source but ``synth``) and/or ``synth``.
     variants : int
         Augmented waveform variants per real training file (besides the clean one).
+    plain_sources : list of str
+        Real sources whose training files enter clean only, without waveform
+        variants (large corpora of short files, e.g. ``klettres``: SpecAugment
+        still applies).
     n_valid : int
         Validation excerpts / windows (fixed draws).
     """
@@ -71,6 +75,7 @@ class MusicSpeechConfig(SpecConfig):
                                                           "musicspeech/valid.jsonl"])
     kinds: list[str] = field(default_factory=lambda: ["real", "synth"])
     variants: int = 2
+    plain_sources: list[str] = field(default_factory=list)
     n_valid: int = 4000
     lr: float = 2e-3
     optimizer: str = "adam"
@@ -172,9 +177,12 @@ class _MusicSpeechSpec(TrainingSpec):
         cache = FeatureCache(fe, root=config.feature_cache or None,
                              augment=_waveform_augment)
         real = [it for it in train_items if it["_corpus"] != "synth"]
-        synth = [it for it in train_items if it["_corpus"] == "synth"]
-        tr = FeatureSet(real, cache, labels=LABELS, variants=tuple(range(config.variants + 1)))
-        tr.extend(FeatureSet(synth, cache, labels=LABELS))
+        augmented = [it for it in real if it["_corpus"] not in config.plain_sources]
+        keys = {id(it) for it in augmented}
+        plain = [it for it in train_items if id(it) not in keys]
+        tr = FeatureSet(augmented, cache, labels=LABELS,
+                        variants=tuple(range(config.variants + 1)))
+        tr.extend(FeatureSet(plain, cache, labels=LABELS))
         va = FeatureSet(valid_items, cache, labels=LABELS)
         data = {"manifests": list(config.manifests),
                 "items": {c: sum(1 for it in train_items if it["_corpus"] == c)
@@ -183,7 +191,9 @@ class _MusicSpeechSpec(TrainingSpec):
                 "n_valid_items": len(valid_items),
                 "train_hours": round(sum(it["duration"] for it in train_items) / 3600, 3),
                 "augmentation": f"{config.variants} random waveform variants per real file "
-                                "(EQ, reverb, codec, gain) + SpecAugment (gain, EQ, band shift, "
+                                + (f"(except {', '.join(config.plain_sources)}) "
+                                   if config.plain_sources else "")
+                                + "(EQ, reverb, codec, gain) + SpecAugment (gain, EQ, band shift, "
                                 "noise floor, low-pass)"}
         return fe, tr, va, valid_items, data
 
