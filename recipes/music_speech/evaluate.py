@@ -64,8 +64,9 @@ def eval_classify(run, kinds, split="test"):
     sets = classification_sets(kinds, split)
     real_ref, real_est = [], []
     for name, rows in sorted(sets.items()):
-        acts = activations_for(pipe, [it for it, _ in rows],
-                               os.path.join(run, "activations", f"{split}-classify"))
+        # frame models give the same activations as detect: one cache for both
+        sub = f"{split}-classify" if pipe.backend.layout == "excerpt" else split
+        acts = activations_for(pipe, [it for it, _ in rows], os.path.join(run, "activations", sub))
         est = [pipe.decode(a).label for a in acts]
         ref = [lab for _, lab in rows]
         out[name] = file_accuracy(ref, est)
