@@ -205,3 +205,22 @@ def test_neither_has_a_fixed_plot_colour():
     from audiodl.plotting import LABEL_COLOURS, label_colour
     assert label_colour("neither") == LABEL_COLOURS["neither"]
     assert len({LABEL_COLOURS[k] for k in ("music", "speech", "neither")}) == 3
+
+
+def test_shipped_default_answers_neither_on_silence_noise_and_tones(classifier):
+    """Known failures before the neither answer: digital silence -> speech 0.89, a 50 ms
+    sine -> speech 0.99. The default classifier is the shipped detector with a tuned gate."""
+    from audiodl.tasks.musicspeech import NEITHER
+    assert classifier.card.task == "musicspeech-detect"
+    assert classifier.default_params.min_active > 0
+    sr = 22050
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.05 * sr)) / sr
+    cases = {"silence": np.zeros(3 * sr, np.float32),
+             "pink-ish noise": np.cumsum(rng.standard_normal(3 * sr)).astype(np.float32) * 1e-3,
+             "white noise": 0.1 * rng.standard_normal(3 * sr).astype(np.float32),
+             "50 ms sine": 0.5 * np.sin(2 * np.pi * 440 * t).astype(np.float32)}
+    for name, y in cases.items():
+        r = classifier(y, sr)
+        assert r.label == NEITHER, (name, r)
+    assert classifier(SPEECH).label == "speech" and classifier(MUSIC).label == "music"
