@@ -33,9 +33,9 @@ def classify(files, output, fmt, jobs, model, backend, save_activations, load_ac
     """Classify each of FILES as music, speech or neither (MIREX 2015 task).
 
     Prints path, label and probability per file. The label neither means no
-    music or speech (silence, noise, tones, environmental sound); the default
-    model (the detector) gives it, excerpt models such as musicspeech_cnn
-    answer only music or speech. Directories are searched
+    music or speech (silence, noise, tones, environmental sound); frame models
+    (detectors whose card has a tuned neither gate) give it, excerpt models
+    such as musicspeech_cnn answer only music or speech. Directories are searched
     for audio files; '-' reads a WAV stream from stdin. Failing files are
     reported on stderr, the others still complete, and the exit status is 1.
     """

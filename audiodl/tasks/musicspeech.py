@@ -2,7 +2,8 @@
 
 * :func:`classify` — one label per file (``music``, ``speech`` or
   ``neither``) with probabilities (MIREX 2015 task, plus the third answer).
-  Its default model is the default detector (a frame model): the file is
+  Its default model is the default detector (a frame model) once that
+  detector's card carries a tuned ``neither`` gate: the file is
   ``neither`` (no music and no speech: silence, noise, tones, environmental
   sound) when the detector's decoded music and speech segments cover less
   than ``min_active`` of it (:class:`MusicSpeechParams`, tuned on validation
@@ -104,7 +105,7 @@ class MusicSpeechClassifier(Pipeline):
     ``decode(activations)`` averages them into a :data:`ClassifyResult`;
     frame models can also answer ``neither`` (:class:`MusicSpeechParams`).
     Without a model name, :meth:`from_pretrained` loads the default
-    *detector*, which answers ``neither`` too.
+    *detector* when its card has a tuned ``neither`` gate.
     """
 
     task = CLASSIFY_TASK
@@ -123,10 +124,13 @@ class MusicSpeechClassifier(Pipeline):
 
     @classmethod
     def from_pretrained(cls, name: Optional[str] = None, **kwargs) -> "MusicSpeechClassifier":
-        """As :meth:`Pipeline.from_pretrained`; the default model is the default detector."""
+        """As :meth:`Pipeline.from_pretrained`; the default model is the default detector
+        when its card has a ``neither`` gate (``min_active > 0``), else the task's default."""
         if name is None:
             from .. import pretrained
-            name = pretrained.default_model(DETECT_TASK)
+            det = pretrained.default_model(DETECT_TASK)
+            if float(pretrained.card(det).decoder.offline.get("min_active", 0.0)) > 0:
+                name = det
         return super().from_pretrained(name, **kwargs)
 
     def postprocess(self, outputs):

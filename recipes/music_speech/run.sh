@@ -32,7 +32,7 @@ for seed in 2 3; do
   time python $R/evaluate.py --run "$W/runs/musicspeech_tcn_long/seed$seed" --task detect
 done
 
-# the shipped detector since issue 16: + neither data and klettres voices (7 epochs)
+# issue 16 candidate: + neither data and klettres voices (not shipped yet, see README)
 time audiodl train musicspeech-detect --config $C/detect_neither.toml \
   --out "$W/runs/musicspeech_tcn_neither/seed2"
 for task in neither unseen classify detect; do

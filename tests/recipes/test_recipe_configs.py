@@ -37,7 +37,7 @@ def test_config_loads(path):
 @pytest.mark.parametrize("path,card", [("onsets/conf/shipped.toml", "onsets_cnn"),
                                        ("music_speech/conf/classify_shipped.toml",
                                         "musicspeech_cnn"),
-                                       ("music_speech/conf/detect_neither.toml",
+                                       ("music_speech/conf/detect_shipped.toml",
                                         "musicspeech_tcn")])
 def test_shipped_configs_reproduce_cards(path, card):
     from audiodl import pretrained
