@@ -120,7 +120,10 @@ class MusicSpeechClassifier(Pipeline):
     def __init__(self, card=None, backend=None, *, config=None):
         super().__init__(card, backend, config=config)
         if self.backend is not None and self.backend.layout == "excerpt":
+            from .base import NoParams
             self.labels = LABELS
+            self.params_type = NoParams  # excerpt models: mean probability, no parameters
+            self.default_params = NoParams.from_dict({})
 
     @classmethod
     def from_pretrained(cls, name: Optional[str] = None, **kwargs) -> "MusicSpeechClassifier":
