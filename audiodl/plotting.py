@@ -26,6 +26,7 @@ LABEL_COLOURS = {
     "singing": "#d62728",  # red
     "boundary": "#9467bd",  # purple
     "noise": "#7f7f7f",    # grey
+    "neither": "#c7c7c7",  # light grey: no music or speech (classify)
 }
 _PALETTE = ("#8c564b", "#e377c2", "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a")
 
@@ -71,11 +72,17 @@ def plot_result(feats: np.ndarray, config, dest: str, *, result=None, activation
     ----------
     feats : np.ndarray [shape=(n_frames, n_bins) or (n_channels, n_frames, n_bins)]
     config : FrontendConfig
-    result : Segments, an object with ``times`` (events), or None
+    result : Segments, an object with ``times`` (events), a file label (an object
+        with ``label`` and ``probability``, e.g. ``ClassifyResult``: one bar over
+        the whole file in the label's colour), or None
     activations : Activations or None
     """
     from .types import Segments
     segments = result if isinstance(result, Segments) else None
+    if segments is None and hasattr(result, "label") and hasattr(result, "probability"):
+        n = (feats.shape[1] if feats.ndim == 3 else feats.shape[0]) / config.fps
+        segments = Segments(intervals=np.array([[0.0, n]]), labels=(str(result.label),))
+        title = f"{title}  {result.label} {result.probability:.3f}".strip()
     events = getattr(result, "times", None) if segments is None else None
     return plot_spectrogram(feats, config, dest, title=title, segments=segments,
                             events=events, activations=activations)

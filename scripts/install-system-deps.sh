@@ -31,11 +31,16 @@ PACKAGES=(
     asterisk-core-sounds-es asterisk-core-sounds-es-wav asterisk-core-sounds-es-g722
     hyperrogue-music fretsonfire-songs-muldjord
 )
-# Full: larger soundfont and the bigger real-music packages (~600 MB).
+# Full: larger soundfont, the bigger real-music packages, sound effects, voices (~750 MB).
 if [ "$FULL" = 1 ]; then
     PACKAGES+=(
         fluid-soundfont-gm mbrola-us3
         wesnoth-1.16-music nexuiz-music
+        # music/speech "neither" data (sound themes, game and environmental effects) and
+        # real voices (klettres), see audiodl.data.importers
+        sound-theme-freedesktop oxygen-sounds deepin-sound-theme sound-icons
+        heroes-sound-effects psi-plus-sounds eiskaltdcpp-sounds openttd-opensfx
+        lbreakout2-data chromium-bsu-data pinball-data tuxpaint-data klettres-data
     )
 fi
 

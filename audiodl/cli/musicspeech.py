@@ -30,9 +30,12 @@ def _load(cls, model, backend):
                           "file per input into an existing directory.")
 def classify(files, output, fmt, jobs, model, backend, save_activations, load_activations,
              plot):
-    """Classify each of FILES as music or speech (MIREX 2015 task).
+    """Classify each of FILES as music, speech or neither (MIREX 2015 task).
 
-    Prints path, label and probability per file; directories are searched
+    Prints path, label and probability per file. The label neither means no
+    music or speech (silence, noise, tones, environmental sound); frame models
+    (detectors whose card has a tuned neither gate) give it, excerpt models
+    such as musicspeech_cnn answer only music or speech. Directories are searched
     for audio files; '-' reads a WAV stream from stdin. Failing files are
     reported on stderr, the others still complete, and the exit status is 1.
     """
@@ -50,7 +53,8 @@ def detect(files, output, fmt, jobs, model, backend, save_activations, load_acti
     """Music and speech activity over time in FILES (MIREX 2018 task).
 
     Writes start, end and label per segment (labels music and speech, which
-    may overlap): to stdout or -o FILE for one input, one file per input in
+    may overlap; stretches of neither, such as silence, noise or tones, are
+    gaps): to stdout or -o FILE for one input, one file per input in
     -o DIR for several.
     """
     from ..errors import AudiodlError

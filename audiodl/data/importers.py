@@ -10,6 +10,16 @@ Sources (``audiodl data import SOURCE -o DIR``):
     ``nexuiz-music`` (OGG inside a zip), ``hyperrogue-music``.
 ``fretsonfire``
     Rock songs with a separate guitar stem and a game chart (weak labels only).
+``klettres``
+    Real voices: letters and syllables read by native speakers of 21 languages
+    (``klettres-data``), one speaker per language folder, split by LANGUAGE
+    (:data:`KLETTRES_SPLIT`), so test speakers are never trained on.
+``sound-effects``
+    Real sounds that are neither music nor speech (the ``neither`` answer):
+    desktop sound themes, notification sounds and game sound effects, split
+    by PACKAGE (:data:`SOUND_EFFECTS`), so no test package is ever trained
+    on; files that hold speech or music (spoken words, jingles, instrument
+    notes) are left out by name.
 
 Audio is decoded, mixed to mono, resampled and written as 16-bit FLAC; each
 item gets ``segments`` (.lab, the class over the active part) and a split
@@ -41,7 +51,13 @@ __all__ = ["SOURCES", "import_source", "hash_split", "normalize_text", "asterisk
 
 logger = logging.getLogger(__name__)
 
-SOURCES = ("asterisk-en", "asterisk-es", "game-music", "fretsonfire")
+SOURCES = ("asterisk-en", "asterisk-es", "game-music", "fretsonfire", "sound-effects", "klettres")
+KLETTRES_DIR = "/usr/share/klettres"
+#: language folder (one speaker each) -> split; folders not listed are left out
+KLETTRES_SPLIT = {**dict.fromkeys(("ar", "cs", "da", "de", "hu", "it", "lt", "ml", "pt_BR", "ru",
+                                   "uk"), "train"),
+                  **dict.fromkeys(("nds", "tn"), "valid"),
+                  **dict.fromkeys(("en", "en_GB", "es", "fr", "he", "nb", "nl"), "test")}
 ASTERISK_DIR = "/usr/share/asterisk/sounds"
 ASTERISK_DOC = "/usr/share/doc/asterisk-core-sounds-{lang}/core-sounds-{lang}.txt.gz"
 GAME_MUSIC = {
@@ -50,12 +66,40 @@ GAME_MUSIC = {
     "nexuiz": ("/usr/share/games/nexuiz/data/music.pk3", "sound/cdtracks/*.ogg"),
 }
 FRETSONFIRE_DIR = "/usr/share/games/fretsonfire/data/songs"
-DEFAULT_SR = {"asterisk-en": 16000, "asterisk-es": 16000, "game-music": 22050, "fretsonfire": 22050}
+#: package -> (split, directory, glob, names left out: regex of spoken words, jingles, music)
+SOUND_EFFECTS = {
+    "oxygen-sounds": ("train", "/usr/share/sounds", "Oxygen-*.ogg", r"Log-(In|Out)"),
+    "tuxpaint-data": ("train", "/usr/share/tuxpaint/sounds", "*.wav",
+                      r"^(areyousure|youcannot|tuxok|giggle|harp)\."),
+    "lbreakout2-data": ("train", "/usr/share/games/lbreakout2", "*/*.wav",
+                        r"^(dammit|damn|excellent|verygood|wontgiveup)\."),
+    "sound-icons": ("train", "/usr/share/sounds/sound-icons", "*.wav",
+                    r"cembalo|chord|piano|guitar|klavichord|trumpet|violoncello|xylofon|cymbaly"
+                    r"|percussion"),
+    "psi-plus-sounds": ("valid", "/usr/share/psi-plus/sound", "*.wav", r"^$"),
+    "eiskaltdcpp-sounds": ("valid", "/usr/share/eiskaltdcpp/sounds", "*.wav", r"^$"),
+    "chromium-bsu-data": ("valid", "/usr/share/games/chromium-bsu/wav", "*.wav", r"^music"),
+    "sound-theme-freedesktop": ("test", "/usr/share/sounds/freedesktop/stereo", "*.oga",
+                                r"^(audio-channel-|service-log|phone-incoming-call)"),
+    "deepin-sound-theme": ("test", "/usr/share/sounds/deepin/stereo", "*.wav",
+                           r"^(desktop-log|system-shutdown)"),
+    "heroes-sound-effects": ("test", "/usr/share/games/heroes/sfx", "*.wav",
+                             r"^(ho_yeh|go|no|oh|stop|foule\d|dream|finlevel)\."),
+    "pinball-data": ("test", "/usr/share/games/pinball", "*/*.wav", r"^(gameover|opentux)\."),
+    # environmental recordings (vehicles, machines, animals, weather) in one archive: split
+    # 50/10/40 by the ORIGINAL recording each sound was cut from (see _opensfx_jobs)
+    "openttd-opensfx": ("by-recording", "/usr/share/games/openttd/baseset/opensfx", "opensfx.cat",
+                        r"Year|Oooh|Unused"),
+}
+DEFAULT_SR = {"asterisk-en": 16000, "asterisk-es": 16000, "game-music": 22050, "fretsonfire": 22050,
+              "sound-effects": 22050, "klettres": 16000}
 PACKAGES = {
     "asterisk-en": "asterisk-core-sounds-en asterisk-core-sounds-en-g722",
     "asterisk-es": "asterisk-core-sounds-es asterisk-core-sounds-es-g722",
     "game-music": "wesnoth-1.16-music nexuiz-music hyperrogue-music",
     "fretsonfire": "fretsonfire-songs-muldjord",
+    "sound-effects": " ".join(SOUND_EFFECTS),
+    "klettres": "klettres-data",
 }
 
 
@@ -181,6 +225,64 @@ def _fof_jobs(split):
     return jobs
 
 
+def _opensfx_sounds(path):
+    """(name, WAV bytes) of every sound in an OpenTTD ``.cat`` archive.
+
+    Layout: a table of little-endian uint32 (offset, size) pairs (the high bit of
+    the offset is a flag), each entry a length-prefixed name and a RIFF WAVE file.
+    """
+    import struct
+    data = Path(path).read_bytes()
+    n = (struct.unpack_from("<I", data, 0)[0] & 0x7FFFFFFF) // 8
+    out = []
+    for i in range(n):
+        off, size = struct.unpack_from("<II", data, 8 * i)
+        blob = data[off & 0x7FFFFFFF:(off & 0x7FFFFFFF) + size]
+        k = blob[0]
+        out.append((blob[1:1 + k].rstrip(b"\0").decode("latin-1"), blob[1 + k:]))
+    return out
+
+
+def _opensfx_jobs(path, skip, split):
+    jobs = []
+    for i, (name, wav) in enumerate(_opensfx_sounds(path)):
+        if re.search(skip, name) or wav[:4] != b"RIFF" or len(wav) < 100:
+            continue
+        m = re.search(r'Original "([^"]+)"', name)
+        origin = m.group(1) if m else name.split('"')[1]
+        s = split or hash_split(f"opensfx/{origin}", fractions=(0.5, 0.1, 0.4))
+        jobs.append({"id": f"sfx-openttd-opensfx-{i:02d}", "src": None, "data": wav, "split": s,
+                     "group": f"openttd-opensfx/{origin}", "package": "openttd-opensfx",
+                     "name": name.split('"')[1]})
+    return jobs
+
+
+def _sound_effect_jobs(split):
+    jobs = []
+    for pkg, (pkg_split, path, pattern, skip) in SOUND_EFFECTS.items():
+        if pkg_split == "by-recording":
+            if Path(path, pattern).is_file():
+                jobs += _opensfx_jobs(Path(path, pattern), skip, split)
+            continue
+        for p in sorted(Path(path).glob(pattern)):
+            if re.search(skip, p.name):
+                continue
+            rel = p.relative_to(path).with_suffix("")
+            jobs.append({"id": f"sfx-{pkg}-" + str(rel).replace("/", "_"), "src": p,
+                         "split": split or pkg_split, "group": f"{pkg}/{rel}", "package": pkg})
+    return jobs
+
+
+def _klettres_jobs(split):
+    jobs = []
+    for lang, lang_split in KLETTRES_SPLIT.items():
+        for p in sorted(Path(KLETTRES_DIR, lang).glob("*/*.ogg")):
+            jobs.append({"id": f"klettres-{lang}-{p.parent.name}-{p.stem}", "src": p,
+                         "split": split or lang_split, "group": f"klettres/{lang}",
+                         "speaker": f"klettres-{lang}", "text": p.stem})
+    return jobs
+
+
 def _run_job(source, job, out_dir, sr):
     rel_audio = f"audio/{job['id']}.flac"
     item = {"id": job["id"], "audio": rel_audio, "sr": sr, "split": job["split"],
@@ -204,6 +306,24 @@ def _run_job(source, job, out_dir, sr):
         rel_lab = _write_item(out_dir, rel_audio, y, sr, "music", min_gap=2.0)
         item.update(task="musicspeech", labels=["music"], annotations={"segments": rel_lab},
                     meta={"file": origin, "package": job["package"], "licence": "GPL"})
+    elif source == "klettres":
+        y = _decode(job["src"], sr)
+        rel_lab = _write_item(out_dir, rel_audio, y, sr, "speech", min_gap=0.3)
+        item.update(task="speech", labels=["speech"], speaker=job["speaker"],
+                    annotations={"segments": rel_lab},
+                    meta={"file": os.fspath(job["src"]), "text": job["text"],
+                          "licence": "GPL-2+ (klettres-data)"})
+    elif source == "sound-effects":
+        from audiodl.data.synth.common import save_audio
+
+        y = _decode(job["src"], sr, data=job.get("data"))
+        save_audio(Path(out_dir, rel_audio), y, sr)
+        rel_lab = str(Path("labels", Path(rel_audio).stem + ".lab"))
+        Path(out_dir, "labels").mkdir(parents=True, exist_ok=True)
+        write_segments(Path(out_dir, rel_lab), [])
+        item.update(task="nonspeech", labels=[], annotations={"segments": rel_lab},
+                    meta={"file": job.get("name") or os.fspath(job["src"]), "package": job["package"],
+                          "licence": "see /usr/share/doc/" + job["package"] + "/copyright"})
     elif source == "fretsonfire":
         from audiodl.data.synth.common import save_audio
 
@@ -253,7 +373,9 @@ def import_source(source, out_dir, *, sr=None, split=None, jobs=1, limit=None):
     split : str or None
         Force every item into this split; default: by a hash of the source file
         (80/10/10) for all but ``asterisk-es``, which defaults to ``"test"``
-        (extra held-out speech in another language).
+        (extra held-out speech in another language), ``sound-effects``,
+        split by package (:data:`SOUND_EFFECTS`), and ``klettres``, split by
+        speaker (:data:`KLETTRES_SPLIT`).
     jobs : int
         Worker threads.
     limit : int or None
@@ -278,6 +400,10 @@ def import_source(source, out_dir, *, sr=None, split=None, jobs=1, limit=None):
             job_list = _asterisk_jobs(source.split("-")[1], split)
         elif source == "game-music":
             job_list = _game_music_jobs(split)
+        elif source == "sound-effects":
+            job_list = _sound_effect_jobs(split)
+        elif source == "klettres":
+            job_list = _klettres_jobs(split)
         else:
             job_list = _fof_jobs(split)
     except FileNotFoundError as exc:

@@ -1,11 +1,19 @@
 """Music/speech discrimination: file classification and time-resolved detection.
 
-* :func:`classify` — one label per file (``music`` or ``speech``) with
-  probabilities (MIREX 2015 task). Excerpt models (Lidy 2015 style) average the
-  speech probability of 80-frame excerpts taken every 40 frames; frame models
-  average their music and speech activity.
+* :func:`classify` — one label per file (``music``, ``speech`` or
+  ``neither``) with probabilities (MIREX 2015 task, plus the third answer).
+  Its default model is the default detector (a frame model) once that
+  detector's card carries a tuned ``neither`` gate: the file is
+  ``neither`` (no music and no speech: silence, noise, tones, environmental
+  sound) when the detector's decoded music and speech segments cover less
+  than ``min_active`` of it (:class:`MusicSpeechParams`, tuned on validation
+  and stored in the card); otherwise it is the class of the larger mean
+  activity. Excerpt models (Lidy 2015 style, ``musicspeech_cnn``) average the
+  speech probability of 80-frame excerpts taken every 40 frames and answer
+  only ``music`` or ``speech``.
 * :func:`detect` — music and speech activity over time as
   :class:`~audiodl.types.Segments` (MIREX 2018 task; classes may overlap).
+  Stretches with neither music nor speech are gaps (no segment).
 * :class:`MusicSpeechClassifier`, :class:`MusicSpeechDetector` — the
   pipelines behind them (load the model once, then call them on many files).
 
@@ -17,6 +25,7 @@ chunked-context runner, equal to whole-file processing.
 from __future__ import annotations
 
 from collections import namedtuple
+from dataclasses import dataclass, fields
 from typing import Optional
 
 import numpy as np
@@ -27,22 +36,65 @@ from ..types import Activations, Segments
 from .base import Pipeline
 
 __all__ = ["classify", "detect", "ClassifyResult", "MusicSpeechClassifier",
-           "MusicSpeechDetector", "CLASSIFY_TASK", "DETECT_TASK", "LABELS"]
+           "MusicSpeechDetector", "MusicSpeechParams", "CLASSIFY_TASK", "DETECT_TASK",
+           "LABELS", "NEITHER"]
 
 CLASSIFY_TASK = "musicspeech-classify"
 DETECT_TASK = "musicspeech-detect"
 LABELS = ("music", "speech")
+#: the file-level answer "no music or speech" (silence, noise, tones, environmental sound)
+NEITHER = "neither"
 
 ClassifyResult = namedtuple("ClassifyResult", ["label", "probability", "probabilities"])
 ClassifyResult.__doc__ = """File-level decision.
 
 label : str
-    ``"music"`` or ``"speech"``.
+    ``"music"``, ``"speech"`` or (frame models) ``"neither"``.
 probability : float
-    Probability of ``label`` (>= 0.5).
+    Probability of ``label``.
 probabilities : dict of str to float
-    Probability of every class (they sum to 1).
+    Probability of every class (they sum to 1); frame models also give
+    ``neither`` (the share of the file not covered by music or speech segments).
 """
+
+
+@dataclass(frozen=True)
+class MusicSpeechParams(SegmentParams):
+    """Segment-decoding parameters plus the file-level ``neither`` gate.
+
+    min_active : float [fraction of the file, 0-1]
+        :func:`classify` answers ``neither`` when the decoded music and speech
+        segments cover less than this share of the file (0: never). Tuned on
+        validation with the decoder; :func:`detect` ignores it.
+    """
+
+    what = "music/speech decoding"
+
+    min_active: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        from ..decoders.smoothing import _check
+        object.__setattr__(self, "min_active", _check("min_active", self.min_active, 0.0, 1.0))
+
+    def segment_params(self) -> dict:
+        """Keyword arguments of :func:`~audiodl.decoders.smoothing.decode_segments`."""
+        return {f.name: getattr(self, f.name) for f in fields(SegmentParams)}
+
+
+def covered_fraction(segments: Segments, duration: float) -> float:
+    """Share of ``[0, duration]`` covered by the union of the segments (0-1)."""
+    iv = np.asarray(segments.intervals, dtype=np.float64).reshape(-1, 2)
+    if duration <= 0 or not len(iv):
+        return 0.0
+    iv = np.clip(iv[np.argsort(iv[:, 0])], 0.0, duration)
+    total, end = 0.0, 0.0
+    for a, b in iv:
+        a = max(a, end)
+        if b > a:
+            total += b - a
+            end = b
+    return float(min(1.0, total / duration))
 
 
 class MusicSpeechClassifier(Pipeline):
@@ -50,11 +102,15 @@ class MusicSpeechClassifier(Pipeline):
 
     ``activations(x)`` returns per-excerpt (excerpt models) or per-frame (frame
     models) class probabilities, columns ``("music", "speech")``;
-    ``decode(activations)`` averages them into a :data:`ClassifyResult`.
+    ``decode(activations)`` averages them into a :data:`ClassifyResult`;
+    frame models can also answer ``neither`` (:class:`MusicSpeechParams`).
+    Without a model name, :meth:`from_pretrained` loads the default
+    *detector* when its card has a tuned ``neither`` gate.
     """
 
     task = CLASSIFY_TASK
     accepts = (CLASSIFY_TASK, DETECT_TASK)
+    params_type = MusicSpeechParams
     card_labels = LABELS
     formats = {"text": ".txt", "json": ".json", "csv": ".csv"}
     default_format = "text"
@@ -65,7 +121,21 @@ class MusicSpeechClassifier(Pipeline):
     def __init__(self, card=None, backend=None, *, config=None):
         super().__init__(card, backend, config=config)
         if self.backend is not None and self.backend.layout == "excerpt":
+            from .base import NoParams
             self.labels = LABELS
+            self.params_type = NoParams  # excerpt models: mean probability, no parameters
+            self.default_params = NoParams.from_dict({})
+
+    @classmethod
+    def from_pretrained(cls, name: Optional[str] = None, **kwargs) -> "MusicSpeechClassifier":
+        """As :meth:`Pipeline.from_pretrained`; the default model is the default detector
+        when its card has a ``neither`` gate (``min_active > 0``), else the task's default."""
+        if name is None:
+            from .. import pretrained
+            det = pretrained.default_model(DETECT_TASK)
+            if float(pretrained.card(det).decoder.offline.get("min_active", 0.0)) > 0:
+                name = det
+        return super().from_pretrained(name, **kwargs)
 
     def postprocess(self, outputs):
         if self.backend.layout == "excerpt":  # speech probability per excerpt
@@ -74,8 +144,14 @@ class MusicSpeechClassifier(Pipeline):
         return outputs
 
     def decode(self, activations: Activations, **params) -> ClassifyResult:
-        """Mean probabilities -> label (``music`` unless P(speech) > 0.5)."""
-        self.params(**params)  # no parameters: anything given is an error
+        """Mean probabilities -> label (``music`` unless P(speech) > 0.5, or ``neither``).
+
+        Frame models (activations at a frame rate, not per excerpt) decode the
+        music and speech segments with the card's parameters (``params``
+        override them, see :class:`MusicSpeechParams`); the file is
+        ``neither`` when they cover less than ``min_active`` of it.
+        """
+        p = self.params(**params)
         v = np.asarray(activations.values, dtype=np.float64)
         labels = activations.labels or LABELS
         if v.ndim != 2 or v.shape[1] != 2:
@@ -88,6 +164,14 @@ class MusicSpeechClassifier(Pipeline):
         p_speech = float(m[i_s] / total) if total > 0 else 0.5
         probs = {"music": 1.0 - p_speech, "speech": p_speech}
         label = "speech" if p_speech > 0.5 else "music"
+        if self.backend is not None and self.backend.layout != "excerpt":
+            from ..decoders.smoothing import decode_segments
+            segs = decode_segments(activations, **p.segment_params())
+            active = covered_fraction(segs, activations.duration)
+            probs = {"music": active * probs["music"], "speech": active * probs["speech"],
+                     NEITHER: 1.0 - active}
+            if active < p.min_active or not len(v):
+                label = NEITHER
         return ClassifyResult(label=label, probability=probs[label], probabilities=probs)
 
     def write(self, result: ClassifyResult, fmt: Optional[str] = None, *,
@@ -118,7 +202,7 @@ class MusicSpeechDetector(Pipeline):
     """
 
     task = DETECT_TASK
-    params_type = SegmentParams
+    params_type = MusicSpeechParams
     card_labels = LABELS
     formats = {"mirex": ".txt", "audacity": ".audacity.txt", "csv": ".csv", "json": ".json",
                "jams": ".jams"}
@@ -132,7 +216,7 @@ class MusicSpeechDetector(Pipeline):
 
     def decode(self, activations: Activations, **params) -> Segments:
         from ..decoders.smoothing import decode_segments
-        return decode_segments(activations, **self.params(**params).to_dict())
+        return decode_segments(activations, **self.params(**params).segment_params())
 
     def write(self, result: Segments, fmt: Optional[str] = None, *,
               source: Optional[str] = None, duration: Optional[float] = None) -> str:
@@ -161,7 +245,9 @@ def classify(x, sr: Optional[int] = None, *, model: Optional[str] = None) -> Cla
     Returns
     -------
     ClassifyResult
-        ``(label, probability, probabilities)``.
+        ``(label, probability, probabilities)``; ``label`` is ``music``,
+        ``speech`` or ``neither`` (no music or speech: silence, noise, tones,
+        environmental sound; the default model and other frame models only).
 
     Examples
     --------
@@ -193,7 +279,8 @@ def detect(x, sr: Optional[int] = None, *, model: Optional[str] = None,
     -------
     Segments
         ``start, end`` in seconds (never past the end of the audio), labels
-        ``music`` / ``speech``, overlap allowed.
+        ``music`` / ``speech``, overlap allowed; stretches with neither
+        (silence, noise, tones, environmental sound) are gaps.
     """
     pipe = MusicSpeechDetector.from_pretrained(model)
     return pipe.decode(pipe.activations(x, sr), method=method, threshold=threshold, low=low,

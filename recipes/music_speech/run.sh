@@ -4,6 +4,7 @@
 # Usage: bash recipes/music_speech/run.sh [SEEDS...]   (default seeds: 0 1)
 # Data: the data root ($AUDIODL_DATA, default ~/.cache/audiodl/data) holds musicspeech/*.jsonl,
 # made by `bash recipes/data/make_musicspeech.sh`. Run folders go to $WORK/runs.
+# Peers: SILERO_PYTHON / PAA_PYTHON name the pythons of their venvs (see README).
 # Shipping is NOT a stage: after comparing the validation scores, run e.g.
 #   audiodl ship "$WORK/runs/musicspeech_cnn/seed0/musicspeech_cnn.json" --replace --default
 set -euo pipefail
@@ -31,6 +32,13 @@ for seed in 2 3; do
   time python $R/evaluate.py --run "$W/runs/musicspeech_tcn_long/seed$seed" --task detect
 done
 
+# issue 16 candidate: + neither data and klettres voices (not shipped yet, see README)
+time audiodl train musicspeech-detect --config $C/detect_neither.toml \
+  --out "$W/runs/musicspeech_tcn_neither/seed2"
+for task in neither unseen classify detect; do
+  time python $R/evaluate.py --run "$W/runs/musicspeech_tcn_neither/seed2" --task $task
+done
+
 # 2. model selection on VALIDATION
 for seed in $SEEDS; do
   for arch in lidy2015 musicspeech_cnn musicspeech_tcn; do
@@ -46,7 +54,10 @@ for seed in $SEEDS; do
   time python $R/evaluate.py --run "$W/runs/musicspeech_tcn/seed$seed" --task detect
 done
 time python $R/peers.py mfcc
-time python $R/peers.py silero
+time ${SILERO_PYTHON:-python} $R/peers.py silero   # a venv with silero-vad (README)
+if [ -n "${PAA_PYTHON:-}" ]; then  # the pyAudioAnalysis venv's python (README)
+  time python $R/peers.py paa --python "$PAA_PYTHON"
+fi
 
 # 4. the table
 python $R/summarize.py | tee "$W/results.md"

@@ -17,6 +17,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
+#: run folders under WORK/runs, in table order (musicspeech_tcn_neither: the shipped detector)
+ARCHS = ("lidy2015", "musicspeech_cnn", "musicspeech_tcn", "musicspeech_tcn_long",
+         "musicspeech_tcn_neither")
+
+
 def _fmt(vals, pct=True, nd=2):
     vals = [v for v in vals if v is not None]
     if not vals:
@@ -42,7 +47,7 @@ def main():
     print("| system | real: all (541 files) | asterisk-en (56) | asterisk-es (478) | "
           "game-music (7 tracks) | synthetic single-class clips | valid (real+synth) |")
     print("|---|---|---|---|---|---|---|")
-    for arch in ("lidy2015", "musicspeech_cnn", "musicspeech_tcn", "musicspeech_tcn_long"):
+    for arch in ARCHS:
         res = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
                                                                   "test_classify.json")))]
         val = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
@@ -62,6 +67,12 @@ def main():
         cols = [_fmt([_get(r, k, "accuracy")]) for k in ("real", "asterisk-en", "asterisk-es",
                                                          "game-music", "synth")]
         print("| MFCC stats + logistic regression (peer) | " + " | ".join(cols) + " | – |")
+    pa = common.WORK / "peers" / "paa.json"
+    if pa.exists():
+        r = common.read_json(pa)["test_classify"]
+        cols = [_fmt([_get(r, k, "accuracy")]) for k in ("real", "asterisk-en", "asterisk-es",
+                                                         "game-music", "synth")]
+        print("| pyAudioAnalysis 0.3.14 svm_rbf_sm (peer) | " + " | ".join(cols) + " | – |")
     print("| Lidy 2015, MIREX 2015 (published, other data) | 99.73 (MIREX hidden set) "
           "| | | | | |\n")
 
@@ -70,7 +81,7 @@ def main():
     print("| system | set | music P / R / F % | speech P / R / F % | "
           "speech event onset F (±0.5 s) | music event onset F |")
     print("|---|---|---|---|---|---|")
-    for arch in ("musicspeech_tcn", "musicspeech_tcn_long"):
+    for arch in ARCHS[2:]:
         res = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
                                                                   "test_detect.json")))]
         for group in ("synth", "real"):
@@ -93,6 +104,65 @@ def main():
                                                                          "f"))
                 print(f"| silero-vad (peer, threshold {r['threshold']} tuned on valid) | "
                       f"{group} | – | {s} | {100 * t['speech_onset_f']:.1f} | – |")
+    if pa.exists():
+        r = common.read_json(pa)["test_detect"]
+        for group in ("synth", "real"):
+            t = r.get(group)
+            if t:
+                m, s = (" / ".join(f"{100 * t[f'{c}_{k}']:.1f}" for k in ("precision", "recall",
+                                                                          "f"))
+                        for c in ("music", "speech"))
+                print(f"| pyAudioAnalysis svm_rbf_sm (peer, 1 s mid-term labels) | {group} | "
+                      f"{m} | {s} | {100 * t['speech_onset_f']:.1f} | "
+                      f"{100 * t['music_onset_f']:.1f} |")
+    neither_table(runs)
+    unseen_table(runs)
+
+
+def neither_table(runs):
+    print("\n### Neither music nor speech (test files never trained on): share answered "
+          "neither by classify, share of their time labelled music or speech by detect\n")
+    groups = ("all", "generated", "sound-effects")
+    print("| system | " + " | ".join(f"{g}: answered neither %" for g in groups)
+          + " | all: time labelled music/speech % |")
+    print("|---|" + "---|" * (len(groups) + 1))
+    for arch in ARCHS:
+        res = [common.read_json(p) for p in sorted(glob.glob(str(runs / arch / "seed*" /
+                                                                  "test_neither.json")))]
+        if res:
+            cols = [_fmt([_get(r, g, "neither_accuracy") for r in res]) for g in groups]
+            print(f"| {arch} | " + " | ".join(cols) + " | "
+                  + _fmt([_get(r, "all", "labelled_share") for r in res]) + " |")
+    sp = common.WORK / "peers" / "silero.json"
+    if sp.exists() and "neither" in common.read_json(sp):
+        r = common.read_json(sp)["neither"]
+        print("| silero-vad (peer; files with no speech found) | "
+              f"{100 * r['files_without_speech']:.2f} | | | {100 * r['speech_share']:.2f} "
+              "(speech only) |")
+    if (common.WORK / "peers" / "paa.json").exists():
+        print("| pyAudioAnalysis svm_rbf_sm (peer) | 0.00 (no such answer) | | | 100 |")
+
+
+def unseen_table(runs):
+    print("\n### Unseen speakers over unseen music (make_unseen.py: klettres test speakers, "
+          "held-out game music), frame level, counts summed\n")
+    print("| system | seed | music P / R / F % | speech P / R / F % | speech event onset F |")
+    print("|---|---|---|---|---|")
+    for arch in ARCHS[2:]:
+        for p in sorted(glob.glob(str(runs / arch / "seed*" / "test_unseen.json"))):
+            t = common.read_json(p)["all"]
+            m, s = (" / ".join(f"{100 * t[f'{c}_{k}']:.1f}" for k in ("precision", "recall", "f"))
+                    for c in ("music", "speech"))
+            seed = os.path.basename(os.path.dirname(p))
+            print(f"| {arch} | {seed} | {m} | {s} | {100 * t['speech_onset_f']:.1f} |")
+    for name, key in (("silero", "silero-vad (peer)"), ("paa", "pyAudioAnalysis (peer)")):
+        f = common.WORK / "peers" / f"{name}.json"
+        t = common.read_json(f).get("unseen") if f.exists() else None
+        if t:
+            m = " / ".join(f"{100 * t[f'music_{k}']:.1f}" for k in ("precision", "recall", "f")) \
+                if "music_f" in t else "–"
+            s = " / ".join(f"{100 * t[f'speech_{k}']:.1f}" for k in ("precision", "recall", "f"))
+            print(f"| {key} | – | {m} | {s} | {100 * t['speech_onset_f']:.1f} |")
 
 
 if __name__ == "__main__":

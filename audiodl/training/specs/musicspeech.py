@@ -31,7 +31,8 @@ from ...errors import ParameterError
 from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
 
 __all__ = ["MusicSpeechConfig", "ClassifyConfig", "DetectConfig", "ClassifySpec",
-           "DetectSpec", "DECODER_GRID", "LABELS", "FRONTEND"]
+           "DetectSpec", "DECODER_GRID", "LABELS", "FRONTEND", "tune_decoder",
+           "tune_min_active"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,10 @@ class MusicSpeechConfig(SpecConfig):
         ``real`` (every source but ``synth``) and/or ``synth``.
     variants : int
         Augmented waveform variants per real training file (besides the clean one).
+    plain_sources : list of str
+        Real sources whose training files enter clean only, without waveform
+        variants (large corpora of short files, e.g. ``klettres``: SpecAugment
+        still applies).
     n_valid : int
         Validation excerpts / windows (fixed draws).
     """
@@ -70,6 +75,7 @@ class MusicSpeechConfig(SpecConfig):
                                                           "musicspeech/valid.jsonl"])
     kinds: list[str] = field(default_factory=lambda: ["real", "synth"])
     variants: int = 2
+    plain_sources: list[str] = field(default_factory=list)
     n_valid: int = 4000
     lr: float = 2e-3
     optimizer: str = "adam"
@@ -171,9 +177,12 @@ class _MusicSpeechSpec(TrainingSpec):
         cache = FeatureCache(fe, root=config.feature_cache or None,
                              augment=_waveform_augment)
         real = [it for it in train_items if it["_corpus"] != "synth"]
-        synth = [it for it in train_items if it["_corpus"] == "synth"]
-        tr = FeatureSet(real, cache, labels=LABELS, variants=tuple(range(config.variants + 1)))
-        tr.extend(FeatureSet(synth, cache, labels=LABELS))
+        augmented = [it for it in real if it["_corpus"] not in config.plain_sources]
+        keys = {id(it) for it in augmented}
+        plain = [it for it in train_items if id(it) not in keys]
+        tr = FeatureSet(augmented, cache, labels=LABELS,
+                        variants=tuple(range(config.variants + 1)))
+        tr.extend(FeatureSet(plain, cache, labels=LABELS))
         va = FeatureSet(valid_items, cache, labels=LABELS)
         data = {"manifests": list(config.manifests),
                 "items": {c: sum(1 for it in train_items if it["_corpus"] == c)
@@ -182,7 +191,9 @@ class _MusicSpeechSpec(TrainingSpec):
                 "n_valid_items": len(valid_items),
                 "train_hours": round(sum(it["duration"] for it in train_items) / 3600, 3),
                 "augmentation": f"{config.variants} random waveform variants per real file "
-                                "(EQ, reverb, codec, gain) + SpecAugment (gain, EQ, band shift, "
+                                + (f"(except {', '.join(config.plain_sources)}) "
+                                   if config.plain_sources else "")
+                                + "(EQ, reverb, codec, gain) + SpecAugment (gain, EQ, band shift, "
                                 "noise floor, low-pass)"}
         return fe, tr, va, valid_items, data
 
@@ -268,8 +279,9 @@ class DetectSpec(_MusicSpeechSpec):
             raise ParameterError(f"{config.arch} is not a frame-level model")
         mean, std = normalization_stats(tr.feats, per="band", seed=config.seed)
         model.norm.set_stats(mean, std)
-        # balance corpora: each corpus weighs in proportion to the sqrt of its audio
-        corpus = np.array([it["_corpus"] for it in tr.items])
+        # balance corpora (source and task: the synthetic music/speech and neither corpora
+        # weigh separately): each weighs in proportion to the sqrt of its audio
+        corpus = np.array([f"{it['_corpus']}/{it.get('task', '')}" for it in tr.items])
         lengths = np.array([len(f) for f in tr.feats], dtype=np.float64)
         w = np.zeros(len(lengths))
         for c in set(corpus):
@@ -310,9 +322,12 @@ class DetectSpec(_MusicSpeechSpec):
             return None
         acts, refs, durs = self._valid_activations(model, prepared)
         dec, scores = tune_decoder(acts, refs, durs)
+        dec["min_active"], gate = tune_min_active(acts, refs, durs, dec)
+        scores.update(gate)
         return {"offline": dec, "online": None,
                 "tuned_on": f"validation split ({len(acts)} files): mean frame F of music and "
-                            "speech, 10 ms grid, counts summed over files",
+                            "speech, 10 ms grid, counts summed over files; min_active: "
+                            "balanced file accuracy of neither vs. music/speech files",
                 "scores": scores}
 
     @staticmethod
@@ -341,6 +356,43 @@ class DetectSpec(_MusicSpeechSpec):
     def card(self, model, config, prepared, *, info, decoder):
         return self._card(model, config, prepared, info=info, decoder=decoder,
                           normalization="per-band")
+
+
+#: candidate values of the file-level ``neither`` gate (share of the file covered by segments)
+MIN_ACTIVE_GRID = tuple(np.round(np.arange(0.02, 0.61, 0.02), 2))
+
+
+def tune_min_active(acts, refs, durations, decoder, *, grid=MIN_ACTIVE_GRID):
+    """The ``neither`` gate of file classification, tuned on validation files.
+
+    A file is ``neither`` when its decoded music and speech segments cover
+    less than ``min_active`` of it. Files without reference segments should
+    be ``neither``, files with some should not; the gate maximises the mean
+    of both accuracies (ties: the middle of the best run of candidates).
+
+    Returns
+    -------
+    min_active : float
+    scores : dict
+        ``neither_valid_accuracy`` (files without music or speech answered
+        neither), ``active_valid_accuracy`` (the others not answered neither)
+        and the file counts; all 0.0 gate (never neither) when validation
+        holds no file of one kind.
+    """
+    from ...decoders.smoothing import decode_segments
+    from ...tasks.musicspeech import covered_fraction
+    cover = np.array([covered_fraction(decode_segments(a, **decoder), d)
+                      for a, d in zip(acts, durations)])
+    empty = np.array([len(r.intervals) == 0 for r in refs])
+    if empty.all() or not empty.any():
+        return 0.0, {"n_valid_neither": int(empty.sum())}
+    acc = np.array([((cover[empty] < g).mean() + (cover[~empty] >= g).mean()) / 2 for g in grid])
+    best = np.flatnonzero(acc >= acc.max() - 1e-12)
+    run = best[:np.argmax(np.diff(np.r_[best, best[-1] + 2]) > 1) + 1]  # first run of maxima
+    g = float(grid[int(run[len(run) // 2])])
+    return g, {"n_valid_neither": int(empty.sum()), "n_valid_active": int((~empty).sum()),
+               "neither_valid_accuracy": round(float((cover[empty] < g).mean()), 5),
+               "active_valid_accuracy": round(float((cover[~empty] >= g).mean()), 5)}
 
 
 def tune_decoder(acts, refs, durations, *, grid=None):
