@@ -21,6 +21,7 @@ window). The model's ``output_activation`` is ``log_softmax``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Optional
 
@@ -35,6 +36,11 @@ __all__ = ["transcribe", "AsrPipeline", "CTCParams", "TASK"]
 
 TASK = "asr"
 METHODS = ("greedy", "beam")
+#: word timings are computed when frames x (2 x characters + 1) stays under this
+#: (the forced-alignment trellis: ~100 MB; a few minutes of speech)
+MAX_ALIGN_CELLS = 100_000_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,7 +127,12 @@ class AsrPipeline(Pipeline):
             text = BeamSearch(labels, lm=lm, lexicon=lexicon, beam_size=p.beam_size,
                               lm_weight=p.lm_weight, word_score=p.word_score)(lp)
         words, times = tuple(text.split()), None
-        if p.timestamps and words:
+        if p.timestamps and words and len(lp) * (2 * len(text) + 1) > MAX_ALIGN_CELLS:
+            # forced alignment keeps a frames x (2 * characters + 1) trellis: quadratic in
+            # the input's length, so long inputs get the text without word timings
+            log.warning("%d frames x %d characters: too long to align in bounded memory; "
+                        "no word timings (split the input to get them)", len(lp), len(text))
+        elif p.timestamps and words:
             try:
                 words, times = word_timestamps(lp, text, labels, fps=activations.fps)
             except ParameterError:  # too few frames for the text: no timings
