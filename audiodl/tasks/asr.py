@@ -25,6 +25,7 @@ window). The model's ``output_activation`` is ``log_softmax``.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Optional
 
@@ -39,6 +40,11 @@ __all__ = ["transcribe", "AsrPipeline", "CTCParams", "TASK"]
 
 TASK = "asr"
 METHODS = ("greedy", "beam")
+#: word timings are computed when frames x (2 x characters + 1) stays under this
+#: (the forced-alignment trellis: ~100 MB; a few minutes of speech)
+MAX_ALIGN_CELLS = 100_000_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -138,10 +144,16 @@ class AsrPipeline(Pipeline):
                                     lm_weight=p.lm_weight, word_score=p.word_score).decode(lp)
         words, times = tuple(text.split()), None
         if p.timestamps and words:
-            # the path the text was read from is its alignment (no torch); a path that
-            # does not spell the text (never seen) falls back to forced alignment
+            # the path the text was read from is its alignment (no torch, linear in the
+            # length); a path that does not spell the text (never seen) falls back to
+            # forced alignment, whose frames x (2 * characters + 1) trellis is quadratic
+            # in the length: long inputs then get the text without word timings
             times = path_word_times(path, text, labels, fps=activations.fps)
-            if times is None:
+            if times is None and len(lp) * (2 * len(text) + 1) > MAX_ALIGN_CELLS:
+                log.warning("%d frames x %d characters: too long to align in bounded "
+                            "memory; no word timings (split the input to get them)",
+                            len(lp), len(text))
+            elif times is None:
                 from ..decoders.ctc import word_timestamps
                 try:
                     words, times = word_timestamps(lp, text, labels, fps=activations.fps)

@@ -119,3 +119,20 @@ def test_python_api(tiny_card):
     import audiodl
     tr = audiodl.transcribe(_audio(1.0), 16000, model=str(tiny_card), method="greedy")
     assert isinstance(tr, audiodl.Transcript) and isinstance(tr.text, str)
+
+
+def test_long_inputs_get_text_without_word_timings(pipe, monkeypatch, caplog):
+    """Timings come from the decoded path (linear); the forced-alignment fallback's
+    trellis is frames x characters: past the cap, it gives no timings."""
+    import audiodl.decoders.ctc as ctc
+    import audiodl.tasks.asr as asr
+    from audiodl.types import Activations
+    from .conftest import peaked_emission
+    lp, _ = peaked_emission("call me later", pipe.labels)
+    act = Activations(values=lp, fps=100 / 3, labels=pipe.labels, audio_duration=2.0)
+    monkeypatch.setattr(asr, "MAX_ALIGN_CELLS", len(lp) * 10)
+    assert pipe.decode(act, method="greedy").word_times is not None  # from the path
+    monkeypatch.setattr(ctc, "path_word_times", lambda *a, **k: None)  # force the fallback
+    tr = pipe.decode(act, method="greedy")
+    assert tr.text == "call me later" and tr.word_times is None
+    assert any("too long to align" in r.getMessage() for r in caplog.records)
