@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["greedy_decode", "tokens_to_text", "text_to_ids", "BeamSearch", "beam_search",
+__all__ = ["greedy_decode", "tokens_to_text", "text_to_ids", "BeamSearch", "beam_search", "split_points",
            "word_timestamps", "path_word_times"]
 
 
@@ -211,11 +211,15 @@ class BeamSearch:
         Score of a word outside the lexicon (-inf: never).
     beam_threshold : float
         Prune hypotheses this far below the best.
+    max_frames : int
+        Longest piece decoded at once (see :func:`split_points`): bounds memory on
+        long inputs (2000 frames = 60 s at the shipped model's 33.3 fps).
     """
 
     def __init__(self, tokens: Sequence[str], *, lm=None, lexicon=None, beam_size: int = 50,
                  lm_weight: float = 0.5, word_score: float = 0.0,
-                 unk_score: float = float("-inf"), beam_threshold: float = 25.0):
+                 unk_score: float = float("-inf"), beam_threshold: float = 25.0,
+                 max_frames: int = 2000):
         if beam_size < 1:
             raise ParameterError(f"beam_size must be >= 1, got {beam_size}")
         self.tokens = tuple(tokens)
@@ -229,6 +233,7 @@ class BeamSearch:
             lexicon = lexicon_for(lm, tokens=self.tokens)
         self.lm, self.lexicon = lm, (os.fspath(lexicon) if lexicon else None)
         self.beam_size = int(beam_size)
+        self.max_frames = int(max_frames)
         self._args = (self.tokens, self.lexicon, self.lm, self.beam_size, float(lm_weight),
                       float(word_score), float(unk_score), 0.0, float(beam_threshold))
 
@@ -248,12 +253,60 @@ class BeamSearch:
         lp = _check(log_probs, self.tokens)
         if len(lp) == 0:
             return "", np.zeros(0, np.int64)
+        texts, paths = [], []
+        pauses = (0, self.tokens.index("|"))
+        for a, b in split_points(lp, self.max_frames, pauses):
+            text, path = self._decode_piece(lp[a:b])
+            texts.append(text)
+            paths.append(path)
+        return " ".join(t for t in texts if t), np.concatenate(paths)
+
+    def _decode_piece(self, lp) -> tuple:
         words, path = _decoder(*self._args)(lp)
         # flashlight's path has one extra (silence) step before and after the frames
         path = path[1:len(lp) + 1] if len(path) == len(lp) + 2 else path[:len(lp)]
         if words is not None:
             return " ".join(w for w in words if w), path
         return tokens_to_text(path, self.tokens), path
+
+
+def split_points(log_probs, max_frames: int, pause_tokens=(0,)) -> list:
+    """``(start, stop)`` frame ranges of at most ``max_frames``, cut inside pauses.
+
+    The beam search keeps its hypotheses for every frame, so its memory grows with
+    the input's length; long inputs are decoded piece by piece. Each cut is placed
+    in the middle of the longest run of frames whose best token is one of
+    ``pause_tokens`` (the blank, ``tokens[0]``, then the word separator) within the
+    second half of the window, preferring runs that hold a separator: between words,
+    not between the letters of one; only
+    a window without any such frame is cut hard at ``max_frames``. The LM context
+    starts afresh at each cut.
+    """
+    n = len(log_probs)
+    max_frames = max(2, int(max_frames))
+    if n <= max_frames:
+        return [(0, n)]
+    best = np.asarray(log_probs).argmax(axis=1)
+    blank = np.isin(best, np.asarray(pause_tokens))
+    separator = np.isin(best, np.asarray(pause_tokens[1:]))
+    pieces, start = [], 0
+    while n - start > max_frames:
+        lo, hi = start + max_frames // 2, start + max_frames
+        seg = blank[lo:hi]
+        cut = hi
+        if seg.any():
+            # runs of blanks in [lo, hi): the middle of the longest one
+            edges = np.flatnonzero(np.diff(np.concatenate(([0], seg.astype(np.int8), [0]))))
+            runs = edges.reshape(-1, 2)
+            # runs holding a word separator first (a pause between words), then length
+            has_sep = np.array([separator[lo + r0:lo + r1].any() for r0, r1 in runs])
+            r0, r1 = runs[np.argmax(has_sep * max_frames + runs[:, 1] - runs[:, 0])]
+            cut = lo + (r0 + r1) // 2
+            cut = max(cut, start + 1)
+        pieces.append((start, cut))
+        start = cut
+    pieces.append((start, n))
+    return pieces
 
 
 def beam_search(log_probs, tokens: Sequence[str], *, lm=None, lexicon=None,
