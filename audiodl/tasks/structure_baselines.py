@@ -163,11 +163,14 @@ def sf_novelty(feats: np.ndarray, *, fps: float, embed: float = 2.0, k_frac: flo
     steps = max(1, int(round(embed * rate)))
     emb = librosa.feature.stack_memory(x.T, n_steps=steps, mode="edge")
     k = max(2, int(round(k_frac * emb.shape[1])))
-    rec = librosa.segment.recurrence_matrix(emb, k=min(k, emb.shape[1] - 1), sym=True,
-                                            mode="connectivity", metric="euclidean")
-    lag = librosa.segment.recurrence_to_lag(np.asarray(rec, dtype=np.float32), pad=True)
+    import sklearn  # librosa's nearest neighbours; its distance chunks capped at 32 MB
+    with sklearn.config_context(working_memory=32):
+        rec = librosa.segment.recurrence_matrix(emb, k=min(k, emb.shape[1] - 1), sym=True,
+                                                mode="connectivity", metric="euclidean")
+    lag = _recurrence_to_lag(rec)
     del rec
-    lag = gaussian_filter(lag, sigma=(0.5, max(0.5, sigma * rate)))  # (lag, time)
+    # (lag, time), in place: ndimage filters run on line buffers, one copy of the matrix
+    gaussian_filter(lag, sigma=(0.5, max(0.5, sigma * rate)), output=lag)
     nov = np.zeros(lag.shape[1])
     for c in range(1, lag.shape[1], 256):  # squared column differences, a few columns at a time
         e = min(c + 256, lag.shape[1])
@@ -178,6 +181,19 @@ def sf_novelty(feats: np.ndarray, *, fps: float, embed: float = 2.0, k_frac: flo
     nov = np.concatenate([nov[half:], np.zeros(half)])
     nov = np.repeat(nov, f)[:n]
     return normalize_curve(nov)
+
+
+def _recurrence_to_lag(rec) -> np.ndarray:
+    """``librosa.segment.recurrence_to_lag(rec, pad=True)`` (equal: tested) in float32,
+    filled column by column: one ``(2n, n)`` matrix, none of librosa's temporary copies
+    (its peak is ~3x the result's size)."""
+    n = len(rec)
+    lag = np.zeros((2 * n, n), np.float32)
+    for j in range(n):  # lag[i, j] = rec[(i + j) mod 2n, j] of the zero-padded matrix
+        lag[:n - j, j] = rec[j:, j]
+        if j:
+            lag[2 * n - j:, j] = rec[:j, j]
+    return lag
 
 
 @dataclass(frozen=True)

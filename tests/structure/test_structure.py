@@ -193,3 +193,13 @@ def test_label_clustering_equals_sklearn_agglomerative():
         m = {}
         assert cluster_labels(d, thr) == [section_names(n)[m.setdefault(c, len(m))]
                                           for c in cl]
+
+
+def test_recurrence_to_lag_equals_librosa():
+    librosa = pytest.importorskip("librosa")
+    from audiodl.tasks.structure_baselines import _recurrence_to_lag
+    rng = np.random.default_rng(0)
+    rec = rng.random((37, 37)) > 0.7
+    np.testing.assert_array_equal(
+        _recurrence_to_lag(rec),
+        librosa.segment.recurrence_to_lag(rec.astype(np.float32), pad=True))
