@@ -171,19 +171,11 @@ def main(argv=None):
     md = table(med, ref)
     print(md)
     if not args.no_readme:
-        readme = os.path.join(HERE, "README.md")
-        text = open(readme).read()
-        block = (f"{MARK_BEGIN}\n{md}\n\nRecorded {info['date_utc']} UTC, medians of "
-                 f"{args.repeat} interleaved rounds, load average "
-                 f"{min(load):.1f}-{max(load):.1f} during the run.\n{MARK_END}")
-        if MARK_BEGIN in text:
-            a, b = text.index(MARK_BEGIN), text.index(MARK_END) + len(MARK_END)
-            text = text[:a] + block + text[b:]
-        else:
-            text += "\n" + block + "\n"
-        with open(readme, "w") as f:
-            f.write(text)
-
+        from readme_block import write_block
+        write_block(MARK_BEGIN, MARK_END,
+                    f"{md}\n\nRecorded {info['date_utc']} UTC, medians of {args.repeat} "
+                    f"interleaved rounds, load average {min(load):.1f}-{max(load):.1f} "
+                    "during the run.")
 
 if __name__ == "__main__":
     main()

@@ -439,16 +439,9 @@ BEGIN, END = "<!-- bench/frontend.py:begin -->", "<!-- bench/frontend.py:end -->
 
 def write_readme_section(path, text):
     """Replace the text between the BEGIN/END markers of ``path`` with ``text``."""
-    doc = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
-    block = (f"{BEGIN}\n_Raw output of the last `python bench/frontend.py` run "
-             f"(written by the script):_\n\n```text\n{text.strip()}\n```\n{END}")
-    if BEGIN in doc and END in doc:
-        head, rest = doc.split(BEGIN, 1)
-        doc = head + block + rest.split(END, 1)[1]
-    else:
-        doc = doc.rstrip() + "\n\n" + block + "\n"
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(doc)
+    from readme_block import write_block
+    write_block(BEGIN, END, "_Raw output of the last `python bench/frontend.py` run "
+                f"(written by the script):_\n\n```text\n{text.strip()}\n```", path)
 
 
 def report(name, th, r, args, n_frames):

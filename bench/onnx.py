@@ -126,19 +126,11 @@ def main(argv=None):
     table = "\n".join(md)
     print(table)
     if not args.no_readme:
-        readme = os.path.join(HERE, "README.md")
-        text = open(readme).read()
-        block = (f"{MARK_BEGIN}\n{table}\n\nRecorded {doc['info']['date_utc']} UTC, "
-                 f"{args.repeat} interleaved rounds, min CPU time; load average "
-                 f"{doc['info']['load_avg']:.1f} at the end.\n{MARK_END}")
-        if MARK_BEGIN in text:
-            a, b = text.index(MARK_BEGIN), text.index(MARK_END) + len(MARK_END)
-            text = text[:a] + block + text[b:]
-        else:
-            text += "\n" + block + "\n"
-        with open(readme, "w") as f:
-            f.write(text)
-
+        from readme_block import write_block
+        write_block(MARK_BEGIN, MARK_END,
+                    f"{table}\n\nRecorded {doc['info']['date_utc']} UTC, {args.repeat} "
+                    "interleaved rounds, min CPU time; load average "
+                    f"{doc['info']['load_avg']:.1f} at the end.")
 
 if __name__ == "__main__":
     main()
