@@ -34,9 +34,9 @@ done
 
 # issue 16 candidate: + neither data and klettres voices (not shipped yet, see README)
 time audiodl train musicspeech-detect --config $C/detect_neither.toml \
-  --out "$W/runs/musicspeech_tcn_neither/seed2"
+  --out "$W/runs/musicspeech_tcn_neither/seed2_e20"
 for task in neither unseen classify detect; do
-  time python $R/evaluate.py --run "$W/runs/musicspeech_tcn_neither/seed2" --task $task
+  time python $R/evaluate.py --run "$W/runs/musicspeech_tcn_neither/seed2_e20" --task $task
 done
 
 # 2. model selection on VALIDATION
