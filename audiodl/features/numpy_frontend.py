@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ParameterError
 from .config import FrontendConfig, as_config
 from .filterbanks import filterbank_for
-from .reference import spectral_diff, window
+from .reference import frame_signal, spectral_diff, window
 
 __all__ = ["spectrogram"]
 
@@ -39,23 +39,6 @@ def _compress(x: np.ndarray, config: FrontendConfig) -> np.ndarray:
     if scale != 1.0:
         out *= np.float32(scale)
     return out
-
-
-def _frames(y: np.ndarray, n_fft: int, config: FrontendConfig, n_frames: int) -> np.ndarray:
-    """Strided float32 frames, as :func:`audiodl.features.reference.frame_signal` (a view)."""
-    hop = config.hop_length
-    if config.center:
-        pad = n_fft // 2
-        mode = config.pad_mode
-        if mode == "reflect" and len(y) <= pad:
-            mode = "constant"
-        y = np.pad(y, (pad, pad + hop), mode=mode)
-    if len(y) < n_fft:
-        y = np.pad(y, (0, n_fft - len(y)))
-    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop]
-    if len(frames) < n_frames:
-        raise ParameterError("signal too short for the requested frames")
-    return frames[:n_frames]
 
 
 def spectrogram(y, config, *, block: int = 256) -> np.ndarray:
@@ -84,7 +67,9 @@ def spectrogram(y, config, *, block: int = 256) -> np.ndarray:
     outs = []
     for n_fft in config.n_ffts:
         win = window(config.window, config.win_length or n_fft, n_fft)  # float64
-        frames = _frames(y, n_fft, config, n_frames)
+        frames = frame_signal(y, n_fft=n_fft, hop_length=config.hop_length,
+                              center=config.center, pad_mode=config.pad_mode,
+                              n_frames=n_frames, dtype=np.float32)
         fbt = np.ascontiguousarray(filterbank_for(config, n_fft).T, dtype=np.float32)
         m = np.empty((n_frames, fbt.shape[1]), np.float32)
         for s in range(0, n_frames, block):

@@ -36,9 +36,10 @@ def window(kind: str, win_length: int, n_fft: int) -> np.ndarray:
 
 
 def frame_signal(y: np.ndarray, *, n_fft: int, hop_length: int, center: bool,
-                 pad_mode: str, n_frames: int) -> np.ndarray:
-    """Frames ``[shape=(n_frames, n_fft)]``; frame t centred on ``t * hop_length`` if ``center``."""
-    y = np.asarray(y, dtype=np.float64)
+                 pad_mode: str, n_frames: int, dtype=np.float64) -> np.ndarray:
+    """Frames ``[shape=(n_frames, n_fft)]``; frame t centred on ``t * hop_length`` if ``center``
+    (a strided view of the padded signal, in ``dtype``)."""
+    y = np.asarray(y, dtype=dtype)
     if center:
         pad = n_fft // 2
         mode = {"constant": "constant", "reflect": "reflect", "edge": "edge"}[pad_mode]
