@@ -137,7 +137,7 @@ class _StructureTask(Pipeline):
         import matplotlib.pyplot as plt
 
         from ..plotting import band_frequencies, label_colour
-        from .structure_baselines import _unit_rows, section_names
+        from ..decoders.sections import section_names, unit_rows
         feats = self.features(self.load(x, sr))
         if feats.ndim == 3:
             feats = feats[feats.shape[0] // 2]
@@ -158,7 +158,7 @@ class _StructureTask(Pipeline):
         emb = v[:, 1:]
         if emb.shape[1]:
             step = max(1, -(-len(emb) // 2000))
-            u = _unit_rows(emb[::step])
+            u = unit_rows(emb[::step])
             ax1.imshow(u @ u.T, origin="lower", aspect="auto", cmap="viridis",
                        extent=(0, len(emb) / fps, 0, len(emb) / fps))
         ax1.set_ylabel("time [s]")

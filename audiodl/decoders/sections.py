@@ -1,0 +1,102 @@
+"""Section labels of a segmentation: which segments repeat (``A``, ``B`` ...).
+
+Segments are compared by their time-aligned frames and their mean frames
+(:func:`segment_distances`) and merged by average-linkage clustering
+(:func:`cluster_labels`); :func:`label_segments` does both. Used by every
+structure method (:mod:`audiodl.tasks.structure_baselines`).
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+__all__ = ["label_segments", "segment_distances", "cluster_labels", "section_names", "unit_rows"]
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Z-score every dimension over the file, then scale each frame to unit length."""
+    x = np.asarray(x, dtype=np.float64)
+    x = (x - x.mean(axis=0)) / (x.std(axis=0) + 1e-6)
+    return x / (np.linalg.norm(x, axis=1, keepdims=True) + 1e-9)
+
+
+def section_names(n: int) -> list:
+    """``A, B, ..., Z, AA, AB, ...``: the first ``n`` section names."""
+    out, letters = [], string.ascii_uppercase
+    for i in range(n):
+        name, k = "", i
+        while True:
+            name = letters[k % 26] + name
+            k = k // 26 - 1
+            if k < 0:
+                break
+        out.append(name)
+    return out
+
+
+def label_segments(bounds: np.ndarray, feats: np.ndarray, fps: float, *,
+                   threshold: float, n_points: int = 24) -> list:
+    """Labels (``A``, ``B`` ...) of the segments between frame boundaries.
+
+    Two segments are compared by the mean cosine similarity of their
+    time-aligned frames (both resampled to ``n_points``) averaged with the
+    cosine of their mean frames, so that repeats match whether a section is
+    homogeneous or evolves (:func:`segment_distances`); average-linkage
+    agglomerative clustering (:func:`cluster_labels`) merges segments closer
+    than ``threshold`` (1 - similarity).
+
+    Parameters
+    ----------
+    bounds : np.ndarray [shape=(n_segments + 1,)], int [frames], ascending, first 0
+    feats : np.ndarray [shape=(n_frames, d)]
+    fps : float [Hz]
+    threshold : float in [0, 2]
+
+    Returns
+    -------
+    list of str [len n_segments], names in order of first appearance
+    """
+    n_seg = len(bounds) - 1
+    if n_seg <= 1 or feats.shape[1] == 0:
+        return ["A"] * max(n_seg, 0)
+    return cluster_labels(segment_distances(bounds, feats, n_points=n_points), threshold)
+
+
+def segment_distances(bounds: np.ndarray, feats: np.ndarray, *, n_points: int = 24):
+    """``(n_segments, n_segments)`` distances in [0, 2] (see :func:`label_segments`)."""
+    n_seg = len(bounds) - 1
+    x = unit_rows(feats)
+    seqs = np.empty((n_seg, n_points * x.shape[1]), np.float32)
+    means = np.empty((n_seg, x.shape[1]), np.float32)
+    for i, (a, b) in enumerate(zip(bounds[:-1], bounds[1:])):
+        b = max(b, a + 1)
+        idx = np.linspace(a, b - 1, n_points).round().astype(int).clip(0, len(x) - 1)
+        seqs[i] = x[idx].reshape(-1)
+        m = x[a:b].mean(axis=0)
+        means[i] = m / (np.linalg.norm(m) + 1e-9)
+    del x
+    # one (n_seg, n_seg) float32 matrix, updated in place: aligned-frame cosine, + mean cosine
+    dist = seqs @ seqs.T
+    dist /= n_points
+    dist += means @ means.T
+    dist *= -0.5
+    dist += 1.0
+    np.clip(dist, 0.0, 2.0, out=dist)
+    np.fill_diagonal(dist, 0.0)
+    return dist
+
+
+def cluster_labels(dist: np.ndarray, threshold: float) -> list:
+    """Names (``A``, ``B`` ... by first appearance) of average-linkage clusters of ``dist``."""
+    # average-linkage agglomerative clustering, merging while the distance is below the
+    # threshold: scipy's linkage + fcluster (what sklearn's AgglomerativeClustering runs
+    # for a precomputed matrix without connectivity; equal labels, tested), without
+    # sklearn's ~1 s import
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import squareform
+    z = linkage(squareform(dist, checks=False), method="average")
+    labels = fcluster(z, t=np.nextafter(max(threshold, 1e-9), -np.inf), criterion="distance")
+    names, mapping = section_names(len(dist)), {}
+    return [mapping.setdefault(c, names[len(mapping)]) for c in labels]
