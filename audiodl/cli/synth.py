@@ -23,7 +23,10 @@ from audiodl.data.synth.runner import TASKS
 @click.option("--sr", type=click.IntRange(8000, 96000), default=None,
               help="Sampling rate [Hz]; default the task's (22050 or 44100).")
 @click.option("--keep-stems", is_flag=True, help="Also save the separate sources of mixtures.")
-def synth(task, out_dir, hours, seed, jobs, sr, keep_stems):
+@click.option("--texts", "texts_file", type=click.Path(dir_okay=False), default=None,
+              help="speech only: a UTF-8 file of sentences, one per line, spoken instead of "
+                   "the built-in text grammar (each item draws one).")
+def synth(task, out_dir, hours, seed, jobs, sr, keep_stems, texts_file):
     """Generate a synthetic TASK corpus with exact labels into DIR.
 
     Deterministic from --seed; resumable (finished items are skipped, and a
@@ -36,8 +39,13 @@ def synth(task, out_dir, hours, seed, jobs, sr, keep_stems):
     from audiodl.errors import AudiodlError
 
     try:
+        texts = None
+        if texts_file is not None:
+            from audiodl.errors import ParameterError
+            from audiodl.io.textfiles import read_text
+            texts = read_text(texts_file, error=ParameterError, what="texts file").splitlines()
         manifest = generate_corpus(task, out_dir, hours=hours, seed=seed, jobs=jobs, sr=sr,
-                                   keep_stems=keep_stems)
+                                   keep_stems=keep_stems, texts=texts)
     except EngineUnavailable as exc:
         click.echo(f"audiodl synth {task}: skipped, {exc}", err=True)
         sys.exit(3)

@@ -104,9 +104,9 @@ class FeatureCache:
                 return np.load(dest, allow_pickle=False)
             except (OSError, ValueError):
                 log.warning("cache entry %s unreadable; recomputing", dest)
-        from ..features.frontend import spectrogram
         from ..io.audio import load
 
+        spectrogram = _cache_frontend()
         y, sr = load(path, self.config.sr)
         if variant:
             if self.augment is None:
@@ -119,6 +119,42 @@ class FeatureCache:
         np.save(tmp, feats)
         os.replace(tmp, dest)
         return feats
+
+    def fill(self, paths, *, jobs: int = 1) -> int:
+        """Compute the missing clean entries (variant 0) of ``paths`` in ``jobs`` processes.
+
+        Returns the number of entries computed. With ``jobs == 1`` (or nothing
+        to do) it runs in this process; otherwise in a spawned process pool,
+        each worker writing its entries atomically (see :meth:`get`).
+        """
+        todo = [str(p) for p in dict.fromkeys(paths) if not self.path_for(p).exists()]
+        if jobs <= 1 or len(todo) <= 1:
+            for p in todo:
+                self.get(p)
+            return len(todo)
+        import concurrent.futures
+        import multiprocessing
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(min(jobs, len(todo)), mp_context=ctx) as ex:
+            list(ex.map(_fill_one, [(self.config, str(self.root.parent), p) for p in todo],
+                        chunksize=8))
+        return len(todo)
+
+
+def _fill_one(job) -> None:
+    config, root, path = job
+    FeatureCache(config, root=root).get(path)
+
+
+def _cache_frontend():
+    """The front end the cache computes with: numba kernels, or the float32 numpy
+    front end when ``AUDIODL_FRONTEND=numpy`` (machines where numba's FFT
+    extension is unavailable; the two agree to float32 rounding, tested)."""
+    if os.environ.get("AUDIODL_FRONTEND") == "numpy":
+        from ..features.numpy_frontend import spectrogram
+        return spectrogram
+    from ..features.frontend import spectrogram
+    return spectrogram
 
 
 def frame_targets(segments, *, n_frames: int, fps: float,

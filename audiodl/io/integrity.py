@@ -93,9 +93,15 @@ def _ogg_crc(page: bytes) -> int:
     return int(f"{raw:032b}"[::-1], 2)
 
 
-def _ogg_problem(path: str, size: int, declared: int) -> Optional[str]:
-    """Walk the Ogg pages (checksums; granules of the first logical stream; no decoding)."""
+def _ogg_problem(path: str, size: int, declared: int, sr: int = 0) -> Optional[str]:
+    """Walk the Ogg pages (checksums; granules of the first logical stream; no decoding).
+
+    Opus granule positions count 48 kHz samples whatever rate the decoder
+    outputs (RFC 7845), and include the stream's pre-skip; they are converted
+    to samples at ``sr`` before the comparison with ``declared``.
+    """
     serial, last_granule, eos, pos = None, -1, False, 0
+    opus_preskip = None
     with open(path, "rb") as f:
         while pos < size:
             f.seek(pos)
@@ -119,6 +125,8 @@ def _ogg_problem(path: str, size: int, declared: int) -> Optional[str]:
                 return f"corrupt Ogg stream: the page at byte {pos} fails its checksum"
             if serial is None:
                 serial = ser
+                if body[:8] == b"OpusHead" and len(body) >= 12:
+                    opus_preskip = struct.unpack("<H", body[10:12])[0]
             if ser == serial:
                 if granule >= 0:
                     last_granule = granule
@@ -126,7 +134,11 @@ def _ogg_problem(path: str, size: int, declared: int) -> Optional[str]:
             pos = end
     if not eos:
         return "truncated Ogg stream: the end-of-stream page is missing"
-    if declared > 0 and last_granule > declared + OGG_GRANULE_SLACK:
+    slack = OGG_GRANULE_SLACK
+    if opus_preskip is not None and sr > 0 and last_granule >= 0:
+        last_granule = int(round((last_granule - opus_preskip) * sr / 48000.0))
+        slack = -(-OGG_GRANULE_SLACK * sr // 48000)  # ceil
+    if declared > 0 and last_granule > declared + slack:
         return (f"corrupt Ogg stream: the pages hold {last_granule} samples, the decoder "
                 f"finds only {declared}")
     return None
@@ -144,7 +156,8 @@ def header_problem(path: str, meta: dict) -> Optional[str]:
     size = os.path.getsize(path)
     fmt = str(meta.get("format", "")).upper()
     if fmt == "OGG":
-        return _ogg_problem(path, size, int(meta.get("frames", 0)))
+        return _ogg_problem(path, size, int(meta.get("frames", 0)),
+                            int(meta.get("sr", 0) or 0))
     return _chunk_truncation(path, size)
 
 

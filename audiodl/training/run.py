@@ -32,7 +32,8 @@ __all__ = ["run_training", "RESUMABLE_KEYS"]
 log = logging.getLogger(__name__)
 
 #: config keys that may change when a finished or interrupted run is re-run
-RESUMABLE_KEYS = ("epochs", "patience", "num_workers", "threads", "device")
+RESUMABLE_KEYS = ("epochs", "patience", "num_workers", "threads", "device", "max_minutes",
+                  "feature_jobs", "feature_cache", "tune")
 
 
 def _versions() -> dict:

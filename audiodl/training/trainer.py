@@ -71,6 +71,11 @@ class TrainConfig:
     monitor : str
         Validation key to select the best epoch on (``loss`` is minimised,
         anything else maximised).
+    max_minutes : float or None
+        Wall-clock budget [min]: no epoch is started that would end after it
+        (judged by the longest epoch so far); the run then ends as if its
+        epochs were done (best epoch kept, card written). Re-running with a
+        larger budget resumes.
     """
 
     epochs: int = 20
@@ -90,6 +95,7 @@ class TrainConfig:
     num_workers: int = 0
     max_steps_per_epoch: Optional[int] = None
     monitor: str = "loss"
+    max_minutes: Optional[float] = None
 
     def __post_init__(self):
         if self.optimizer not in ("sgd", "nesterov", "adam", "adamw"):
@@ -232,6 +238,13 @@ def _set_rng_state(ck: dict, rank: int, world: int) -> None:
     random.setstate(_python_rng_from(p))
 
 
+def _over_budget(history, elapsed: float, max_minutes: float) -> bool:
+    """Would one more epoch (as long as the longest so far) end after the budget?"""
+    times = [h["elapsed"] for h in history]
+    longest = max((b - a for a, b in zip([0.0] + times, times)), default=0.0)
+    return elapsed + longest > 60.0 * max_minutes
+
+
 def _forward_loss(model, batch, loss_fn):
     """Batches are ``(inputs, targets)`` or ``(inputs, targets, weights)``."""
     x, y = batch[0], batch[1]
@@ -314,6 +327,11 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
     t_start = time.time() - (history[-1]["elapsed"] if history else 0.0)
     for epoch in range(start_epoch, config.epochs):
         if config.patience is not None and bad_epochs >= config.patience:
+            break
+        if config.max_minutes is not None and _over_budget(history, time.time() - t_start,
+                                                           config.max_minutes):
+            log.info("stopping before epoch %d: time budget of %g min", epoch,
+                     config.max_minutes)
             break
         for group in opt.param_groups:
             group["lr"] = _lr_at(config, epoch)

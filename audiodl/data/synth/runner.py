@@ -29,6 +29,7 @@ uninterrupted run.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import json
 import logging
@@ -136,7 +137,7 @@ def _done_seconds(out_dir, pending):
 
 
 def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=None,
-                    keep_stems=False):
+                    keep_stems=False, texts=None):
     """Generate (or complete) a synthetic corpus.
 
     Parameters
@@ -155,6 +156,12 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
         Show a progress bar; default when stderr is a terminal.
     keep_stems : bool
         Also save the separate sources of mixtures (tasks that mix).
+    texts : sequence of str or None
+        Sentences to speak instead of the task's own text grammar (tasks whose
+        module sets ``TAKES_TEXTS``: ``speech``); item ``i`` speaks
+        ``texts[item_rng(seed, i, salt=33).integers(len(texts))]``. Recorded
+        in ``corpus.json`` (count and sha1); a corpus cannot be extended with
+        other texts.
 
     Returns
     -------
@@ -175,6 +182,15 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
         raise ParameterError(f"jobs must be >= 1, got {jobs}")
     mod = task_module(task)
     sr = int(sr or mod.DEFAULT_SR)
+    texts_info = None
+    if texts is not None:
+        texts = [" ".join(str(t).split()) for t in texts if str(t).strip()]
+        if not getattr(mod, "TAKES_TEXTS", False):
+            raise ParameterError(f"task {task!r} does not take texts (only speech does)")
+        if not texts:
+            raise ParameterError("texts: no non-empty sentence given")
+        texts_info = {"n": len(texts), "sha1": hashlib.sha1(
+            "\n".join(texts).encode("utf-8")).hexdigest()[:16]}
     mod.check()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -190,7 +206,8 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
         except (OSError, ValueError, RecursionError) as exc:
             raise ParameterError(f"{info_path}: unreadable corpus description ({exc}); "
                                  "use another output folder") from None
-        for key, val in (("task", task), ("seed", int(seed)), ("sr", sr)):
+        for key, val in (("task", task), ("seed", int(seed)), ("sr", sr),
+                         ("texts", texts_info)):
             if old.get(key) != val:
                 raise ParameterError(
                     f"{out_dir} holds a corpus with {key}={old.get(key)!r}, not {val!r}: "
@@ -198,6 +215,9 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
     specs = mod.plan(float(hours), int(seed), sr)
     if keep_stems:
         specs = [dict(s, keep_stems=True) for s in specs]
+    if texts is not None:
+        specs = [dict(s, text=texts[int(item_rng(seed, s["index"], salt=33).integers(len(texts)))])
+                 for s in specs]
     pending = [s for s in specs if not _record_path(out_dir, s["id"]).is_file()]
     logger.info("%s: %d items planned, %d to generate", task, len(specs), len(pending))
     if progress is None:
@@ -242,7 +262,7 @@ def generate_corpus(task, out_dir, *, hours, seed=0, jobs=1, sr=None, progress=N
         "task": task, "seed": int(seed), "sr": sr, "hours_requested": float(hours),
         "n_items": len(items), "hours": round(total / 3600.0, 4),
         "hours_by_split": {k: round(v / 3600.0, 4) for k, v in sorted(by_split.items())},
-        "format_version": FORMAT_VERSION,
+        "format_version": FORMAT_VERSION, "texts": texts_info,
         "last_run": {"generated": len(pending), "seconds": round(elapsed, 1), "jobs": jobs,
                      "realtime_factor": round(_done_seconds(out_dir, pending) / max(elapsed, 1e-6), 1)},
     }

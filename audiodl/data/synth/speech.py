@@ -7,7 +7,8 @@ espeak-ng (us1, us2, us3, en1) and, for variety only (15 % of items),
 espeak-ng formant voices;
 speaking rate x0.8-1.3 and pitch x0.8-1.25 per utterance. Text comes from
 the template grammar of :mod:`audiodl.data.synth.text` (numbers spelled out,
-sanitized), so the transcript is exact by construction. Utterances are
+sanitized), or from the sentences given to ``audiodl synth speech --texts``,
+so the transcript is exact by construction. Utterances are
 trimmed to their active part plus 0.1-0.5 s of silence on each side, then
 augmented (EQ, reverb, noise, codec incl. telephone band, gain).
 """
@@ -26,6 +27,7 @@ __all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate"]
 
 TASK = "speech"
 DEFAULT_SR = 16000
+TAKES_TEXTS = True  # ``audiodl synth speech --texts FILE``: spec["text"] replaces the grammar
 MEAN_SECONDS = 4.0  # average utterance length used to plan the item count
 
 
@@ -64,7 +66,7 @@ def generate(spec, ctx, out_dir):
     rng = item_rng(spec["seed"], spec["index"], salt=21)
     voice = pick_voice(rng, ctx.voices, ctx.weights)
     n_sent = 1 if rng.random() < 0.6 else 2
-    y, info = speak(rng, voice, sr, n_sentences=n_sent)
+    y, info = speak(rng, voice, sr, text=spec.get("text"), n_sentences=n_sent)
     pre, post = rng.uniform(0.1, 0.5, size=2)
     y = np.concatenate([np.zeros(int(pre * sr), np.float32), y, np.zeros(int(post * sr), np.float32)])
     speech_span = (round(pre, 4), round(pre + (len(y) - int(pre * sr) - int(post * sr)) / sr, 4))

@@ -76,6 +76,8 @@ class AsrConfig(SpecConfig):
     time_width : float [s]
     tune : bool
         Tune the beam search + LM on validation after training.
+    feature_jobs : int
+        Processes that fill the feature cache before training (1: in this process).
     """
 
     name: str = "asr_ds2_small"
@@ -103,6 +105,7 @@ class AsrConfig(SpecConfig):
     time_masks: int = 2
     time_width: float = 0.2
     tune: bool = True
+    feature_jobs: int = 1
 
     def __post_init__(self):
         super().__post_init__()
@@ -271,6 +274,8 @@ class AsrSpec(TrainingSpec):
             raise ParameterError(f"asr: {len(train_items)} train / {len(valid_items)} valid "
                                  f"items in {config.corpus}; both must be non-empty")
         tokens = DEFAULT_TOKENS
+
+        cache.fill([it["audio"] for it in train_items + valid_items], jobs=config.feature_jobs)
 
         def load(its):
             feats = [cache.get(it["audio"]).astype(np.float16) for it in its]

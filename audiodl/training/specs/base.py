@@ -197,6 +197,8 @@ class TrainingSpec:
         """The card's ``training`` section: data, command, seed, seconds + extras."""
         out = {"data": data, "command": info.command, "seed": config.seed,
                "seconds": round(info.seconds, 1),
+               # the trainer's clock, summed over resumed runs (seconds: this process)
+               "train_seconds": round(float(info.result.get("seconds") or 0.0), 1),
                "best_epoch": info.result.get("best_epoch"),
                "world_size": info.world_size, "threads": config.threads,
                "config": info.config}
