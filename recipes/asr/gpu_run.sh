@@ -6,7 +6,7 @@
 #   3. train conf/small_gpu.toml and conf/gpu.toml side by side on the GPU, each within
 #      BUDGET_MIN minutes (max_minutes), beam/LM tuning left for the CPU afterwards;
 #   4. if time is left, bench/gpu.py's front-end and CTC-decoder checks;
-#   5. copy what comes back to $OUT: small_last.pt, small_run.tar, large_run.tar, logs.
+#   5. copy what comes back to $OUT: small_last.pt, small_run.tar, large_run.tar, logs.tar.
 # Usage there:  OUT=dir BUDGET_MIN=5.5 bash recipes/asr/gpu_run.sh
 # Dry run on a CPU: WHEELS=none FEATURE_JOBS=2 AUDIODL_DATA=small-pack BUDGET_MIN=0.2 \
 #   EXTRA_SETS="--set max_steps_per_epoch=2 --set num_workers=0" bash recipes/asr/gpu_run.sh
@@ -15,7 +15,8 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu_out}
 BUDGET_MIN=${BUDGET_MIN:-5.5}
 LIMIT_S=${LIMIT_S:-570}            # the whole script's wall limit (bench only if time is left)
-mkdir -p "$OUT"
+LOGS=/tmp/gpu_logs                 # logs come back as one tar (the tool returns <= 8 files)
+mkdir -p "$OUT" "$LOGS"
 T0=$(date +%s)
 say() { echo "[gpu_run $(( $(date +%s) - T0 )) s] $*"; }
 WHEELS=${WHEELS:-.whl}             # WHEELS=none: use the installed packages (dry runs)
@@ -57,21 +58,22 @@ for c in small_gpu gpu; do
     # shellcheck disable=SC2086  # EXTRA_SETS: more --set KEY=VALUE words (dry runs)
     timeout $(( LIMIT_S - ($(date +%s) - T0) - 20 )) python3 -m audiodl.cli.main train asr \
         --config recipes/asr/conf/$c.toml --out $RUNS/$c --set max_minutes=$BUDGET_MIN \
-        --set tune=false ${EXTRA_SETS:-} > "$OUT/train_$c.log" 2>&1 &
+        --set tune=false ${EXTRA_SETS:-} > "$LOGS/train_$c.log" 2>&1 &
     PIDS+=($!)
 done
-(nvidia-smi dmon -s u -d 15 > "$OUT/dmon.log" 2>&1 || true) &
+(nvidia-smi dmon -s u -d 15 > "$LOGS/dmon.log" 2>&1 || true) &
 DMON=$!
 wait "${PIDS[@]}"
 kill $DMON 2>/dev/null
-say "training done"; tail -n 3 "$OUT"/train_*.log
+say "training done"; tail -n 3 "$LOGS"/train_*.log
 cp "$RUNS/small_gpu/last.pt" "$OUT/small_last.pt" 2>/dev/null
 tar -C $RUNS/small_gpu --exclude=last.pt -cf "$OUT/small_run.tar" . 2>/dev/null
 tar -C $RUNS/gpu --exclude='*.pt' --exclude='*.safetensors' -cf "$OUT/large_run.tar" . 2>/dev/null
 LEFT=$(( LIMIT_S - ($(date +%s) - T0) - 10 ))
 if [ "$LEFT" -gt 40 ]; then
     say "bench/gpu.py frontend,ctc ($LEFT s left)"
-    timeout $LEFT python3 bench/gpu.py --checks frontend,ctc --out "$OUT/gpu_bench.json" \
-        > "$OUT/gpu_bench.log" 2>&1 || say "bench stopped"
+    timeout $LEFT python3 bench/gpu.py --checks frontend,ctc --out "$LOGS/gpu_bench.json" \
+        > "$LOGS/gpu_bench.log" 2>&1 || say "bench stopped"
 fi
+tar -C "$LOGS" -cf "$OUT/logs.tar" .
 say "done"; ls -la "$OUT"
