@@ -233,13 +233,17 @@ def _set_rng_state(ck: dict, rank: int, world: int) -> None:
         t, n, p = ranks[rank]
     else:
         t, n, p = ck["rng_torch"], ck["rng_numpy"], ck["rng_python"]
-    torch.set_rng_state(t)
+    torch.set_rng_state(t.cpu() if hasattr(t, "cpu") else t)  # map_location may have moved it
     np.random.set_state(_numpy_rng_from(n))
     random.setstate(_python_rng_from(p))
 
 
 def _over_budget(history, elapsed: float, max_minutes: float) -> bool:
-    """Would one more epoch (as long as the longest so far) end after the budget?"""
+    """Would one more epoch (as long as the longest so far) end after the budget?
+
+    The first epoch always runs (a run never ends with nothing)."""
+    if not history:
+        return False
     times = [h["elapsed"] for h in history]
     longest = max((b - a for a, b in zip([0.0] + times, times)), default=0.0)
     return elapsed + longest > 60.0 * max_minutes
@@ -302,7 +306,7 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
     best_path = os.path.join(out_dir, "best.pt")
     minimise = config.monitor == "loss"
     if os.path.exists(last_path):
-        ck = load_checkpoint(last_path, device=device)
+        ck = load_checkpoint(last_path, device="cpu")  # RNG states must stay on the CPU
         try:
             model.load_state_dict(ck["model"])
             opt.load_state_dict(ck["optimizer"])

@@ -40,6 +40,20 @@ def test_speech_corpus(tmp_path):
         assert e[int(a * sr):int(b * sr) + int(0.3 * sr)].sum() > 0.8 * e.sum()
 
 
+def test_speech_corpus_speaks_given_texts(tmp_path):
+    require_engines("speech")
+    texts = ["please hold the line", "your call is important to us"]
+    generate_corpus("speech", tmp_path, hours=0.003, seed=3, jobs=1, texts=texts)
+    items = read_manifest(tmp_path / "manifest.jsonl", check_files=True)
+    assert items and all(it["text"] in texts for it in items)
+    info = json.loads((tmp_path / "corpus.json").read_text())
+    assert info["texts"]["n"] == 2
+    with pytest.raises(Exception, match="texts"):  # not extended with other sentences
+        generate_corpus("speech", tmp_path, hours=0.003, seed=3, jobs=1, texts=["other"])
+    with pytest.raises(Exception, match="does not take texts"):
+        generate_corpus("onsets", tmp_path / "o", hours=0.003, seed=3, texts=texts)
+
+
 def test_structure_corpus(tmp_path):
     require_engines("structure")
     generate_corpus("structure", tmp_path, hours=0.01, seed=0, jobs=1)

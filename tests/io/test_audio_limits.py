@@ -243,3 +243,20 @@ def test_stdin_wav_with_one_hertz_header_is_refused(tmp_path):
         read_pipe(io.BytesIO(path.read_bytes()))
     with pytest.raises(AudioError, match="sampling rate"):
         read_pipe(io.BytesIO(np.zeros(100, np.float32).tobytes()), fmt="raw", sr=10**9)
+
+
+@pytest.mark.parametrize("sr", [16000, 48000])
+def test_intact_opus_files_load_whole(tmp_path, sr):
+    """Opus granules count 48 kHz samples plus a pre-skip: a whole file is not 'corrupt'."""
+    if "OPUS" not in sf.available_subtypes("OGG"):
+        pytest.skip("libsndfile without Opus")
+    path = tmp_path / "ok.opus"
+    n = 2 * sr
+    t = np.arange(n) / sr
+    sf.write(path, (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32), sr,
+             format="OGG", subtype="OPUS")
+    y, got = load(str(path), sr)
+    assert got == sr and abs(len(y) - n) <= sr // 100
+    data = path.read_bytes()
+    with pytest.raises(AudioError, match="truncated|corrupt|no samples|not a readable"):
+        load(_damaged(tmp_path, "cut.opus", data, cut=0.6))

@@ -52,6 +52,19 @@ def test_cache_and_feature_set(corpus, tmp_path):
     assert len(fs) == 8 and fs.clip_label(0) == 0 and fs.clip_label(1) == 1
 
 
+def test_cache_fill_in_processes_matches_get(corpus, tmp_path, monkeypatch):
+    paths = [it["audio"] for it in corpus]
+    par = FeatureCache(PRESETS["lidy2015"], root=tmp_path / "par")
+    assert par.fill(paths + paths[:1], jobs=2) == len(paths)  # duplicates computed once
+    assert par.fill(paths, jobs=2) == 0  # nothing left to do
+    one = FeatureCache(PRESETS["lidy2015"], root=tmp_path / "one")
+    for p in paths:
+        np.testing.assert_array_equal(par.get(p), one.get(p))
+    monkeypatch.setenv("AUDIODL_FRONTEND", "numpy")  # the numba-free front end, same features
+    num = FeatureCache(PRESETS["lidy2015"], root=tmp_path / "num")
+    np.testing.assert_allclose(num.get(paths[0]), one.get(paths[0]), rtol=1e-3, atol=5e-3)
+
+
 def test_datasets(corpus, tmp_path):
     fs = FeatureSet(corpus, FeatureCache(PRESETS["lidy2015"], root=tmp_path / "c"))
     ex = ExcerptDataset(fs, n_frames=40, n_per_epoch=200, augment=SpecAugment(), seed=1)

@@ -50,6 +50,17 @@ def test_resume_continues_not_restarts(tmp_path):
     assert len(res["history"]) == 5
 
 
+def test_time_budget_stops_between_epochs(tmp_path):
+    from audiodl.training.trainer import _over_budget
+    hist = [{"elapsed": 10.0}, {"elapsed": 30.0}, {"elapsed": 40.0}]  # longest epoch: 20 s
+    assert not _over_budget(hist, 40.0, 1.0) and _over_budget(hist, 41.0, 1.0)
+    assert not _over_budget([], 1e6, 0.001)  # the first epoch always runs
+    res = train(_model(), _data(), None, loss_fn=torch.nn.BCEWithLogitsLoss(),
+                config=TrainConfig(epochs=50, batch_size=32, seed=2, max_minutes=1e-9),
+                out_dir=tmp_path)
+    assert len(res["history"]) == 1 and os.path.exists(tmp_path / "best.pt")
+
+
 def test_same_seed_same_result(tmp_path):
     loss = torch.nn.BCEWithLogitsLoss()
     cfg = TrainConfig(epochs=2, batch_size=16, seed=3)
