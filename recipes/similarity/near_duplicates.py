@@ -206,19 +206,6 @@ def chroma_scores(q, refs):
     return np.asarray(out)
 
 
-def window_embeddings(frames, n_win, hop):
-    """Embeddings ``2 p - 1`` of every window of ``n_win`` frames every ``hop`` frames
-    (one window: the whole track when it is shorter)."""
-    v = np.asarray(frames, dtype=np.float64)
-    if len(v) <= n_win:
-        return (2.0 * v.mean(0) - 1.0)[None]
-    c = np.concatenate([np.zeros((1, v.shape[1])), np.cumsum(v, 0)])
-    starts = np.arange(0, len(v) - n_win + 1, hop)
-    if starts[-1] != len(v) - n_win:
-        starts = np.append(starts, len(v) - n_win)
-    return 2.0 * (c[starts + n_win] - c[starts]) / n_win - 1.0
-
-
 def _ranks(scores, target):
     """1-based rank of column ``target`` in each row (ties count against it)."""
     s = np.asarray(scores, dtype=np.float64)
@@ -239,7 +226,7 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
     from evaluate import _fpcalc
 
     from audiodl.data.manifest import read_manifest
-    from audiodl.decoders.hamming import hamming_distances
+    from audiodl.decoders.hamming import decode_codes, hamming_distances, window_embeddings
     from audiodl.tasks.similarity import SimilarityPipeline, exact_similarity
     items = read_manifest(manifest)
     coll = [it for it in items if it["meta"]["relation"] == "original"]
@@ -258,7 +245,6 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
     if cache:
         np.savez(cache, model=pipe.card.name, **{f"f:{k}": v for k, v in frames.items()})
 
-    from audiodl.decoders.hamming import decode_codes
     thr = float(pipe.params().threshold)
     dec = {k: decode_codes(v, threshold=thr) for k, v in frames.items()}
     c_bits = np.stack([dec[it["id"]][0] for it in coll])
@@ -296,7 +282,8 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
         per.append(row)
 
     methods = list(per[0]["ranks"]) if per else []
-    res = {"model": pipe.card.name, "manifest": str(manifest), "collection": len(coll),
+    corpus = os.path.basename(os.path.dirname(os.path.abspath(manifest)))
+    res = {"model": pipe.card.name, "manifest": corpus, "collection": len(coll),
            "candidates": candidates, "window_hop": window_hop, "windows": list(windows),
            "fps": fps, "conditions": CONDITIONS, "splits": {}}
     for split in ("valid", "test"):

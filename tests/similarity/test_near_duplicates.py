@@ -33,19 +33,19 @@ def test_vectorised_chromaprint_matcher_equals_the_loop(nd):
     refs = [r, rng.integers(0, 2 ** 32, 50, dtype=np.uint64).astype(np.uint32), r[:20], r[:5]]
     got = near_duplicates.chroma_scores(q, refs)
     want = [evaluate._chroma_score(q, x) for x in refs[:3]] + [0.0]
-    np.testing.assert_allclose(got, want, atol=1e-12)
+    np.testing.assert_allclose(got, want, atol=1e-6)
     assert np.argmax(got) == 0
 
 
-def test_window_embeddings(nd):
-    near_duplicates, _ = nd
+def test_window_embeddings():
+    from audiodl.decoders.hamming import window_embeddings
     rng = np.random.default_rng(1)
     v = rng.random((23, 4))
-    w = near_duplicates.window_embeddings(v, 5, 4)
+    w = window_embeddings(v, 5, 4)
     starts = [0, 4, 8, 12, 16, 18]  # the last window ends at the last frame
-    np.testing.assert_allclose(w, [2 * v[s:s + 5].mean(0) - 1 for s in starts], atol=1e-12)
-    np.testing.assert_allclose(near_duplicates.window_embeddings(v[:3], 5, 4),
-                               [2 * v[:3].mean(0) - 1], atol=1e-12)
+    np.testing.assert_allclose(w, [2 * v[s:s + 5].mean(0) - 1 for s in starts], atol=1e-6)
+    np.testing.assert_allclose(window_embeddings(v[:3], 5, 4),
+                               [2 * v[:3].mean(0) - 1], atol=1e-6)
 
 
 def test_family_and_split(nd):
