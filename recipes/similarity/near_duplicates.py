@@ -219,7 +219,7 @@ def _summary(ranks):
 
 
 def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.5,
-          chromaprint=True, cache=None):
+          chromaprint=True, cache=None, index_windows=None, index_dir=None):
     import torch
     torch.set_num_threads(1)
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -254,6 +254,21 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
             for w in windows if w != "query"}
     fp_coll = [_fpcalc(it["audio"]) for it in coll] if chromaprint else None
 
+    ix_hits = {}
+    if index_windows:  # the same search through audiodl.Index (excerpt search), end to end
+        import tempfile
+
+        from audiodl.index import Index
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(index_dir or tmp) / "index"
+            ix = Index.build([it["audio"] for it in coll], model=model, output=out,
+                             windows=index_windows, window_hop=window_hop)
+            ix_info = ix.info()
+            for qi in queries:
+                hits = ix.query(qi["audio"], k=len(coll), excerpt=True)
+                ix_hits[qi["id"]] = [h.path for h in hits]
+        col_path = {it["id"]: os.path.abspath(it["audio"]) for it in coll}
+
     per = []
     for qi in queries:
         t = col_index[qi["meta"]["of"]]
@@ -275,6 +290,9 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
                 ws, name = wins[w], f"windows{w:g}s"
             s = np.array([float(np.max(exact_similarity(qe, W))) for W in ws])
             row["ranks"][name] = _ranks(s, t)
+        if ix_hits:
+            row["ranks"][f"index excerpt {index_windows:g}s"] = \
+                ix_hits[qi["id"]].index(col_path[qi["meta"]["of"]]) + 1
         if chromaprint:
             s = chroma_scores(_fpcalc(qi["audio"]), fp_coll)
             row["ranks"]["chromaprint"] = _ranks(s, t)
@@ -292,6 +310,9 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
             "all": {m: _summary([r["ranks"][m] for r in rows]) for m in methods},
             "by_condition": {c: {m: _summary([r["ranks"][m] for r in rows if r["condition"] == c])
                                  for m in methods} for c in CONDITIONS}}
+    if ix_hits:
+        res["index"] = {k: ix_info[k] for k in ("count", "windows", "window_hop", "window_count",
+                                                "bytes", "bytes_per_item") if k in ix_info}
     res["queries"] = per
     return res
 
@@ -339,6 +360,10 @@ def main(argv=None):
     s.add_argument("--window-hop", type=float, default=2.5)
     s.add_argument("--no-chromaprint", action="store_true")
     s.add_argument("--cache", default=None, help="npz of per-frame encoder outputs (reused)")
+    s.add_argument("--index-windows", type=float, default=None,
+                   help="also build an audiodl.Index with windows of this length [s] over the "
+                        "collection and score its excerpt search (query(excerpt=True))")
+    s.add_argument("--index-dir", default=None, help="keep that index here (default: temporary)")
     args = ap.parse_args(argv)
     if args.cmd == "build":
         items = build(args.manifest, args.out, seed=args.seed, per_track=args.per_track,
@@ -350,7 +375,8 @@ def main(argv=None):
                          "scripts/install-system-deps.sh installs it); or pass --no-chromaprint")
     res = score(args.manifest, args.model, candidates=args.candidates,
                 windows=tuple(args.window or (10.0,)), window_hop=args.window_hop,
-                chromaprint=not args.no_chromaprint, cache=args.cache)
+                chromaprint=not args.no_chromaprint, cache=args.cache,
+                index_windows=args.index_windows, index_dir=args.index_dir)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
     for split in ("valid", "test"):

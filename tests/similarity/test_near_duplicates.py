@@ -103,12 +103,17 @@ def test_score_ranks_every_query(corpus, tiny_card):
     near_duplicates, out, built = corpus
     chroma = shutil.which("fpcalc") is not None
     res = near_duplicates.score(out / "manifest.jsonl", tiny_card, candidates=2, windows=(5.0,),
-                                chromaprint=chroma)
+                                chromaprint=chroma, index_windows=5.0)
     assert res["collection"] == 4 and len(res["queries"]) == 9
-    methods = {"exact", "codes", "codes+rerank", "windows5s"} | ({"chromaprint"} if chroma else set())
+    methods = {"exact", "codes", "codes+rerank", "windows5s", "index excerpt 5s"} | (
+        {"chromaprint"} if chroma else set())
     for row in res["queries"]:
         assert set(row["ranks"]) == methods
         assert all(1 <= r <= 4 for r in row["ranks"].values())
+    # the index's excerpt search is the recipe's window measure (float16 storage aside)
+    same = [r["ranks"]["index excerpt 5s"] == r["ranks"]["windows5s"] for r in res["queries"]]
+    assert sum(same) >= 8
+    assert res["index"]["window_count"] > res["index"]["count"] == 4
     n = sum(s["all"]["exact"]["n"] for s in res["splits"].values())
     assert n == 9
     if chroma:  # an unedited excerpt is found by its fingerprint
