@@ -30,6 +30,8 @@ Scoring, per query, over the whole collection (queries are never in it):
 ``windows``           excerpt-aware exact measure: the query's embedding against the embeddings
                       of sliding windows of each collection track (the encoder's per-frame
                       outputs pooled over ``--window`` seconds every ``--window-hop``), best window;
+``index excerpt``     (``--index-windows``) the same excerpt search through a real
+                      :class:`audiodl.Index` built with ``windows`` and ``query(excerpt=True)``;
 ``chromaprint``       ``fpcalc -raw`` sub-fingerprints, best-offset mean bit agreement.
 
 Top-1 (strict: the query's own original ranks first) and mean reciprocal rank,
@@ -57,7 +59,7 @@ CONDITIONS = {
     "pitch": "pitch shift +-1 or +-2 semitones (tempo kept)",
     "tempo": "time stretch x0.90-0.95 or x1.05-1.10 (pitch kept)",
     "speed": "speed change +-2..4 % (pitch and tempo together, resampling)",
-    "all": "pitch +-1 semitone, stretch +-5 %, EQ, noise 10-25 dB, reverb, codec",
+    "all": "pitch +-1 semitone, stretch +-3..5 %, EQ, noise 10-25 dB, reverb, codec",
 }
 EXCERPT = (10.0, 20.0)  # seconds
 
@@ -235,15 +237,16 @@ def score(manifest, model=None, *, candidates=10, windows=(10.0,), window_hop=2.
     pipe = SimilarityPipeline.from_pretrained(model)
     fps = pipe.activations(coll[0]["audio"]).fps  # output frames per second
     frames = {}
+    key = f"{pipe.card.name}:{pipe.card.sha256}"  # the cache belongs to these weights
     if cache and os.path.exists(cache):
         with np.load(cache) as z:
-            if str(z["model"]) == pipe.card.name:
+            if str(z["model"]) == key:
                 frames = {k[2:]: z[k] for k in z.files if k.startswith("f:")}
     for it in coll + queries:
         if it["id"] not in frames:
             frames[it["id"]] = np.asarray(pipe.activations(it["audio"]).values, dtype=np.float32)
     if cache:
-        np.savez(cache, model=pipe.card.name, **{f"f:{k}": v for k, v in frames.items()})
+        np.savez(cache, model=key, **{f"f:{k}": v for k, v in frames.items()})
 
     thr = float(pipe.params().threshold)
     dec = {k: decode_codes(v, threshold=thr) for k, v in frames.items()}
