@@ -37,7 +37,8 @@ python recipes/similarity/near_duplicates.py build --manifest "$D/real/game-musi
 for seed in $SEEDS; do
   run="$D/runs/similarity/similarity_cnn-seed$seed"
   python recipes/similarity/near_duplicates.py score --model "$run/similarity_cnn.json" \
-    --manifest "$D/similarity_neardup/manifest.jsonl" --out "$run/near_duplicates.json"
+    --manifest "$D/similarity_neardup/manifest.jsonl" --out "$run/near_duplicates.json" \
+    --window 5 --window 10 --window 15 --window 20 --window 30 --index-windows 10
 done
 # 5. speed/recall at 1 M synthetic codes (bench/similarity.py)
 python bench/similarity.py --model "$D/runs/similarity/similarity_cnn-seed0/similarity_cnn.json" \
