@@ -66,9 +66,10 @@ class Hit:
         1-based.
     path : str
     score : float
-        Exact-measure similarity (cosine, 1 = identical) when re-ranked, else
-        ``1 - hamming / n_bits``.
+        Exact-measure similarity (cosine, 1 = identical) when re-ranked (in an
+        excerpt search: that of the item's best window), else ``1 - hamming / n_bits``.
     hamming : int [bits]
+        Hamming distance of the query's code to the item's (whole-track) code.
     id : int
         Row of the item in the index.
     """
