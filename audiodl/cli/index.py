@@ -127,7 +127,8 @@ def query(index_dir, files, k, candidates, no_rerank, nflip, nprobe, fmt, excerp
     """The K items of INDEX most similar to each FILE.
 
     Scores are the exact measure (cosine similarity of embeddings, 1 =
-    identical) after re-ranking, else 1 - Hamming distance / bits.
+    identical) after re-ranking, else 1 - Hamming distance / bits; with
+    --excerpt, the exact measure of each item's best window.
     """
     from ..errors import AudiodlError
     from ..index import Index
