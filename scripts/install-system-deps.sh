@@ -30,6 +30,7 @@ PACKAGES=(
     asterisk-core-sounds-en asterisk-core-sounds-en-wav asterisk-core-sounds-en-g722
     asterisk-core-sounds-es asterisk-core-sounds-es-wav asterisk-core-sounds-es-g722
     hyperrogue-music fretsonfire-songs-muldjord
+    libchromaprint-tools  # fpcalc: the Chromaprint baseline of recipes/similarity
 )
 # Full: larger soundfont, the bigger real-music packages, sound effects, voices (~750 MB).
 if [ "$FULL" = 1 ]; then

@@ -26,7 +26,7 @@ from .params import ParamSet
 from ..errors import ParameterError
 
 __all__ = ["CodeParams", "pool_frames", "binarize", "pack_bits", "unpack_bits",
-           "hamming_distances", "decode_codes"]
+           "hamming_distances", "decode_codes", "window_embeddings"]
 
 
 @dataclass(frozen=True)
@@ -124,3 +124,31 @@ def decode_codes(values, *, threshold: float = 0.5):
     """
     p = pool_frames(values)
     return binarize(p, threshold=threshold), (2.0 * p - 1.0).astype(np.float32)
+
+
+def window_embeddings(values, n_win: int, hop: int) -> np.ndarray:
+    """Embeddings ``2 p - 1`` of windows of the per-frame probabilities (excerpt matching).
+
+    Parameters
+    ----------
+    values : np.ndarray [shape=(n_frames, n_bits)]
+    n_win : int [frames]
+        Window length; a track of at most ``n_win`` frames gives one window, the whole track.
+    hop : int [frames]
+        Window step; the last window always ends at the last frame.
+
+    Returns
+    -------
+    np.ndarray [shape=(n_windows, n_bits)], float32
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.ndim != 2 or v.shape[0] < 1 or n_win < 1 or hop < 1:
+        raise ParameterError(f"windows of {n_win} frames every {hop} over frames of shape "
+                             f"{v.shape}")
+    if len(v) <= n_win:
+        return (2.0 * v.mean(0) - 1.0)[None].astype(np.float32)
+    c = np.concatenate([np.zeros((1, v.shape[1])), np.cumsum(v, 0)])
+    starts = np.arange(0, len(v) - n_win + 1, hop)
+    if starts[-1] != len(v) - n_win:
+        starts = np.append(starts, len(v) - n_win)
+    return (2.0 * (c[starts + n_win] - c[starts]) / n_win - 1.0).astype(np.float32)

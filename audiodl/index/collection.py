@@ -7,6 +7,9 @@ An index is a folder::
     INDEX/codes.npy         packed codes (n, n_bits / 8) uint8, the canonical copy
     INDEX/embeddings.npy    float16 (n, n_bits): the exact measure's input
     INDEX/items.jsonl       one {"path", "duration"} per row, in id order
+    INDEX/windows.npy       (only with ``windows``) float16 (m, n_bits): embeddings of
+                            sliding windows of every item, for excerpt search
+    INDEX/window_items.npy  (only with ``windows``) int32 (m,): the item of each window
 
 Everything is read with ``json``, ``np.load(allow_pickle=False)`` and
 ``faiss.read_index_binary``: loading never executes code. Files are replaced
@@ -17,6 +20,14 @@ ignored). Rows are only ever appended, so ids are stable.
 Search (Schlüter 2013): the query's code -> the faiss index's ``candidates``
 nearest codes in Hamming distance -> re-ranked by the exact measure
 (:func:`audiodl.tasks.similarity.exact_similarity`) -> top ``k``.
+
+Excerpt search (``query(..., excerpt=True)``, an index built with
+``windows``): the query's embedding against the embeddings of ``windows``-second
+windows of every item (the encoder's per-frame outputs pooled every
+``window_hop`` seconds), each item scored by its best window. It is a full
+scan of the windows (no faiss), made for finding edited excerpts of a track;
+on real recordings it finds the original of 10-20 s edited excerpts far more
+often than the whole-track measure (recipes/similarity/README.md).
 """
 
 from __future__ import annotations
@@ -55,9 +66,10 @@ class Hit:
         1-based.
     path : str
     score : float
-        Exact-measure similarity (cosine, 1 = identical) when re-ranked, else
-        ``1 - hamming / n_bits``.
+        Exact-measure similarity (cosine, 1 = identical) when re-ranked (in an
+        excerpt search: that of the item's best window), else ``1 - hamming / n_bits``.
     hamming : int [bits]
+        Hamming distance of the query's code to the item's (whole-track) code.
     id : int
         Row of the item in the index.
     """
@@ -93,7 +105,8 @@ def _save_npy(path, array) -> None:
 
 
 #: the files of an index folder (each replaced atomically; index.json last)
-_FILES = ("codes.npy", "embeddings.npy", "items.jsonl", "codes.faiss", "index.json")
+_FILES = ("codes.npy", "embeddings.npy", "items.jsonl", "codes.faiss", "windows.npy",
+          "window_items.npy", "index.json")
 
 
 def _atomic_save(path: Path, write: Callable) -> None:
@@ -118,14 +131,27 @@ class Index:
         Engine settings (0: defaults).
     candidates : int
         Default length of the Hamming candidate list re-ranked per query.
+    windows : float or None [s]
+        Also keep the embeddings of windows of this length of every item
+        (excerpt search, ``query(..., excerpt=True)``); None: no windows.
+    window_hop : float or None [s]
+        Step of the windows (default: a quarter of ``windows``).
     """
 
     def __init__(self, pipeline, *, kind: str = "flat", nhash: int = 0, nlist: int = 0,
-                 candidates: int = 100, _model_ref: Optional[str] = None):
+                 candidates: int = 100, windows: Optional[float] = None,
+                 window_hop: Optional[float] = None, _model_ref: Optional[str] = None):
         if kind not in eng.KINDS:
             raise ParameterError(f"index kind must be one of {eng.KINDS}, got {kind!r}")
         if candidates < 1:
             raise ParameterError(f"candidates must be >= 1, got {candidates}")
+        if windows is not None and not windows > 0:
+            raise ParameterError(f"windows must be a positive number of seconds, got {windows}")
+        if window_hop is not None and (windows is None or not window_hop > 0):
+            raise ParameterError(f"window_hop {window_hop} needs windows and must be > 0")
+        self.windows = None if windows is None else float(windows)
+        self.window_hop = (None if windows is None
+                           else float(window_hop) if window_hop is not None else windows / 4)
         self.pipeline = pipeline
         self.card = pipeline.card
         self.n_bits = pipeline.n_bits
@@ -135,6 +161,8 @@ class Index:
         self.engine = eng.make_engine(kind, self.n_bits, nhash=nhash, nlist=nlist)
         self.codes = np.zeros((0, self.n_bits // 8), np.uint8)
         self.embeddings = np.zeros((0, self.n_bits), np.float16)
+        self.window_embeddings = np.zeros((0, self.n_bits), np.float16)
+        self.window_items = np.zeros(0, np.int32)
         self.items: list = []
         self._ids: dict = {}
         self.failed: list = []
@@ -160,7 +188,8 @@ class Index:
     def build(cls, paths: Sequence, *, model: Optional[str] = None, kind: str = "flat",
               nhash: int = 0, nlist: int = 0, candidates: int = 100, jobs: int = 1,
               progress: bool = False, output=None, save_every: float = 30.0,
-              backend: str = "auto") -> "Index":
+              backend: str = "auto", windows: Optional[float] = None,
+              window_hop: Optional[float] = None) -> "Index":
         """Index audio files (directories are searched recursively).
 
         Parameters
@@ -181,6 +210,8 @@ class Index:
         save_every : float [s]
         backend : str
             Inference backend of the encoder.
+        windows, window_hop : float or None [s]
+            See :class:`Index` (a resumed build keeps the existing index's).
 
         Returns
         -------
@@ -193,13 +224,17 @@ class Index:
             if wanted is not None and wanted not in (index.model_ref, index.card.name):
                 raise ModelError(f"{output}: the existing index was built with model "
                                  f"{index.card.name!r}, not {wanted!r}")
+            if windows is not None and (windows, window_hop or windows / 4) != \
+                    (index.windows, index.window_hop):
+                raise ParameterError(f"{output}: the existing index has windows "
+                                     f"{index.windows} s (hop {index.window_hop} s), not {windows}")
             log.info("%s: resuming with %d items", output, len(index))
         else:
             from ..tasks.similarity import SimilarityPipeline
             pipe = SimilarityPipeline.from_pretrained(model, backend=backend)
             ref = os.path.abspath(model) if model and str(model).endswith(".json") else None
             index = cls(pipe, kind=kind, nhash=nhash, nlist=nlist, candidates=candidates,
-                        _model_ref=ref)
+                        windows=windows, window_hop=window_hop, _model_ref=ref)
         index.add(paths, jobs=jobs, progress=progress, save_to=output, save_every=save_every)
         if output is not None:
             index.save(output)
@@ -241,7 +276,9 @@ class Index:
 
         def one(p):
             try:
-                return p, self.pipeline(p), None
+                if self.windows is None:
+                    return p, (self.pipeline(p), None), None
+                return p, self._codes_and_windows(p), None
             except (AudiodlError, OSError, RuntimeError) as exc:
                 return p, None, str(exc) if str(exc).startswith(p) else f"{p}: {exc}"
 
@@ -262,7 +299,8 @@ class Index:
                     if err is not None:
                         report.failed.append((p, err))
                         log.info("skipped %s", err)
-                self.add_codes([c for _, c in ok], [p for p, _ in ok])
+                self.add_codes([c for _, (c, _) in ok], [p for p, _ in ok],
+                               windows=None if self.windows is None else [w for _, (_, w) in ok])
                 report.added.extend(p for p, _ in ok)
                 if bar is not None:
                     bar.update(len(block))
@@ -280,25 +318,64 @@ class Index:
         self.last_report = report
         return report
 
-    def add_codes(self, codes: Sequence, paths: Sequence) -> None:
-        """Append precomputed :class:`~audiodl.types.Codes` under ``paths``."""
+    def _codes_and_windows(self, x, sr: Optional[int] = None):
+        """Codes and window embeddings (float32 (n_windows, n_bits)) of one recording."""
+        from ..decoders.hamming import window_embeddings
+        from ..types import Codes
+        act = self.pipeline.activations(x, sr)
+        c = self.pipeline.decode(act)
+        src = x if isinstance(x, str) else getattr(x, "path", None)
+        n_win = max(1, int(round(self.windows * act.fps)))
+        hop = max(1, int(round(self.window_hop * act.fps)))
+        return (Codes(c.bits, c.embedding, c.n_bits, c.duration, src),
+                window_embeddings(act.values, n_win, hop))
+
+    def add_codes(self, codes: Sequence, paths: Sequence,
+                  windows: Optional[Sequence] = None) -> None:
+        """Append precomputed :class:`~audiodl.types.Codes` under ``paths``.
+
+        ``windows``: the window embeddings ``(n_windows, n_bits)`` of each item, required
+        by (and only by) an index built with ``windows``.
+        """
         codes, paths = list(codes), [os.fspath(p) for p in paths]
         if len(codes) != len(paths):
             raise ParameterError(f"{len(codes)} codes for {len(paths)} paths")
+        if self.windows is not None and windows is None:
+            raise ParameterError("this index keeps window embeddings: pass windows (one "
+                                 "(n_windows, n_bits) array per item)")
+        if self.windows is None and windows is not None:
+            raise ParameterError("this index keeps no window embeddings (built without windows)")
+        if windows is not None:
+            windows = [np.asarray(w, dtype=np.float32) for w in windows]
+            if len(windows) != len(codes) or any(w.ndim != 2 or not len(w)
+                                                 or w.shape[1] != self.n_bits for w in windows):
+                raise ParameterError(f"window embeddings must be one (n_windows >= 1, "
+                                     f"{self.n_bits}) array per item")
         if not codes:
             return
         for c in codes:
             if c.n_bits != self.n_bits:
                 raise ParameterError(f"codes of {c.n_bits} bits cannot join an index of "
                                      f"{self.n_bits}-bit codes")
+        seen = set()
+        for p in paths:  # checked before anything changes
+            a = os.path.abspath(p)
+            if a in self._ids or a in seen:
+                raise ParameterError(f"{p}: already in the index")
+            seen.add(a)
         new_codes = np.stack([c.bits for c in codes]).astype(np.uint8)
         new_emb = np.stack([c.embedding for c in codes]).astype(np.float16)
+        if windows is not None:
+            first = len(self.items)
+            self.window_embeddings = np.concatenate(
+                [self.window_embeddings] + [w.astype(np.float16) for w in windows])
+            self.window_items = np.concatenate(
+                [self.window_items] + [np.full(len(w), first + i, np.int32)
+                                       for i, w in enumerate(windows)])
         self.codes = np.concatenate([self.codes, new_codes])
         self.embeddings = np.concatenate([self.embeddings, new_emb])
         for p, c in zip(paths, codes):
             a = os.path.abspath(p)
-            if a in self._ids:
-                raise ParameterError(f"{p}: already in the index")
             self._ids[a] = len(self.items)
             self.items.append({"path": a, "duration": None if c.duration is None
                                else round(float(c.duration), 4)})
@@ -307,7 +384,7 @@ class Index:
     # ------------------------------------------------------------- querying
     def query(self, x, sr: Optional[int] = None, *, k: int = 10,
               candidates: Optional[int] = None, rerank: bool = True, nflip: int = 2,
-              nprobe: int = 8) -> list:
+              nprobe: int = 8, excerpt: bool = False) -> list:
         """The ``k`` items most similar to audio ``x``.
 
         Parameters
@@ -323,24 +400,41 @@ class Index:
             False: rank by Hamming distance only.
         nflip, nprobe : int
             ``mih`` / ``ivf`` search settings.
+        excerpt : bool
+            Excerpt search (an index built with ``windows``): each item scored by
+            the exact measure of its best window (a full scan of the windows;
+            ``candidates``, ``rerank``, ``nflip`` and ``nprobe`` do not apply).
 
         Returns
         -------
         list of Hit
         """
         return self.query_codes(self.pipeline(x, sr), k=k, candidates=candidates,
-                                rerank=rerank, nflip=nflip, nprobe=nprobe)
+                                rerank=rerank, nflip=nflip, nprobe=nprobe, excerpt=excerpt)
 
     def query_codes(self, codes, *, k: int = 10, candidates: Optional[int] = None,
-                    rerank: bool = True, nflip: int = 2, nprobe: int = 8) -> list:
+                    rerank: bool = True, nflip: int = 2, nprobe: int = 8,
+                    excerpt: bool = False) -> list:
         """:meth:`query` for a precomputed :class:`~audiodl.types.Codes`."""
         from ..tasks.similarity import exact_similarity
         if k < 1:
             raise ParameterError(f"k must be >= 1, got {k}")
         if codes.n_bits != self.n_bits:
             raise ParameterError(f"a {codes.n_bits}-bit query for {self.n_bits}-bit codes")
+        if excerpt and self.windows is None:
+            raise ParameterError(f"{self.path or 'this index'}: excerpt search needs an index "
+                                 "built with windows (audiodl index build --windows SECONDS)")
         if not len(self):
             return []
+        if excerpt:
+            from ..decoders.hamming import hamming_distances
+            s = exact_similarity(codes.embedding, self.window_embeddings).astype(np.float64)
+            best = np.full(len(self), -np.inf)
+            np.maximum.at(best, self.window_items, s)
+            ids = np.lexsort((np.arange(len(self)), -best))[:k]  # ties: id
+            dist = hamming_distances(codes.bits, self.codes[ids])
+            return [Hit(rank=r + 1, path=self.items[int(i)]["path"], score=float(best[i]),
+                        hamming=int(d), id=int(i)) for r, (i, d) in enumerate(zip(ids, dist))]
         n_cand = min(len(self), max(k, candidates or self.candidates) if rerank else k)
         dist, ids = eng.search(self.engine, codes.bits[None], n_cand, all_codes=self.codes,
                                nflip=nflip, nprobe=nprobe)
@@ -365,6 +459,9 @@ class Index:
                "n_bits": self.n_bits, "model": self.card.name, "task": self.card.task,
                "frontend": self.card.frontend.to_dict(), "candidates": self.candidates,
                "created": self.created, "failed": len(self.failed)}
+        if self.windows is not None:
+            out.update(windows=self.windows, window_hop=self.window_hop,
+                       window_count=int(len(self.window_items)))
         if self.kind == "mih":
             out["nhash"] = self.engine.nhash
         if self.kind == "ivf":
@@ -390,9 +487,15 @@ class Index:
         _atomic_save(d / "items.jsonl", lambda t: Path(t).write_text(
             "".join(json.dumps(it) + "\n" for it in self.items[:n]), encoding="utf-8"))
         _atomic_save(d / "codes.faiss", lambda t: eng.write_engine(self.engine, t))
+        m = int(np.searchsorted(self.window_items, n)) if self.windows is not None else 0
+        if self.windows is not None:
+            _atomic_save(d / "windows.npy", lambda t: _save_npy(t, self.window_embeddings[:m]))
+            _atomic_save(d / "window_items.npy", lambda t: _save_npy(t, self.window_items[:m]))
         meta = {"format": FORMAT, "version": VERSION, "count": n, "kind": self.kind,
                 "n_bits": self.n_bits, "nhash": self.nhash, "nlist": self.nlist,
                 "candidates": self.candidates, "measure": "cosine of embeddings",
+                "windows": None if self.windows is None else
+                {"length": self.windows, "hop": self.window_hop, "count": m},
                 "model": self.card.name, "model_ref": self.model_ref,
                 "frontend": self.card.frontend.to_dict(), "card": self.card.to_dict(),
                 "created": self.created,
@@ -439,8 +542,11 @@ class Index:
         stored = ModelCard.from_dict(meta["card"], source=str(d / "index.json"))
         card, wdir = cls._resolve_model(meta, stored, d)
         pipe = SimilarityPipeline(card, make_backend(card, wdir, backend=backend))
+        wmeta = meta.get("windows")
         index = cls(pipe, kind=meta["kind"], nhash=meta.get("nhash", 0),
                     nlist=meta.get("nlist", 0), candidates=meta.get("candidates", 100),
+                    windows=wmeta["length"] if wmeta else None,
+                    window_hop=wmeta["hop"] if wmeta else None,
                     _model_ref=meta.get("model_ref"))
         n = int(meta["count"])
         try:
@@ -458,6 +564,20 @@ class Index:
         if not len(codes) == len(emb) == len(items) == n:
             raise AudiodlError(f"{d}: damaged index ({len(codes)} codes, {len(emb)} "
                                f"embeddings, {len(items)} items for a count of {n})")
+        if wmeta:
+            m = int(wmeta["count"])
+            try:
+                wemb = np.load(d / "windows.npy", allow_pickle=False)[:m]
+                witem = np.load(d / "window_items.npy", allow_pickle=False)[:m]
+            except (OSError, ValueError) as exc:
+                raise AudiodlError(f"{d}: damaged index ({exc})") from None
+            if len(wemb) != m or len(witem) != m or wemb.ndim != 2 \
+                    or wemb.shape[1] != index.n_bits or (m and (np.any(np.diff(witem) < 0)
+                                                               or witem[-1] != n - 1)):
+                raise AudiodlError(f"{d}: damaged index (window embeddings do not match "
+                                   f"the {n} items)")
+            index.window_embeddings = wemb.astype(np.float16)
+            index.window_items = witem.astype(np.int32)
         index.codes, index.embeddings, index.items = codes, emb.astype(np.float16), items
         index._ids = {it["path"]: i for i, it in enumerate(items)}
         if engine is None or eng.kind_of(engine) != index.kind or (engine.ntotal != n and engine.ntotal != 0) \

@@ -14,7 +14,8 @@ other versions of the query's composition): MAP, precision@k and top-1 for
 Near-duplicate retrieval: each ``near-duplicate`` item (an edited excerpt of
 an original) queries all other items; top-1 accuracy = its original ranks
 first. Optionally the same queries with Chromaprint (``fpcalc -raw``,
-best-offset bit error rate of the 32-bit sub-fingerprints).
+best-offset bit error rate of the 32-bit sub-fingerprints). Near-duplicates
+of REAL recordings: ``near_duplicates.py`` next to this script.
 
 Index size and build speed: an :class:`audiodl.Index` built over the corpus
 with one worker and one thread (bytes per item, songs per second).

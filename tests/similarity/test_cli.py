@@ -54,3 +54,23 @@ def test_codes_command(tiny_card, audio_dir):
     rows = [line.split("\t") for line in r.output.strip().splitlines()]
     assert [os.path.basename(p) for p, _ in rows] == ["t0.wav", "t1.wav"]
     assert all(len(code) == 16 for _, code in rows)
+
+
+def test_windows_and_excerpt_query(tiny_card, audio_dir, tmp_path):
+    import soundfile as sf
+    y, sr = sf.read(audio_dir / "t4.wav", dtype="float32")
+    part = tmp_path / "part.wav"
+    sf.write(part, y[int(2.0 * sr):int(6.0 * sr)], sr)
+    plain = tmp_path / "plain"
+    assert _run("index", "build", audio_dir, "-o", plain, "-m", tiny_card).exit_code == 0
+    r = CliRunner().invoke(cli, ["index", "query", str(plain), str(part), "--excerpt"])
+    assert r.exit_code == 1 and "--windows" in r.output
+    out = tmp_path / "ix"
+    r = _run("index", "build", audio_dir, "-o", out, "-m", tiny_card, "--windows", "4",
+             "--window-hop", "1")
+    assert r.exit_code == 0, r.output
+    info = json.loads(_run("index", "info", out, "--json").output)
+    assert info["windows"] == 4.0 and info["window_count"] > info["count"] == 6
+    r = _run("index", "query", out, part, "-k", "2", "--excerpt")
+    assert r.exit_code == 0, r.output
+    assert r.output.splitlines()[0].split("\t")[1] == str(audio_dir / "t4.wav")

@@ -160,3 +160,97 @@ def test_bad_arguments(tiny_card, built, tmp_path):
     (tmp_path / "junk" / "index.json").write_text('{"format": "other"}')
     with pytest.raises(AudiodlError, match="not an audiodl index"):
         Index.load(tmp_path / "junk")
+
+
+# ------------------------------------------------------------ excerpt search (windows)
+
+@pytest.fixture(scope="module")
+def windowed(tiny_card, audio_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("wix") / "index"
+    return Index.build([str(audio_dir)], model=tiny_card, output=out, windows=4.0,
+                       window_hop=1.0), out
+
+
+def test_excerpt_search_finds_the_track_of_an_excerpt(windowed, audio_dir):
+    import soundfile as sf
+    ix, _ = windowed
+    assert ix.windows == 4.0 and ix.window_hop == 1.0
+    assert len(ix.window_items) > len(ix) and ix.window_items[-1] == len(ix) - 1
+    assert np.all(np.diff(ix.window_items) >= 0)
+    for f in _tracks(audio_dir):
+        y, sr = sf.read(f, dtype="float32")
+        part = y[int(2.0 * sr):int(6.0 * sr)]
+        hits = ix.query(part, sr, k=3, excerpt=True)
+        assert hits[0].path == os.path.abspath(f)
+        assert hits[0].score >= hits[1].score >= hits[2].score
+        assert [h.rank for h in hits] == [1, 2, 3]
+
+
+def test_windowed_index_saves_loads_and_appends(windowed, audio_dir, tiny_card, tmp_path):
+    from tests.similarity.conftest import SR, make_track
+    import soundfile as sf
+    ix, out = windowed
+    loaded = Index.load(out)
+    assert (loaded.windows, loaded.window_hop) == (4.0, 1.0)
+    np.testing.assert_array_equal(loaded.window_embeddings, ix.window_embeddings)
+    np.testing.assert_array_equal(loaded.window_items, ix.window_items)
+    f = _tracks(audio_dir)[3]
+    assert loaded.query(f, k=6, excerpt=True) == ix.query(f, k=6, excerpt=True)
+    assert json.loads((out / "index.json").read_text())["windows"]["count"] == len(ix.window_items)
+    assert loaded.info()["window_count"] == len(ix.window_items)
+    # appending: earlier windows unchanged, new ones belong to the new items
+    shutil.copytree(out, tmp_path / "copy")
+    more = Index.load(tmp_path / "copy")
+    extra = tmp_path / "n.wav"
+    sf.write(extra, make_track(200, duration=12.0), SR)
+    more.add([str(extra)])
+    more.save(tmp_path / "copy")
+    again = Index.load(tmp_path / "copy")
+    m = len(ix.window_items)
+    np.testing.assert_array_equal(again.window_embeddings[:m], ix.window_embeddings)
+    assert set(again.window_items[m:]) == {len(ix)}
+    assert again.query(f, k=6, excerpt=True)[0] == ix.query(f, k=6, excerpt=True)[0]
+
+
+def test_interrupted_windowed_build_resumes_without_duplicate_windows(tiny_card, audio_dir,
+                                                                      tmp_path, monkeypatch,
+                                                                      windowed):
+    out = tmp_path / "ix"
+    real = Index._codes_and_windows
+    calls = {"n": 0}
+
+    def dying(self, x, sr=None):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise KeyboardInterrupt
+        return real(self, x, sr)
+
+    monkeypatch.setattr(Index, "_codes_and_windows", dying)
+    with pytest.raises(KeyboardInterrupt):
+        Index.build([str(audio_dir)], model=tiny_card, output=out, save_every=0.0, windows=4.0,
+                    window_hop=1.0)
+    assert len(Index.load(out)) == 3
+    monkeypatch.setattr(Index, "_codes_and_windows", real)
+    with pytest.raises(ParameterError, match="windows"):  # a resume keeps the settings
+        Index.build([str(audio_dir)], model=tiny_card, output=out, windows=8.0)
+    ix = Index.build([str(audio_dir)], model=tiny_card, output=out)
+    full, _ = windowed
+    assert ix.paths == full.paths
+    np.testing.assert_array_equal(ix.window_items, full.window_items)
+    np.testing.assert_allclose(ix.window_embeddings.astype(np.float32),
+                               full.window_embeddings.astype(np.float32), atol=2e-3)
+
+
+def test_excerpt_search_needs_windows(built, windowed):
+    ix, _ = built
+    with pytest.raises(ParameterError, match="windows"):
+        ix.query(ix.paths[0], excerpt=True)
+    wix, _ = windowed
+    codes = wix.pipeline(wix.paths[0])
+    with pytest.raises(ParameterError, match="window embeddings"):
+        wix.add_codes([codes], ["/nowhere/x.wav"])
+    with pytest.raises(ParameterError, match="no window embeddings"):
+        ix.add_codes([codes], ["/nowhere/x.wav"], windows=[np.zeros((1, ix.n_bits))])
+    with pytest.raises(ParameterError, match="already in the index"):
+        ix.add_codes([codes], [ix.paths[0]])
+    assert len(ix) == 6 and len(ix.codes) == 6  # nothing changed
