@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # ASR on one GPU machine, in one call (recipes/asr/README.md, "GPU run"):
-#   1. install the carried wheels (.whl/) into /tmp/site (the machine's CUDA torch is kept);
+#   1. install the carried wheels (.whl/) into $WORK/site (the machine's CUDA torch is kept);
 #   2. fill the feature cache from the carried Opus corpora (.carry/asr, gpu_pack.py) with
 #      the numpy front end in 16 processes;
 #   3. train conf/small_gpu.toml and conf/gpu.toml side by side on the GPU, each within
@@ -15,19 +15,20 @@ cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu_out}
 BUDGET_MIN=${BUDGET_MIN:-5.5}
 LIMIT_S=${LIMIT_S:-570}            # the whole script's wall limit (bench only if time is left)
-LOGS=/tmp/gpu_logs                 # logs come back as one tar (the tool returns <= 8 files)
+WORK=${GPU_WORK:-${TMPDIR:-/tmp}}  # scratch: site-packages, logs, feature cache, runs
+LOGS=$WORK/gpu_logs                # logs come back as one tar (the tool returns <= 8 files)
 mkdir -p "$OUT" "$LOGS"
 T0=$(date +%s)
 say() { echo "[gpu_run $(( $(date +%s) - T0 )) s] $*"; }
 WHEELS=${WHEELS:-.whl}             # WHEELS=none: use the installed packages (dry runs)
 if ls "$WHEELS"/*.whl >/dev/null 2>&1; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site "$WHEELS"/*.whl || { say "wheel install failed"; exit 2; }
-    export PYTHONPATH=/tmp/site
+        --target "$WORK/site" "$WHEELS"/*.whl || { say "wheel install failed"; exit 2; }
+    export PYTHONPATH=$WORK/site
 fi
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 export AUDIODL_DATA=${AUDIODL_DATA:-$PWD/.carry/asr} AUDIODL_FRONTEND=numpy \
-    XDG_CACHE_HOME=/tmp/xdg PYTHONUNBUFFERED=1
+    XDG_CACHE_HOME=$WORK/xdg PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv || true
 say "checks"
 timeout 120 python3 - <<'PYEOF' || { say "environment check failed"; exit 3; }
@@ -39,7 +40,7 @@ from audiodl.features.config import preset
 print("python", os.sys.version.split()[0], "torch", torch.__version__, "numpy", np.__version__,
       "cuda", torch.cuda.is_available(), "soundfile", soundfile.__version__,
       soundfile.__libsndfile_version__)
-f = sorted(glob.glob(os.environ["AUDIODL_DATA"] + "/*/audio_opus/*.opus"))[0]
+f = sorted(glob.glob(os.path.join(os.environ["AUDIODL_DATA"], "*", "audio_opus", "*.opus")))[0]
 y, sr = load(f, 16000)
 print(f, y.shape, sr, spectrogram(y, preset("ds2_mel")).shape)
 dev = "cuda" if torch.cuda.is_available() else "cpu"
@@ -52,7 +53,7 @@ timeout 240 python3 recipes/asr/gpu_pack.py --fill-cache -j "${FEATURE_JOBS:-16}
     --config recipes/asr/conf/small_gpu.toml --config recipes/asr/conf/gpu.toml \
     || { say "feature extraction failed"; exit 4; }
 say "training (budget $BUDGET_MIN min each, side by side)"
-RUNS=${RUNS:-/tmp/runs}
+RUNS=${RUNS:-$WORK/runs}
 PIDS=()
 for c in small_gpu gpu; do
     # shellcheck disable=SC2086  # EXTRA_SETS: more --set KEY=VALUE words (dry runs)
