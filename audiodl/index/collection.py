@@ -33,27 +33,24 @@ often than the whole-track measure (recipes/similarity/README.md).
 from __future__ import annotations
 
 import concurrent.futures as cf
-import json
 import logging
 import os
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
 from ..io.audio import AUDIO_EXTENSIONS, find_audio_files
 from ..errors import AudiodlError, ModelError, ParameterError
 from . import engine as eng
+from .storage import FORMAT, VERSION  # re-exported
 
 __all__ = ["Index", "Hit", "AddReport", "FORMAT", "VERSION", "AUDIO_EXTENSIONS"]
 
 log = logging.getLogger(__name__)
-
-FORMAT = "audiodl-index"
-VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -97,22 +94,6 @@ class AddReport:
 def expand_paths(paths: Sequence) -> list:
     """Files as given; directories expand (recursively, sorted) to the audio files inside."""
     return find_audio_files(paths)
-
-
-def _save_npy(path, array) -> None:
-    with open(path, "wb") as f:
-        np.save(f, np.ascontiguousarray(array))
-
-
-#: the files of an index folder (each replaced atomically; index.json last)
-_FILES = ("codes.npy", "embeddings.npy", "items.jsonl", "codes.faiss", "windows.npy",
-          "window_items.npy", "index.json")
-
-
-def _atomic_save(path: Path, write: Callable) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class Index:
@@ -476,37 +457,8 @@ class Index:
 
     def save(self, path) -> Path:
         """Write the index folder ``path`` (created if needed; see the module notes)."""
-        d = Path(path)
-        d.mkdir(parents=True, exist_ok=True)
-        for stale in d.glob("*.tmp[0-9]*"):  # left by a save that was killed
-            if stale.name.split(".tmp")[0] in _FILES:
-                stale.unlink(missing_ok=True)
-        n = len(self)
-        _atomic_save(d / "codes.npy", lambda t: _save_npy(t, self.codes[:n]))
-        _atomic_save(d / "embeddings.npy", lambda t: _save_npy(t, self.embeddings[:n]))
-        _atomic_save(d / "items.jsonl", lambda t: Path(t).write_text(
-            "".join(json.dumps(it) + "\n" for it in self.items[:n]), encoding="utf-8"))
-        _atomic_save(d / "codes.faiss", lambda t: eng.write_engine(self.engine, t))
-        m = int(np.searchsorted(self.window_items, n)) if self.windows is not None else 0
-        if self.windows is not None:
-            _atomic_save(d / "windows.npy", lambda t: _save_npy(t, self.window_embeddings[:m]))
-            _atomic_save(d / "window_items.npy", lambda t: _save_npy(t, self.window_items[:m]))
-        meta = {"format": FORMAT, "version": VERSION, "count": n, "kind": self.kind,
-                "n_bits": self.n_bits, "nhash": self.nhash, "nlist": self.nlist,
-                "candidates": self.candidates, "measure": "cosine of embeddings",
-                "windows": None if self.windows is None else
-                {"length": self.windows, "hop": self.window_hop, "count": m},
-                "model": self.card.name, "model_ref": self.model_ref,
-                "frontend": self.card.frontend.to_dict(), "card": self.card.to_dict(),
-                "created": self.created,
-                "updated": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "failed": [list(f) for f in self.failed]}
-        from .. import __version__
-        meta["audiodl"] = __version__
-        _atomic_save(d / "index.json", lambda t: Path(t).write_text(
-            json.dumps(meta, indent=1) + "\n", encoding="utf-8"))
-        self.path = d
-        return d
+        from .storage import save_index
+        return save_index(self, path)
 
     @classmethod
     def load(cls, path, *, backend: str = "auto") -> "Index":
@@ -517,94 +469,11 @@ class Index:
         A damaged or malformed index (any file of it) is an :class:`AudiodlError`
         naming the folder.
         """
+        from .storage import load_index
         try:
-            return cls._load(path, backend=backend)
+            return load_index(cls, path, backend=backend)
         except AudiodlError:
             raise
         except Exception as exc:  # KeyError, EOFError, SyntaxError (a .npy header) ...
             raise AudiodlError(f"{path}: damaged index ({type(exc).__name__}: "
                                f"{str(exc)[:200]})") from None
-
-    @classmethod
-    def _load(cls, path, *, backend: str = "auto") -> "Index":
-        from ..pretrained.card import ModelCard
-        from ..runtime.backends import make_backend
-        from ..tasks.similarity import SimilarityPipeline
-        d = Path(path)
-        from ..io.textfiles import loads_json, read_text
-        meta = loads_json(read_text(d / "index.json", error=AudiodlError, what="index file"),
-                          d / "index.json", error=AudiodlError)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise AudiodlError(f"{d}: not an audiodl index (no index.json of format {FORMAT!r})")
-        if int(meta.get("version", 0)) > VERSION:
-            raise AudiodlError(f"{d}: index version {meta['version']} is newer than this "
-                               f"audiodl reads ({VERSION}); upgrade audiodl")
-        stored = ModelCard.from_dict(meta["card"], source=str(d / "index.json"))
-        card, wdir = cls._resolve_model(meta, stored, d)
-        pipe = SimilarityPipeline(card, make_backend(card, wdir, backend=backend))
-        wmeta = meta.get("windows")
-        index = cls(pipe, kind=meta["kind"], nhash=meta.get("nhash", 0),
-                    nlist=meta.get("nlist", 0), candidates=meta.get("candidates", 100),
-                    windows=wmeta["length"] if wmeta else None,
-                    window_hop=wmeta["hop"] if wmeta else None,
-                    _model_ref=meta.get("model_ref"))
-        n = int(meta["count"])
-        try:
-            codes = np.load(d / "codes.npy", allow_pickle=False)[:n]
-            emb = np.load(d / "embeddings.npy", allow_pickle=False)[:n]
-            items = [json.loads(line) for line in
-                     (d / "items.jsonl").read_text(encoding="utf-8").splitlines()[:n]]
-        except (OSError, ValueError) as exc:
-            raise AudiodlError(f"{d}: damaged index ({exc})") from None
-        try:
-            engine = eng.read_engine(d / "codes.faiss")
-        except RuntimeError as exc:  # rebuilt below from the canonical codes.npy
-            log.warning("%s: unreadable codes.faiss, rebuilt from codes.npy (%s)", d, exc)
-            engine = None
-        if not len(codes) == len(emb) == len(items) == n:
-            raise AudiodlError(f"{d}: damaged index ({len(codes)} codes, {len(emb)} "
-                               f"embeddings, {len(items)} items for a count of {n})")
-        if wmeta:
-            m = int(wmeta["count"])
-            try:
-                wemb = np.load(d / "windows.npy", allow_pickle=False)[:m]
-                witem = np.load(d / "window_items.npy", allow_pickle=False)[:m]
-            except (OSError, ValueError) as exc:
-                raise AudiodlError(f"{d}: damaged index ({exc})") from None
-            if len(wemb) != m or len(witem) != m or wemb.ndim != 2 \
-                    or wemb.shape[1] != index.n_bits or (m and (np.any(np.diff(witem) < 0)
-                                                               or witem[-1] != n - 1)):
-                raise AudiodlError(f"{d}: damaged index (window embeddings do not match "
-                                   f"the {n} items)")
-            index.window_embeddings = wemb.astype(np.float16)
-            index.window_items = witem.astype(np.int32)
-        index.codes, index.embeddings, index.items = codes, emb.astype(np.float16), items
-        index._ids = {it["path"]: i for i, it in enumerate(items)}
-        if engine is None or eng.kind_of(engine) != index.kind or (engine.ntotal != n and engine.ntotal != 0) \
-                or (engine.ntotal == 0 and n and index.kind != "ivf"):
-            engine = eng.make_engine(index.kind, index.n_bits, nhash=index.nhash,
-                                     nlist=index.nlist)  # interrupted save: rebuild
-            engine = eng.add(engine, codes, all_codes=codes)
-        index.engine = engine
-        index.failed = [tuple(f) for f in meta.get("failed", [])]
-        index.created = meta.get("created", index.created)
-        index.path = d
-        return index
-
-    @staticmethod
-    def _resolve_model(meta: dict, stored, where: Path):
-        from .. import pretrained
-        tried = []
-        for ref in (meta.get("model_ref"), stored.name):
-            if not ref or ref in tried:
-                continue
-            tried.append(ref)
-            try:
-                card, wdir = pretrained.resolve(ref)
-            except (ModelError, OSError):
-                continue
-            if card.sha256 == stored.sha256:
-                return card, wdir
-        raise ModelError(f"{where}: built with model {stored.name!r} (weights sha256 "
-                         f"{stored.sha256[:12]}…), which is not available here (tried "
-                         f"{', '.join(tried)})")
