@@ -13,6 +13,10 @@ from each model's card (tuned on validation by ``audiodl train``); the
 peers' thresholds (SuperFlux, librosa's ``delta``, madmom's with
 ``MADMOM_PYTHON`` set to a Python that has madmom 0.16.1) are tuned on the
 validation files of the first trained fold. Nothing here trains or tunes on test.
+The config's ``test_corpora`` (e.g. the real-drum split of ``audiodl synth
+onsets_realdrums``) are scored as test sets of their own. Items whose manifest
+names subsets (``meta.subsets``, ``meta.kind``, soft/medium attack programs)
+get one table per subset (e.g. sparse hits, reverb, soft attack).
 
 Writes ``<work>/results_<name>.json`` and ``.md`` (``--work``, default
 ``DATA_ROOT/runs/onsets/eval-<name>``).
@@ -223,8 +227,49 @@ def evaluate_set(cfg, models, test, valid, peers, work, *, madmom, fold_of=None)
     n_on = sum(len(v) for v in refs.values())
     dur = sum(it["duration"] for it in test)
     table = f"{len(test)} files, {dur / 60:.1f} min, {n_on} onsets.\n\n" + format_table(rows)
+    subs = subset_rows(test, rows)
+    for label, srows in subs.items():
+        ids = srows.pop("_ids")
+        n_on = sum(len(refs[i]) for i in ids)
+        table += (f"\n**Subset {label}** ({len(ids)} files, {n_on} onsets)\n\n"
+                  + format_table(srows))
     return {"rows": {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in rows.items()},
+            "subsets": {lab: {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in r.items()}
+                        for lab, r in subs.items()},
             "test_ids": sorted(refs), "table": table}
+
+
+def item_subsets(it):
+    """Subset labels of a test item: ``meta.subsets`` (the real-drum split) or its kind,
+    plus ``soft attack`` / ``medium attack`` from its GM programs' attack classes."""
+    m = it.get("meta") or {}
+    labels = list(m.get("subsets") or ([m["kind"]] if m.get("kind") else []))
+    classes = m.get("attack_classes") or []
+    if "slow" in classes:
+        labels.append("soft attack")
+    elif "medium" in classes:
+        labels.append("medium attack")
+    return labels
+
+
+def subset_rows(test, rows):
+    """``label -> {system: {protocol: summary}, "_ids": [...]}`` for every subset label
+    that splits the test items (from the per-file scores already in ``rows``)."""
+    from audiodl.evaluation.onsets import summarize
+    by_label = {}
+    for it in test:
+        for lab in item_subsets(it):
+            by_label.setdefault(lab, set()).add(it["id"])
+    out = {}
+    for lab in sorted(by_label):
+        ids = by_label[lab]
+        if len(ids) == len(test):
+            continue
+        out[lab] = {name: {proto: summarize([s for s in res["files"][proto]
+                                             if s["name"] in ids])
+                           for proto in ("cpjku", "mirex")} for name, res in rows.items()}
+        out[lab]["_ids"] = sorted(ids)
+    return out
 
 
 def main(argv=None):
@@ -270,6 +315,13 @@ def main(argv=None):
         else:  # cross-validation: each trained fold's test fold, scored by its own model
             fold_of = {i: f for f in models.folds for i in fold_roles(folds, f)[2]}
             parts = {"crossval": [by_id[i] for i in fold_of]}
+    for k, m in enumerate(cfg.test_corpora):  # test-only corpora: every item is test
+        from audiodl.data.paths import resolve_data_path
+        from audiodl.training.specs.onsets import read_items
+        extra = read_items(resolve_data_path(m, root), prefix=f"t{k}_")
+        parts[f"test_{Path(m).parent.name}"] = extra
+        fold_of = None if fold_of is None else {**fold_of, **{it["id"]: models.folds[0]
+                                                              for it in extra}}
     peers = tune_peers(cfg, valid, work)
     for part, test in parts.items():
         if not test:
