@@ -31,8 +31,10 @@ __all__ = ["run_training", "RESUMABLE_KEYS"]
 
 log = logging.getLogger(__name__)
 
-#: config keys that may change when a finished or interrupted run is re-run
-RESUMABLE_KEYS = ("epochs", "patience", "num_workers", "threads", "device")
+#: config keys that may change when a finished or interrupted run is re-run (the decoder
+#: tuning keys only change what is tuned on validation after training)
+RESUMABLE_KEYS = ("epochs", "patience", "num_workers", "threads", "device",
+                  "tune_objective")
 
 
 def _versions() -> dict:

@@ -230,13 +230,17 @@ def drum_events(rng, kind, duration, *, roles=None):
     return [e for e in ev if 0 <= e[0] < duration - 0.05 and e[1] in have]
 
 
-def mix_drums(rng, bank, events, duration, sr):
-    """Mix the events' samples; returns (y, onsets) with onset = start + measured attack."""
+def mix_drums(rng, bank, events, duration, sr, *, modulate=None):
+    """Mix the events' samples; returns (y, onsets) with onset = start + measured attack.
+
+    ``modulate(role, samples, attack_s)`` (optional) may change a sample's decay."""
     n = int(round(duration * sr))
     y = np.zeros(n, np.float32)
     onsets = []
     for t, role, gain in events:
         _name, s, att = bank.pick(rng, role)
+        if modulate is not None:
+            s = modulate(role, s, att)
         i = int(round(t * sr))
         m = min(len(s), n - i)
         if m <= 0:
@@ -244,6 +248,23 @@ def mix_drums(rng, bank, events, duration, sr):
         y[i:i + m] += gain * s[:m]
         onsets.append(i / sr + att)
     return y, np.asarray(onsets)
+
+
+def rough_tail(s, sr, rng, attack, *, depth_db=(2.0, 7.0), rate=(5.0, 25.0)):
+    """The decay of ``s`` (from 30 ms after its attack) under a random smooth amplitude
+    modulation (chatter of open hi-hats, shimmer of cymbals): no new onset."""
+    i0 = int((attack + 0.03) * sr)
+    if i0 >= len(s) - 2:
+        return s
+    n = len(s) - i0
+    hop = max(1, int(sr / float(rng.uniform(*rate))))
+    knots = rng.standard_normal(n // hop + 2)
+    m = np.interp(np.arange(n) / hop, np.arange(len(knots)), knots)
+    m = m / (np.abs(m).max() + 1e-9) * float(rng.uniform(*depth_db))
+    ramp = np.minimum(np.arange(n) / (0.02 * sr), 1.0)  # fade the modulation in over 20 ms
+    out = s.copy()
+    out[i0:] = s[i0:] * 10 ** (m * ramp / 20.0)
+    return out
 
 
 # --- soft-attack items -------------------------------------------------------------------
@@ -294,7 +315,14 @@ def generate(spec, ctx, out_dir):
         aug = dict(p_reverb=0.5, p_eq=0.5, p_noise=0.4, p_codec=0.1, rt60=(0.1, 0.8))
     else:
         events = drum_events(rng, kind[5:], dur)
-        y, ons = mix_drums(rng, ctx.bank, events, dur, sr)
+        mrng = item_rng(spec["seed"], spec["index"], salt=33)  # own stream: events unchanged
+
+        def modulate(role, s, att):
+            if role in ("cymbal", "hat_open", "tom") and mrng.random() < 0.6:
+                return rough_tail(s, sr, mrng, att)
+            return s
+
+        y, ons = mix_drums(rng, ctx.bank, events, dur, sr, modulate=modulate)
         aug = dict(p_reverb=1.0 if kind == "drum_hats" else 0.6, p_eq=0.3, p_noise=0.4,
                    p_codec=0.1, rt60=(0.2, 1.6))
     level = active_rms(y) if np.any(y) else 1.0
