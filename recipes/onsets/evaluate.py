@@ -243,7 +243,8 @@ def item_subsets(it):
     """Subset labels of a test item: ``meta.subsets`` (the real-drum split) or its kind,
     plus ``soft attack`` / ``medium attack`` from its GM programs' attack classes."""
     m = it.get("meta") or {}
-    labels = list(m.get("subsets") or ([m["kind"]] if m.get("kind") else []))
+    labels = list(m.get("subsets") or ([m["kind"]] if m.get("kind") not in (None, "soft")
+                                       else []))
     classes = m.get("attack_classes") or []
     if "slow" in classes:
         labels.append("soft attack")
@@ -272,6 +273,28 @@ def subset_rows(test, rows):
     return out
 
 
+def record_test_scores(models, results):
+    """Write every test part's scores of the fold model into its card (``metrics.test``)."""
+    f0 = models.folds[0]
+    card, path = models.card(f0), models.card_path(f0)
+    row = next(k for k in next(iter(results.values()))["rows"] if k.startswith("audiodl CNN ("))
+    test = {}
+    for part, res in results.items():
+        r = res["rows"][row]
+        test[part] = {proto: {"f_sum": round(r[proto]["sum"]["f_measure"], 4),
+                              "f_mean": round(r[proto]["mean"]["f_measure"], 4),
+                              "precision_sum": round(r[proto]["sum"]["precision"], 4),
+                              "recall_sum": round(r[proto]["sum"]["recall"], 4)}
+                      for proto in ("cpjku", "mirex")}
+        test[part]["files"] = len(res["test_ids"])
+    last = "test_onsets" if "test_onsets" in test else list(test)[0]
+    metrics = dict(card.metrics, test=test)
+    metrics["headline"] = {f"{last}_f_mean_50ms": test[last]["mirex"]["f_mean"],
+                           f"{last}_f_mean_25ms": test[last]["cpjku"]["f_mean"]}
+    card.replace(metrics=metrics).write(path)
+    print(f"[evaluate] test scores recorded in {path}", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", default=str(HERE / "conf" / "default.toml"))
@@ -282,6 +305,9 @@ def main(argv=None):
     ap.add_argument("--runs", default=None, help="Folder holding the run folders.")
     ap.add_argument("--work", default=None, help="Activations and results folder.")
     ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON).")
+    ap.add_argument("--write-card", action="store_true",
+                    help="Record the first fold model's test scores (every part) as "
+                         "metrics.test and metrics.headline in its card (before audiodl ship).")
     args = ap.parse_args(argv)
 
     from audiodl.data.paths import data_root
@@ -333,6 +359,8 @@ def main(argv=None):
     if not tables:
         print("[evaluate] no test items in the corpus: nothing to score", flush=True)
     text = "\n".join(tables)
+    if args.write_card and results and fold_of is None:
+        record_test_scores(models, results)
     (work / f"results_{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     (work / f"results_{name}.md").write_text(text + "\n")
     print(text)
