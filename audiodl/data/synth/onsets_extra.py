@@ -51,7 +51,6 @@ KINDS = ("soft", "drum_groove", "drum_sparse", "drum_hats")
 KIND_P = (0.4, 0.25, 0.22, 0.13)
 DURATION = (12.0, 30.0)
 LMMS_DRUMS = "/usr/share/lmms/samples/drums"
-FREEPATS_DRUMS = "/usr/share/midi/freepats/Drum_000"
 SLOW_PROGRAMS = sorted(p for p in range(128) if ATTACK_CLASS[p] == "slow")
 MEDIUM_PROGRAMS = sorted(p for p in range(128) if ATTACK_CLASS[p] == "medium" and p < 112)
 FAST_PROGRAMS = [0, 1, 4, 11, 24, 25, 32, 33, 46]
@@ -95,26 +94,6 @@ def _load(path, sr):
     return y
 
 
-def read_gus_patch(path):
-    """First sample of a Gravis Ultrasound ``.pat`` patch: (float32 mono samples, rate)."""
-    b = Path(path).read_bytes()
-    if not b.startswith(b"GF1PATCH"):
-        raise ValueError(f"{path}: not a GUS patch")
-    h = 239  # patch, instrument and layer headers
-    n = int.from_bytes(b[h + 8:h + 12], "little")
-    sr = int.from_bytes(b[h + 20:h + 22], "little")
-    modes = b[h + 55]
-    data = b[h + 96:h + 96 + n]
-    if modes & 1:  # 16-bit
-        dt = "<u2" if modes & 2 else "<i2"
-        y = np.frombuffer(data[: len(data) // 2 * 2], dtype=dt).astype(np.float32)
-        y = y - 32768.0 if modes & 2 else y
-    else:
-        y = np.frombuffer(data, dtype="u1" if modes & 2 else "i1").astype(np.float32)
-        y = y - 128.0 if modes & 2 else y
-    return y, sr
-
-
 class DrumBank:
     """One-shot drum samples by role: ``role -> [(name, y, attack_s)]`` (peak 1)."""
 
@@ -137,8 +116,7 @@ class DrumBank:
 
 
 def lmms_bank(sr, renderer=None):
-    """Training drum bank: LMMS drum samples, freepats' drum patches and the GM soundfonts'
-    drum keys (rendered alone)."""
+    """Training drum bank: LMMS drum samples plus the GM soundfonts' drum keys."""
     bank = DrumBank(sr)
     for path in sorted(glob.glob(os.path.join(LMMS_DRUMS, "*.ogg"))):
         base = os.path.basename(path)
@@ -151,24 +129,6 @@ def lmms_bank(sr, renderer=None):
         except RuntimeError:  # a few files of the package are malformed WAVs named .ogg
             continue
         bank.add(role, "lmms:" + base, y)
-    key_role = {k: r for r, keys in GM_DRUM_KEYS.items() for k in keys}
-    key_role.update({52: "cymbal", 53: "cymbal", 55: "cymbal", 57: "cymbal", 59: "cymbal",
-                     46: "hat_open", 44: "hat", 54: "perc", 60: "perc", 61: "perc", 62: "perc",
-                     63: "perc", 64: "perc", 65: "tom", 66: "tom", 69: "hat", 70: "hat", 82: "hat"})
-    for path in sorted(glob.glob(os.path.join(FREEPATS_DRUMS, "*.pat"))):
-        base = os.path.basename(path)
-        role = key_role.get(int(base[:3])) if base[:3].isdigit() else None
-        if role is None:
-            continue
-        try:
-            y, s = read_gus_patch(path)
-        except (ValueError, OSError):
-            continue
-        if s != sr and len(y):
-            from scipy.signal import resample_poly
-            g = np.gcd(int(s), int(sr))
-            y = resample_poly(y, sr // g, s // g).astype(np.float32)
-        bank.add(role, "freepats:" + base, y)
     if renderer is not None:
         for font in renderer.soundfonts:
             for role, keys in GM_DRUM_KEYS.items():
@@ -186,9 +146,6 @@ def check():
     if not glob.glob(os.path.join(LMMS_DRUMS, "*.ogg")):
         raise EngineUnavailable(f"no drum samples under {LMMS_DRUMS} "
                                 "(apt-get install lmms-common)")
-    if not glob.glob(os.path.join(FREEPATS_DRUMS, "*.pat")):
-        raise EngineUnavailable(f"no drum patches under {FREEPATS_DRUMS} "
-                                "(apt-get install freepats)")
 
 
 def plan(hours, seed, sr):
