@@ -39,24 +39,6 @@ def test_drum_events_and_labels(kind):
     assert np.all((ons - starts >= 0) & (ons - starts < 0.01))  # start + measured attack
 
 
-@pytest.mark.parametrize("modes,dtype,offset", [(1, "<i2", 0), (3, "<u2", 32768)])
-def test_read_gus_patch(tmp_path, modes, dtype, offset):
-    from audiodl.data.synth.onsets_extra import read_gus_patch
-    x = (np.sin(np.arange(100) * 0.2) * 1000).astype(np.int32)
-    sample = bytearray(96)
-    sample[8:12] = (2 * len(x)).to_bytes(4, "little")
-    sample[20:22] = (22050).to_bytes(2, "little")
-    sample[55] = modes
-    raw = b"GF1PATCH110\0ID#000002\0".ljust(239, b"\0") + bytes(sample) \
-        + (x + offset).astype(dtype).tobytes()
-    (tmp_path / "a.pat").write_bytes(raw)
-    y, sr = read_gus_patch(tmp_path / "a.pat")
-    assert sr == 22050 and np.array_equal(y, x.astype(np.float32))
-    (tmp_path / "b.pat").write_bytes(b"RIFF" + raw[4:])
-    with pytest.raises(ValueError):
-        read_gus_patch(tmp_path / "b.pat")
-
-
 def test_realdrums_plan_is_test_only():
     from audiodl.data.synth.onsets_realdrums import plan
     specs = plan(1.0, 0, 44100)
