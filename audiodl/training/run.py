@@ -31,9 +31,10 @@ __all__ = ["run_training", "RESUMABLE_KEYS"]
 
 log = logging.getLogger(__name__)
 
-#: config keys that may change when a finished or interrupted run is re-run
+#: config keys that may change when a finished or interrupted run is re-run (the decoder
+#: tuning keys only change what is tuned on validation after training)
 RESUMABLE_KEYS = ("epochs", "patience", "num_workers", "threads", "device", "max_minutes",
-                  "feature_jobs", "feature_cache", "tune")
+                  "feature_jobs", "feature_cache", "tune", "tune_objective")
 
 
 def _versions() -> dict:

@@ -13,6 +13,10 @@ from each model's card (tuned on validation by ``audiodl train``); the
 peers' thresholds (SuperFlux, librosa's ``delta``, madmom's with
 ``MADMOM_PYTHON`` set to a Python that has madmom 0.16.1) are tuned on the
 validation files of the first trained fold. Nothing here trains or tunes on test.
+The config's ``test_corpora`` (e.g. the real-drum split of ``audiodl synth
+onsets_realdrums``) are scored as test sets of their own. Items whose manifest
+names subsets (``meta.subsets``, ``meta.kind``, soft/medium attack programs)
+get one table per subset (e.g. sparse hits, reverb, soft attack).
 
 Writes ``<work>/results_<name>.json`` and ``.md`` (``--work``, default
 ``DATA_ROOT/runs/onsets/eval-<name>``).
@@ -223,8 +227,72 @@ def evaluate_set(cfg, models, test, valid, peers, work, *, madmom, fold_of=None)
     n_on = sum(len(v) for v in refs.values())
     dur = sum(it["duration"] for it in test)
     table = f"{len(test)} files, {dur / 60:.1f} min, {n_on} onsets.\n\n" + format_table(rows)
+    subs = subset_rows(test, rows)
+    for label, srows in subs.items():
+        ids = srows.pop("_ids")
+        n_on = sum(len(refs[i]) for i in ids)
+        table += (f"\n**Subset {label}** ({len(ids)} files, {n_on} onsets)\n\n"
+                  + format_table(srows))
     return {"rows": {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in rows.items()},
+            "subsets": {lab: {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in r.items()}
+                        for lab, r in subs.items()},
             "test_ids": sorted(refs), "table": table}
+
+
+def item_subsets(it):
+    """Subset labels of a test item: ``meta.subsets`` (the real-drum split) or its kind,
+    plus ``soft attack`` / ``medium attack`` from its GM programs' attack classes."""
+    m = it.get("meta") or {}
+    labels = list(m.get("subsets") or ([m["kind"]] if m.get("kind") not in (None, "soft")
+                                       else []))
+    classes = m.get("attack_classes") or []
+    if "slow" in classes:
+        labels.append("soft attack")
+    elif "medium" in classes:
+        labels.append("medium attack")
+    return labels
+
+
+def subset_rows(test, rows):
+    """``label -> {system: {protocol: summary}, "_ids": [...]}`` for every subset label
+    that splits the test items (from the per-file scores already in ``rows``)."""
+    from audiodl.evaluation.onsets import summarize
+    by_label = {}
+    for it in test:
+        for lab in item_subsets(it):
+            by_label.setdefault(lab, set()).add(it["id"])
+    out = {}
+    for lab in sorted(by_label):
+        ids = by_label[lab]
+        if len(ids) == len(test):
+            continue
+        out[lab] = {name: {proto: summarize([s for s in res["files"][proto]
+                                             if s["name"] in ids])
+                           for proto in ("cpjku", "mirex")} for name, res in rows.items()}
+        out[lab]["_ids"] = sorted(ids)
+    return out
+
+
+def record_test_scores(models, results):
+    """Write every test part's scores of the fold model into its card (``metrics.test``)."""
+    f0 = models.folds[0]
+    card, path = models.card(f0), models.card_path(f0)
+    row = next(k for k in next(iter(results.values()))["rows"] if k.startswith("audiodl CNN ("))
+    test = {}
+    for part, res in results.items():
+        r = res["rows"][row]
+        test[part] = {proto: {"f_sum": round(r[proto]["sum"]["f_measure"], 4),
+                              "f_mean": round(r[proto]["mean"]["f_measure"], 4),
+                              "precision_sum": round(r[proto]["sum"]["precision"], 4),
+                              "recall_sum": round(r[proto]["sum"]["recall"], 4)}
+                      for proto in ("cpjku", "mirex")}
+        test[part]["files"] = len(res["test_ids"])
+    last = "test_onsets" if "test_onsets" in test else list(test)[0]
+    metrics = dict(card.metrics, test=test)
+    metrics["headline"] = {f"{last}_f_mean_50ms": test[last]["mirex"]["f_mean"],
+                           f"{last}_f_mean_25ms": test[last]["cpjku"]["f_mean"]}
+    card.replace(metrics=metrics).write(path)
+    print(f"[evaluate] test scores recorded in {path}", flush=True)
 
 
 def main(argv=None):
@@ -237,6 +305,9 @@ def main(argv=None):
     ap.add_argument("--runs", default=None, help="Folder holding the run folders.")
     ap.add_argument("--work", default=None, help="Activations and results folder.")
     ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON).")
+    ap.add_argument("--write-card", action="store_true",
+                    help="Record the first fold model's test scores (every part) as "
+                         "metrics.test and metrics.headline in its card (before audiodl ship).")
     args = ap.parse_args(argv)
 
     from audiodl.data.paths import data_root
@@ -270,6 +341,13 @@ def main(argv=None):
         else:  # cross-validation: each trained fold's test fold, scored by its own model
             fold_of = {i: f for f in models.folds for i in fold_roles(folds, f)[2]}
             parts = {"crossval": [by_id[i] for i in fold_of]}
+    for k, m in enumerate(cfg.test_corpora):  # test-only corpora: every item is test
+        from audiodl.data.paths import resolve_data_path
+        from audiodl.training.specs.onsets import read_items
+        extra = read_items(resolve_data_path(m, root), prefix=f"t{k}_")
+        parts[f"test_{Path(m).parent.name}"] = extra
+        fold_of = None if fold_of is None else {**fold_of, **{it["id"]: models.folds[0]
+                                                              for it in extra}}
     peers = tune_peers(cfg, valid, work)
     for part, test in parts.items():
         if not test:
@@ -281,6 +359,8 @@ def main(argv=None):
     if not tables:
         print("[evaluate] no test items in the corpus: nothing to score", flush=True)
     text = "\n".join(tables)
+    if args.write_card and results and fold_of is None:
+        record_test_scores(models, results)
     (work / f"results_{name}.json").write_text(json.dumps(results, indent=1) + "\n")
     (work / f"results_{name}.md").write_text(text + "\n")
     print(text)

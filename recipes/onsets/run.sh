@@ -19,6 +19,15 @@ case "$CONFIG" in
   *)        audiodl synth onsets -o "$D/onsets-seed0" --hours 2 --seed 0 -j 2
             audiodl synth onsets -o "$D/onsets" --hours 1.5 --seed 1 -j 2 ;;
 esac
+# soft attacks and real drum samples (measured-attack labels; needs lmms-common), its held-out
+# render, and the test-only real-drum split (sonic-pi-samples): configs that name them
+if grep -q onsets_extra "$CONFIG"; then
+    audiodl synth onsets_extra -o "$D/onsets_extra" --hours 1.2 --seed 0 -j 2
+    audiodl synth onsets_extra -o "$D/onsets_extra_test" --hours 0.35 --seed 1 -j 2
+fi
+if grep -q onsets_realdrums "$CONFIG"; then
+    audiodl synth onsets_realdrums -o "$D/onsets_realdrums" --hours 1 --seed 0
+fi
 # 2. train one model per fold (each resumes from its last.pt); peak picking tuned on validation
 for fold in $FOLDS; do
   set -- --set "fold=$fold"

@@ -5,7 +5,9 @@ the code before the task-contract refactor. Two deliberate fixes are
 applied to the stored values before comparing (issue 15, item 6):
 segments end at the end of the audio, not up to one frame later, and
 onsets in the last half window of a file (whose frames reach into the
-zero padding) are not reported.
+zero padding) are not reported. The ``*/onsets_cnn/*`` entries were
+rewritten when a retrained onset model was shipped (issue 16: the
+``onsets_extra`` corpus); the other entries are unchanged.
 """
 
 from __future__ import annotations
@@ -19,14 +21,22 @@ import pytest
 HERE = Path(__file__).resolve().parent / "reference"
 sys.path.insert(0, str(HERE))
 from inputs import inputs  # noqa: E402
-from make_reference import compute  # noqa: E402
 
 TOL = 1e-5
 
 
 @pytest.fixture(scope="module")
-def current():
-    return compute()
+def current(tmp_path_factory):
+    """The outputs computed in a fresh interpreter: earlier tests in this process must not
+    change them (the streaming front end keeps state across front-end configs, see the
+    issue-16 report), and this test is about the models, not about that leak."""
+    import subprocess
+    out = tmp_path_factory.mktemp("ref") / "current.npz"
+    code = ("import sys, numpy as np; sys.path.insert(0, sys.argv[1]); "
+            "from make_reference import compute; np.savez(sys.argv[2], **compute())")
+    subprocess.run([sys.executable, "-c", code, str(HERE), str(out)], check=True)
+    with np.load(out) as z:
+        return {k: z[k] for k in z.files}
 
 
 @pytest.fixture(scope="module")

@@ -57,6 +57,9 @@ class OnsetsConfig(SpecConfig):
         Manifest (relative to the data root, or absolute).
     extra_corpora : list of str
         More manifests pooled with ``corpus`` (ids prefixed ``x1_``, ``x2_``...).
+    test_corpora : list of str
+        Test-only manifests: never read by training or tuning, scored by the
+        recipe's ``evaluate.py`` as their own test sets (every item, any split).
     folds, fold : int
         Number of folds (0: the manifest's train/valid splits) and the model's fold.
     excerpt : int [frames]
@@ -72,6 +75,9 @@ class OnsetsConfig(SpecConfig):
         Frames per validation tile.
     tune_window : float [s]
         Half-width of the F-measure window for validation and decoder tuning.
+    tune_objective : {"sum", "mean", "both"}
+        What the decoder tuning maximises on validation: F with counts summed
+        over files, F averaged over files, or the average of the two.
     drop_medium_attack : bool
         Leave out items with a medium-attack part.
     tune : bool
@@ -90,6 +96,7 @@ class OnsetsConfig(SpecConfig):
     monitor: str = "f_measure"
     corpus: str = "onsets/manifest.jsonl"
     extra_corpora: list[str] = field(default_factory=list)
+    test_corpora: list[str] = field(default_factory=list)
     folds: int = 8
     fold: int = 0
     excerpt: int = 128
@@ -101,6 +108,7 @@ class OnsetsConfig(SpecConfig):
     shift_bands: int = 2
     valid_chunk: int = 1000
     tune_window: float = 0.025
+    tune_objective: str = "sum"
     drop_medium_attack: bool = False
     tune: bool = True
 
@@ -109,6 +117,9 @@ class OnsetsConfig(SpecConfig):
         if self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):
             raise ParameterError(f"fold must be in [0, folds), got fold={self.fold}, "
                                  f"folds={self.folds}")
+        if self.tune_objective not in ("sum", "mean", "both"):
+            raise ParameterError(f"tune_objective must be sum, mean or both, got "
+                                 f"{self.tune_objective!r}")
         if self.excerpt < 1 or self.valid_chunk < 1 or self.tune_window <= 0:
             raise ParameterError("excerpt, valid_chunk and tune_window must be positive")
 
@@ -215,16 +226,21 @@ def _activations(model, valid_ds, outputs=None):
     return [np.concatenate(a) for a in acts]
 
 
-def _f_sum(pairs, fps, params, window):
+def _f_sum(pairs, fps, params, window, objective="sum"):
     from ...decoders.peaks import pick_onsets
     from ...evaluation.onsets import evaluate, summarize
     scores = [evaluate(ref, pick_onsets(a, fps, params=params), window=window)
               for a, ref in pairs]
-    return summarize(scores)["sum"]["f_measure"]
+    s = summarize(scores)
+    if objective == "sum":
+        return s["sum"]["f_measure"]
+    if objective == "mean":
+        return s["mean"]["f_measure"]
+    return 0.5 * (s["sum"]["f_measure"] + s["mean"]["f_measure"])
 
 
-def tune_peaks(pairs, fps, *, window, online=False, grid=None):
-    """Grid search of peak picking maximising F summed over files.
+def tune_peaks(pairs, fps, *, window, online=False, grid=None, objective="sum"):
+    """Grid search of peak picking maximising F summed over files (or ``objective``).
 
     Parameters
     ----------
@@ -235,6 +251,8 @@ def tune_peaks(pairs, fps, *, window, online=False, grid=None):
     online : bool
         Causal parameters (no smoothing, no future frames).
     grid : dict or None (default :data:`TUNE_GRID`)
+    objective : {"sum", "mean", "both"}
+        F with counts summed over files, averaged over files, or their average.
 
     Returns
     -------
@@ -248,7 +266,7 @@ def tune_peaks(pairs, fps, *, window, online=False, grid=None):
     best = (-1.0, None)
     for values in itertools.product(*(grid[k] for k in keys)):
         p = CNN_DEFAULTS.replace(**dict(zip(keys, values)))
-        f = _f_sum(pairs, fps, p, window)
+        f = _f_sum(pairs, fps, p, window, objective)
         if f > best[0]:
             best = (f, p)
     return best
@@ -348,14 +366,16 @@ class OnsetsSpec(TrainingSpec):
             return None
         fps = prepared.extra["fps"]
         pairs = list(zip(_activations(model, prepared.valid), prepared.extra["valid_onsets"]))
-        fo, po = tune_peaks(pairs, fps, window=config.tune_window)
-        fn, pn = tune_peaks(pairs, fps, window=config.tune_window, online=True)
+        obj = config.tune_objective
+        fo, po = tune_peaks(pairs, fps, window=config.tune_window, objective=obj)
+        fn, pn = tune_peaks(pairs, fps, window=config.tune_window, online=True, objective=obj)
         where = prepared.data["folds"]
         return {"offline": po.to_dict(), "online": pn.to_dict(),
-                "tuned_on": f"validation items, {where} (F ±{config.tune_window * 1000:g} ms "
-                            f"{fo:.4f} offline, {fn:.4f} online)",
+                "tuned_on": f"validation items, {where} (F ±{config.tune_window * 1000:g} ms, "
+                            f"objective {obj}: {fo:.4f} offline, {fn:.4f} online)",
                 "scores": {"f_offline": round(fo, 4), "f_online": round(fn, 4),
-                           "window": config.tune_window, "files": len(pairs)}}
+                           "window": config.tune_window, "objective": obj,
+                           "files": len(pairs)}}
 
     def card(self, model, config, prepared, *, info, decoder):
         from ...pretrained.card import build_card

@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+
+from audiodl.data.manifest import read_manifest, read_times
+from audiodl.data.synth.onsets_extra import DrumBank, drum_events, measure_attack, mix_drums
+from audiodl.data.synth.runner import generate_corpus
+
+from .conftest import require_engines
+
+SR = 8000
+
+
+def test_measure_attack_click_and_swell():
+    y = np.zeros(SR, np.float32)
+    y[2000:2400] = np.sin(np.arange(400) * 0.3)  # hard attack at 0.25 s
+    assert abs(measure_attack(y, SR) - 0.25) < 0.003
+    t = np.arange(SR) / SR
+    swell = np.minimum(t / 0.5, 1.0) * np.sin(2 * np.pi * 440 * t)  # linear 500 ms fade-in
+    a = measure_attack(swell, SR)
+    assert 0.05 < a < 0.12  # -15 dB of the peak: 0.178 x 500 ms = 89 ms, not the note-on
+    assert measure_attack(np.zeros(100), SR) == 0.0
+
+
+@pytest.mark.parametrize("kind", ["groove", "sparse", "hats"])
+def test_drum_events_and_labels(kind):
+    rng = np.random.default_rng(0)
+    ev = drum_events(rng, kind, 10.0)
+    assert ev and all(0 <= t < 10.0 and g > 0 for t, _, g in ev)
+    if kind == "sparse":  # long-decay hits, at least 250 ms apart
+        assert np.all(np.diff([t for t, _, _ in ev]) >= 0.25)
+    bank = DrumBank(SR)
+    for role in ("kick", "snare", "hat", "hat_open", "cymbal", "tom", "perc"):
+        s = np.zeros(SR // 2, np.float32)
+        s[40:] = np.exp(-np.arange(SR // 2 - 40) / 800.0) * np.sign(np.sin(np.arange(SR // 2 - 40)))
+        bank.add(role, role, s)
+    y, ons = mix_drums(rng, bank, ev, 10.0, SR)
+    assert len(y) == 10 * SR and len(ons) == len(ev)
+    starts = np.round(np.asarray([t for t, _, _ in ev]) * SR) / SR
+    assert np.all((ons - starts >= 0) & (ons - starts < 0.01))  # start + measured attack
+
+
+def test_realdrums_plan_is_test_only():
+    from audiodl.data.synth.onsets_realdrums import plan
+    specs = plan(1.0, 0, 44100)
+    assert {s["split"] for s in specs} == {"test"}
+    assert {(s["kind"], s["cond"]) for s in specs if s["kit"] == "drumkit"} >= {
+        ("sparse", "dry"), ("hats", "reverb"), ("groove", "reverb+noise")}
+
+
+@pytest.mark.slow
+def test_extra_corpus(tmp_path):
+    require_engines("onsets_extra")
+    generate_corpus("onsets_extra", tmp_path, hours=0.012, seed=3, jobs=1)
+    items = read_manifest(tmp_path / "manifest.jsonl", check_files=True)
+    assert items
+    for it in items:
+        on = read_times(tmp_path / it["annotations"]["onsets"])
+        assert len(on) == it["meta"]["n_onsets"] and np.all(np.diff(on) >= 0.03)

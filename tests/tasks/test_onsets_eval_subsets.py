@@ -1,0 +1,56 @@
+"""The onset recipe's subset tables and the decoder-tuning objectives."""
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _evaluate_module():
+    spec = importlib.util.spec_from_file_location(
+        "onsets_evaluate", os.path.join(ROOT, "recipes", "onsets", "evaluate.py"))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_subset_rows_score_only_their_files():
+    from audiodl.evaluation.onsets import evaluate_many
+    ev = _evaluate_module()
+    ref = np.array([1.0, 2.0, 3.0])
+    test = [{"id": "a", "meta": {"subsets": ["sparse", "dry"]}},
+            {"id": "b", "meta": {"subsets": ["groove", "dry"]}},
+            {"id": "c", "meta": {"kind": "soft", "attack_classes": ["slow"]}}]
+    est = {"a": np.array([1.0, 2.0, 3.0, 1.5, 2.5]),  # 2 false positives
+           "b": ref, "c": np.array([1.0])}
+    rows = {"sys": evaluate_many({i: (ref, est[i]) for i in est})}
+    subs = ev.subset_rows(test, rows)
+    assert set(subs) == {"sparse", "groove", "dry", "soft attack"}
+    assert subs["sparse"]["_ids"] == ["a"]
+    assert subs["sparse"]["sys"]["mirex"]["sum"]["precision"] == pytest.approx(3 / 5)
+    assert subs["groove"]["sys"]["mirex"]["sum"]["f_measure"] == pytest.approx(1.0)
+    assert subs["dry"]["sys"]["mirex"]["n_files"] == 2
+    assert subs["soft attack"]["sys"]["mirex"]["sum"]["recall"] == pytest.approx(1 / 3)
+
+
+def test_tune_objective_mean_weighs_files_equally():
+    from audiodl.training.specs.onsets import tune_peaks
+    # a dense file whose weak onsets need a low threshold, a sparse file whose false peaks
+    # (0.45) need a high one: pooled F prefers the dense file, the per-file mean the sparse one
+    fps, n = 100.0, 1000
+    dense = np.zeros(n)
+    dense_ref = np.arange(20, 980, 20) / fps
+    dense[np.arange(20, 980, 20)] = 0.4
+    dense[np.arange(20, 980, 40)] = 0.9  # half of them strong
+    sparse = np.zeros(n)
+    sparse[[100, 500]] = 0.9
+    sparse[np.arange(130, 480, 30)] = 0.45
+    pairs = [(dense, dense_ref), (sparse, np.array([1.0, 5.0]))]
+    grid = {"threshold": [0.3, 0.5], "smooth": [0.0], "pre_max": [0.01], "post_max": [0.01],
+            "combine": [0.03]}
+    _, p_sum = tune_peaks(pairs, fps, window=0.025, grid=grid, objective="sum")
+    _, p_mean = tune_peaks(pairs, fps, window=0.025, grid=grid, objective="mean")
+    assert (p_sum.threshold, p_mean.threshold) == (0.3, 0.5)
