@@ -3,9 +3,11 @@
     python recipes/structure/evaluate.py --card RUN/structure_cnn.json [--card ...] \
         --out recipes/structure/results/test.json
 
-Validation songs: the ``valid`` split of ``--manifest`` plus every song of
-``--valid-manifest``; the CNN's decoder was tuned on them during training
-(it is in its card), the Foote and structural-features decoders are tuned on
+Validation songs: every song of each ``--valid-manifest`` (default: the
+``valid`` split of ``--manifest`` plus all of ``structure/synth1``, the
+training templates' validation); the CNN's decoder was tuned on its
+validation during training (it is in its card; ``--retune`` tunes it again
+on these songs, for old cards trained with another validation), the Foote and structural-features decoders are tuned on
 them here with the same grid (:func:`audiodl.training.specs.structure.tune_decoder`).
 Test songs: the ``test`` split of ``--manifest`` and every song of each
 ``--test-manifest`` (reported per test set). Scores: mir_eval hit rates at
@@ -64,6 +66,8 @@ def main(argv=None):
     ap.add_argument("--valid-manifest", action="append", default=None)
     ap.add_argument("--test-manifest", action="append", default=None)
     ap.add_argument("--methods", default="cnn,foote,sf")
+    ap.add_argument("--retune", action="store_true",
+                    help="Tune the CNN's decoder on these validation songs too (default: the card's).")
     ap.add_argument("--out", default="recipes/structure/results/test.json")
     ap.add_argument("--write-card", action="store_true",
                     help="Also record the test scores in each CNN card's metrics (before "
@@ -71,14 +75,15 @@ def main(argv=None):
     args = ap.parse_args(argv)
     root = data_root()
     r = lambda p: resolve_data_path(p, root)  # noqa: E731
-    valid = songs(r(args.manifest), "valid")
+    valid = [] if args.valid_manifest else songs(r(args.manifest), "valid")
     for m in args.valid_manifest or ["structure/synth1/manifest.jsonl"]:
         valid += songs(r(m))
     tests = {"synth0-test": songs(r(args.manifest), "test")}
     for m in args.test_manifest or ["structure/varied/manifest.jsonl"]:
         tests[Path(m).parent.name] = songs(r(m))
     from audiodl.tasks.structure import Foote, StructuralFeatures, StructurePipeline
-    results = {"valid_songs": len(valid), "test_songs": {k: len(v) for k, v in tests.items()},
+    results = {"valid_songs": len(valid), "valid_manifests": args.valid_manifest or "default",
+               "test_songs": {k: len(v) for k, v in tests.items()},
                "trim": True, "methods": {}}
     methods = args.methods.split(",")
     for method in methods:
@@ -89,7 +94,7 @@ def main(argv=None):
         # name: the card path (cnn) or the method
         for name, pipe in pipes:
             t0 = time.process_time()
-            if method != "cnn":  # tune on validation with the training spec's grid
+            if method != "cnn" or args.retune:  # tune on validation with the training spec's grid
                 vacts = [pipe.activations(it["audio"]) for it in valid]
                 dec, vs = tune_decoder(vacts, [reference(it) for it in valid],
                                        min_duration=pipe.context_seconds,

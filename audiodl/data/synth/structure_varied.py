@@ -17,15 +17,14 @@ Register it as a synth task by adding ``"structure_varied"`` to
 
 from __future__ import annotations
 
-
-
 from audiodl.data.synth.common import FluidContext, plan_fixed
 from audiodl.data.synth.compose import FORMS, compose
 from audiodl.data.synth.engines import check_fluidsynth
 from audiodl.data.synth.runner import item_rng
 from audiodl.data.synth.structure import render_song
 
-__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "random_form"]
+__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "random_form",
+           "form_of", "canonical_form", "grammar_patterns"]
 
 TASK = "structure_varied"
 DEFAULT_SR = 22050
@@ -86,6 +85,31 @@ def random_form(rng) -> list:
         if tuple(form) not in known:
             return form
     return form
+
+
+def canonical_form(form) -> tuple:
+    """A form as its repeat pattern: labels renamed ``A``, ``B`` ... by first appearance."""
+    names = {}
+    return tuple(names.setdefault(lab, chr(ord("A") + len(names)) if len(names) < 26
+                                  else f"Z{len(names)}") for lab in form)
+
+
+def grammar_patterns(n_draws: int = 20000, seed: int = 0) -> frozenset:
+    """Repeat patterns (:func:`canonical_form`) the grammar of :func:`random_form` produces.
+
+    Every pattern reachable is reached within the default draws (the grammar
+    has a few hundred); training generators exclude them.
+    """
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    return frozenset(canonical_form(random_form(rng)) for _ in range(n_draws))
+
+
+def form_of(spec) -> list:
+    """The form :func:`generate` gives ``spec``, without rendering (same random draws)."""
+    rng = item_rng(spec["seed"], spec["index"], salt=47)
+    rng.uniform(60, 180)
+    return random_form(rng)
 
 
 def generate(spec, ctx, out_dir):

@@ -57,6 +57,10 @@ class StructureConfig(SpecConfig):
         items train, their ``valid`` items validate.
     valid_manifests : list of str
         Manifests all of whose items validate (a held-out corpus of other songs).
+    manifest_valid : bool
+        Also validate on the ``valid`` split of ``manifests`` (False: only
+        ``valid_manifests`` validate, e.g. songs of forms the training
+        corpora lack, so that validation predicts unseen-form performance).
     window : int [frames]
         Frames per training window (2580 = 60 s at 43 fps).
     sigma : float [s]
@@ -71,6 +75,7 @@ class StructureConfig(SpecConfig):
     arch: str = "boundary_cnn"
     manifests: list[str] = field(default_factory=lambda: ["structure/synth0/manifest.jsonl"])
     valid_manifests: list[str] = field(default_factory=list)
+    manifest_valid: bool = True
     window: int = 2580
     sigma: float = 0.5
     n_valid: int = 400
@@ -117,7 +122,8 @@ def _items(config, split, data_root):
     whole = list(config.valid_manifests) if split == "valid" else []
     for rel in list(config.manifests) + whole:
         for it in read_manifest(resolve_data_path(rel, data_root)):
-            if (rel in whole or it.get("split") == split) \
+            own = split != "valid" or config.manifest_valid
+            if (rel in whole or (own and it.get("split") == split)) \
                     and "sections" in (it.get("annotations") or {}) and it["audio"] not in seen:
                 seen.add(it["audio"])
                 out.append(it)
