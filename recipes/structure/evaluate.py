@@ -103,6 +103,9 @@ def main(argv=None):
             else:
                 params, vs = pipe.default_params.to_dict(), pipe.card.metrics.get(
                     "valid_segment", {})
+                if args.valid_manifest:  # the card's decoder on these validation songs
+                    vs = score(pipe, [pipe.activations(it["audio"]) for it in valid], valid,
+                               params)
             entry = {"params": params, "valid": {k: vs.get(k) for k in KEYS}, "test": {}}
             for tname, items in tests.items():
                 acts = [pipe.activations(it["audio"]) for it in items]

@@ -5,12 +5,16 @@
     # validation songs: same grammar, other seed, no form of the test songs
     python recipes/structure/make_varied.py -o "$AUDIODL_DATA/structure/vvalid" --hours 0.5 --seed 6 \
         --exclude-manifest "$AUDIODL_DATA/structure/varied/manifest.jsonl"
+    # more validation songs: the test grammar's families, none of its (or training's) patterns
+    python recipes/structure/make_varied.py --generator families -o "$AUDIODL_DATA/structure/vfam" \
+        --hours 0.8 --seed 7 --split valid --exclude-patterns-of "$AUDIODL_DATA/structure/random0/manifest.jsonl"
     # training songs: random forms with section cues, no pattern of that grammar
     python recipes/structure/make_varied.py --generator random -o "$AUDIODL_DATA/structure/random0" \
         --hours 2 --seed 10
 
-Runs :mod:`audiodl.data.synth.structure_varied` (``--generator varied``) or
-:mod:`audiodl.data.synth.structure_random` (``random``) in this process
+Runs :mod:`audiodl.data.synth.structure_varied` (``--generator varied``),
+:mod:`audiodl.data.synth.structure_random` (``random``) or
+:mod:`audiodl.data.synth.structure_families` (``families``) in this process
 (resumable: rendered songs are skipped) and writes ``manifest.jsonl``.
 ``--exclude-manifest`` skips every song whose form (the exact label sequence)
 is one of that manifest's, or one of the training templates
@@ -26,10 +30,12 @@ import json
 from pathlib import Path
 
 from audiodl.data.manifest import read_manifest, write_manifest
-from audiodl.data.synth import structure_random, structure_varied
+from audiodl.data.synth import structure_families, structure_random, structure_varied
 from audiodl.data.synth.compose import FORMS
+from audiodl.data.synth.structure_varied import canonical_form
 
-GENERATORS = {"varied": structure_varied, "random": structure_random}
+GENERATORS = {"varied": structure_varied, "random": structure_random,
+              "families": structure_families}
 
 
 def main(argv=None):
@@ -40,7 +46,13 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--exclude-manifest", action="append", default=[],
                     help="Skip songs whose form is one of this manifest's (repeatable).")
+    ap.add_argument("--exclude-patterns-of", action="append", default=[],
+                    help="Skip songs whose repeat pattern (labels renamed A, B ... by first "
+                         "appearance) is one of this manifest's or a template's (repeatable).")
     ap.add_argument("--split", default=None, help="Give every song this split.")
+    ap.add_argument("--doubled-p", type=float, default=0.0,
+                    help="random generator: probability of a form whose parts all repeat "
+                         "(A A B B ...).")
     args = ap.parse_args(argv)
     gen = GENERATORS[args.generator]
     out = Path(args.output)
@@ -51,9 +63,19 @@ def main(argv=None):
         excluded = {tuple(f) for f in FORMS}
         for m in args.exclude_manifest:
             excluded |= {tuple(it.get("meta", {}).get("form", [])) for it in read_manifest(m)}
+    patterns = set()
+    if args.exclude_patterns_of:
+        patterns = {canonical_form(f) for f in FORMS}
+        for m in args.exclude_patterns_of:
+            patterns |= {canonical_form(it.get("meta", {}).get("form", []))
+                         for it in read_manifest(m)}
     ctx, items = None, []
     for spec in gen.plan(args.hours, args.seed, gen.DEFAULT_SR):
+        if args.doubled_p:
+            spec = dict(spec, doubled_p=args.doubled_p)
         if excluded and tuple(gen.form_of(spec)) in excluded:
+            continue
+        if patterns and canonical_form(gen.form_of(spec)) in patterns:
             continue
         rec = out / ".items" / f"{spec['id']}.json"
         if rec.exists():

@@ -62,8 +62,12 @@ def _excluded():
     return grammar_patterns(100000)
 
 
-def random_form(rng) -> list:
-    """A random form (list of labels) whose repeat pattern the test grammar never produces."""
+def random_form(rng, doubled_p: float = 0.0) -> list:
+    """A random form (list of labels) whose repeat pattern the test grammar never produces.
+
+    ``doubled_p``: probability that every part of the body is played twice
+    (``A A B B ...``, as dances are); 0 draws nothing for it.
+    """
     excluded = _excluded()
     form = []
     for _ in range(100):
@@ -84,6 +88,9 @@ def random_form(rng) -> list:
                 used += 1
             else:
                 body.append(body[-1])
+        if doubled_p and rng.random() < doubled_p:
+            runs = [b for i, b in enumerate(body) if i == 0 or b != body[i - 1]]
+            body = [x for b in runs[:max(2, len(runs) // 2 + 1)] for x in (b, b)]
         form = (["intro"] if rng.random() < 0.5 else []) + body + \
             (["outro"] if rng.random() < 0.4 else [])
         if canonical_form(form) not in excluded:
@@ -95,14 +102,14 @@ def form_of(spec) -> list:
     """The form :func:`generate` gives ``spec``, without rendering (same random draws)."""
     rng = item_rng(spec["seed"], spec["index"], salt=53)
     rng.uniform(55, 190)
-    return random_form(rng)
+    return random_form(rng, spec.get("doubled_p", 0.0))
 
 
 def generate(spec, ctx, out_dir):
     """Render one song; returns its manifest item."""
     rng = item_rng(spec["seed"], spec["index"], salt=53)
     tempo = float(rng.uniform(55, 190))
-    form = random_form(rng)
+    form = random_form(rng, spec.get("doubled_p", 0.0))
     roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
     if rng.random() < 0.25:
         roles.remove(str(rng.choice(["melody", "bass", "chords"])))
@@ -113,4 +120,5 @@ def generate(spec, ctx, out_dir):
                     cues=cues)
     return render_song(spec, ctx, out_dir, score, rng, jitter=0.01,
                        augment_p=dict(p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2),
-                       meta={"generator": TASK, "cues": cues})
+                       meta={"generator": TASK, "cues": cues,
+                             "doubled_p": spec.get("doubled_p", 0.0)})

@@ -114,13 +114,18 @@ def form_of(spec) -> list:
 
 def generate(spec, ctx, out_dir):
     """Render one song; returns its manifest item."""
-    rng = item_rng(spec["seed"], spec["index"], salt=47)
+    return generate_with(spec, ctx, out_dir, form_fn=random_form, salt=47, task=TASK)
+
+
+def generate_with(spec, ctx, out_dir, *, form_fn, salt, task):
+    """Render one song with forms from ``form_fn(rng)`` (shared by the form families)."""
+    rng = item_rng(spec["seed"], spec["index"], salt=salt)
     tempo = float(rng.uniform(60, 180))
-    form = random_form(rng)
+    form = form_fn(rng)
     roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
     if rng.random() < 0.25:
         roles.remove(str(rng.choice(["melody", "bass"])))
     score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
     return render_song(spec, ctx, out_dir, score, rng, jitter=0.01,
                        augment_p=dict(p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2),
-                       meta={"generator": TASK})
+                       meta={"generator": task})
