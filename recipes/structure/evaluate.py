@@ -50,13 +50,28 @@ def score(pipe, acts, items, params):
                       for a, it in zip(acts, items)])
 
 
-def record_test_scores(card, card_path, test, n_songs):
-    """Write ``metrics.test`` and ``metrics.headline`` into a run's card file."""
+def record_test_scores(card, card_path, test, n_songs, retuned=None):
+    """Write ``metrics.test`` and ``metrics.headline`` into a run's card file.
+
+    ``retuned``: ``(params, valid_scores, valid_manifests)`` of a decoder tuned
+    again here on validation songs; it becomes the card's decoder.
+    """
+    from audiodl.pretrained.card import DecoderSpec
     metrics = dict(card.metrics, test={"trim": True, "n_songs": n_songs, **test})
     last = list(test)[-1]
     metrics["headline"] = {f"test_{last}_hr0.5_f": test[last]["hr0.5_f"],
                            f"test_{last}_hr3_f": test[last]["hr3_f"]}
-    card.replace(metrics=metrics).write(card_path)
+    changes = {}
+    if retuned is not None:
+        params, vs, manifests = retuned
+        metrics["valid_segment"] = {k: (round(v, 5) if isinstance(v, float) else v)
+                                    for k, v in vs.items()}
+        changes["decoder"] = DecoderSpec(
+            offline=dict(params), online=None,
+            tuned_on=f"validation songs of {', '.join(manifests)} ({vs.get('n_files')} songs; "
+                     "recipes/structure/evaluate.py --retune): mean HR F@0.5 s (trim) for peak "
+                     "picking, then mean pairwise F for the label threshold")
+    card.replace(metrics=metrics, **changes).write(card_path)
 
 
 def main(argv=None):
@@ -71,7 +86,7 @@ def main(argv=None):
     ap.add_argument("--out", default="recipes/structure/results/test.json")
     ap.add_argument("--write-card", action="store_true",
                     help="Also record the test scores in each CNN card's metrics (before "
-                         "`audiodl ship`).")
+                         "`audiodl ship`); with --retune, the decoder tuned here too.")
     args = ap.parse_args(argv)
     root = data_root()
     r = lambda p: resolve_data_path(p, root)  # noqa: E731
@@ -113,7 +128,9 @@ def main(argv=None):
                 entry["test"][tname] = {k: round(s[k], 4) for k in KEYS}
             entry["cpu_seconds"] = round(time.process_time() - t0, 1)
             if method == "cnn" and args.write_card:
-                record_test_scores(pipe.card, name, entry["test"], results["test_songs"])
+                record_test_scores(pipe.card, name, entry["test"], results["test_songs"],
+                                   (params, vs, args.valid_manifest or ["default"])
+                                   if args.retune else None)
             key = f"cnn:{Path(name).parent.name}" if method == "cnn" else method
             results["methods"][key] = entry
             print(key, json.dumps(entry["test"]), flush=True)
