@@ -55,7 +55,7 @@ def main(argv=None):
             c["hit3"] += d <= 3.0
         rt = np.array([t for t, _ in refs])
         false_alarms += int(sum(np.min(np.abs(rt - e)) > 3.0 for e in eb)) if len(rt) else len(eb)
-    out = {"card": args.card, "method": args.method, "manifest": args.manifest,
+    out = {"card": str(Path(Path(args.card).parent.name, Path(args.card).name)), "method": args.method, "manifest": args.manifest,
            "songs": len(items), "estimated_boundaries": n_est, "false_alarms_3s": false_alarms,
            "classes": {k: dict(v, recall0_5=round(v["hit0.5"] / v["n"], 3),
                                recall3=round(v["hit3"] / v["n"], 3))
