@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Structure recipe, all stages (idempotent: finished work is skipped or resumed on re-runs).
-#   bash recipes/structure/run.sh                                        # conf/default.toml, seed 1
+#   bash recipes/structure/run.sh                                        # conf/default.toml, seed 2
 #   SEEDS="0 1 2" bash recipes/structure/run.sh                          # several seeds
 #   CONFIG=recipes/structure/conf/ci.toml bash recipes/structure/run.sh  # CI smoke run
 # Data and runs live under the data root: $AUDIODL_DATA (default ~/.cache/audiodl/data).
 # Shipping is NOT a stage: after checking the results, run
-#   audiodl ship "$AUDIODL_DATA/runs/structure/structure_cnn-seed1/structure_cnn.json" --default --replace
+#   audiodl ship "$AUDIODL_DATA/runs/structure/structure_cnn-seed2/structure_cnn.json" --default --replace
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${CONFIG:-recipes/structure/conf/default.toml}
-SEEDS=${SEEDS:-1}   # the shipped model is seed 1 of conf/default.toml
+SEEDS=${SEEDS:-2}   # the shipped model is seed 2 of conf/default.toml
 D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")
 export AUDIODL_DATA=$D OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 MKL_NUM_THREADS=1
 
