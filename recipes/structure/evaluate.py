@@ -3,9 +3,11 @@
     python recipes/structure/evaluate.py --card RUN/structure_cnn.json [--card ...] \
         --out recipes/structure/results/test.json
 
-Validation songs: the ``valid`` split of ``--manifest`` plus every song of
-``--valid-manifest``; the CNN's decoder was tuned on them during training
-(it is in its card), the Foote and structural-features decoders are tuned on
+Validation songs: every song of each ``--valid-manifest`` (default: the
+``valid`` split of ``--manifest`` plus all of ``structure/synth1``, the
+training templates' validation); the CNN's decoder was tuned on its
+validation during training (it is in its card; ``--retune`` tunes it again
+on these songs, for old cards trained with another validation), the Foote and structural-features decoders are tuned on
 them here with the same grid (:func:`audiodl.training.specs.structure.tune_decoder`).
 Test songs: the ``test`` split of ``--manifest`` and every song of each
 ``--test-manifest`` (reported per test set). Scores: mir_eval hit rates at
@@ -48,13 +50,28 @@ def score(pipe, acts, items, params):
                       for a, it in zip(acts, items)])
 
 
-def record_test_scores(card, card_path, test, n_songs):
-    """Write ``metrics.test`` and ``metrics.headline`` into a run's card file."""
+def record_test_scores(card, card_path, test, n_songs, retuned=None):
+    """Write ``metrics.test`` and ``metrics.headline`` into a run's card file.
+
+    ``retuned``: ``(params, valid_scores, valid_manifests)`` of a decoder tuned
+    again here on validation songs; it becomes the card's decoder.
+    """
+    from audiodl.pretrained.card import DecoderSpec
     metrics = dict(card.metrics, test={"trim": True, "n_songs": n_songs, **test})
     last = list(test)[-1]
     metrics["headline"] = {f"test_{last}_hr0.5_f": test[last]["hr0.5_f"],
                            f"test_{last}_hr3_f": test[last]["hr3_f"]}
-    card.replace(metrics=metrics).write(card_path)
+    changes = {}
+    if retuned is not None:
+        params, vs, manifests = retuned
+        metrics["valid_segment"] = {k: (round(v, 5) if isinstance(v, float) else v)
+                                    for k, v in vs.items()}
+        changes["decoder"] = DecoderSpec(
+            offline=dict(params), online=None,
+            tuned_on=f"validation songs of {', '.join(manifests)} ({vs.get('n_files')} songs; "
+                     "recipes/structure/evaluate.py --retune): mean HR F@0.5 s (trim) for peak "
+                     "picking, then mean pairwise F for the label threshold")
+    card.replace(metrics=metrics, **changes).write(card_path)
 
 
 def main(argv=None):
@@ -64,21 +81,24 @@ def main(argv=None):
     ap.add_argument("--valid-manifest", action="append", default=None)
     ap.add_argument("--test-manifest", action="append", default=None)
     ap.add_argument("--methods", default="cnn,foote,sf")
+    ap.add_argument("--retune", action="store_true",
+                    help="Tune the CNN's decoder on these validation songs too (default: the card's).")
     ap.add_argument("--out", default="recipes/structure/results/test.json")
     ap.add_argument("--write-card", action="store_true",
                     help="Also record the test scores in each CNN card's metrics (before "
-                         "`audiodl ship`).")
+                         "`audiodl ship`); with --retune, the decoder tuned here too.")
     args = ap.parse_args(argv)
     root = data_root()
     r = lambda p: resolve_data_path(p, root)  # noqa: E731
-    valid = songs(r(args.manifest), "valid")
+    valid = [] if args.valid_manifest else songs(r(args.manifest), "valid")
     for m in args.valid_manifest or ["structure/synth1/manifest.jsonl"]:
         valid += songs(r(m))
     tests = {"synth0-test": songs(r(args.manifest), "test")}
     for m in args.test_manifest or ["structure/varied/manifest.jsonl"]:
         tests[Path(m).parent.name] = songs(r(m))
     from audiodl.tasks.structure import Foote, StructuralFeatures, StructurePipeline
-    results = {"valid_songs": len(valid), "test_songs": {k: len(v) for k, v in tests.items()},
+    results = {"valid_songs": len(valid), "valid_manifests": args.valid_manifest or "default",
+               "test_songs": {k: len(v) for k, v in tests.items()},
                "trim": True, "methods": {}}
     methods = args.methods.split(",")
     for method in methods:
@@ -89,7 +109,7 @@ def main(argv=None):
         # name: the card path (cnn) or the method
         for name, pipe in pipes:
             t0 = time.process_time()
-            if method != "cnn":  # tune on validation with the training spec's grid
+            if method != "cnn" or args.retune:  # tune on validation with the training spec's grid
                 vacts = [pipe.activations(it["audio"]) for it in valid]
                 dec, vs = tune_decoder(vacts, [reference(it) for it in valid],
                                        min_duration=pipe.context_seconds,
@@ -98,6 +118,9 @@ def main(argv=None):
             else:
                 params, vs = pipe.default_params.to_dict(), pipe.card.metrics.get(
                     "valid_segment", {})
+                if args.valid_manifest:  # the card's decoder on these validation songs
+                    vs = score(pipe, [pipe.activations(it["audio"]) for it in valid], valid,
+                               params)
             entry = {"params": params, "valid": {k: vs.get(k) for k in KEYS}, "test": {}}
             for tname, items in tests.items():
                 acts = [pipe.activations(it["audio"]) for it in items]
@@ -105,7 +128,9 @@ def main(argv=None):
                 entry["test"][tname] = {k: round(s[k], 4) for k in KEYS}
             entry["cpu_seconds"] = round(time.process_time() - t0, 1)
             if method == "cnn" and args.write_card:
-                record_test_scores(pipe.card, name, entry["test"], results["test_songs"])
+                record_test_scores(pipe.card, name, entry["test"], results["test_songs"],
+                                   (params, vs, args.valid_manifest or ["default"])
+                                   if args.retune else None)
             key = f"cnn:{Path(name).parent.name}" if method == "cnn" else method
             results["methods"][key] = entry
             print(key, json.dumps(entry["test"]), flush=True)

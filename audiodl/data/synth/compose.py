@@ -236,7 +236,7 @@ def _make_material(rng, *, beats_per_bar, roles, pools, density):
 
 
 def compose(rng, *, duration=None, form=None, tempo=None, beats_per_bar=None, roles=None,
-            fast_attack_only=False, drums=None, bars_per_section=None):
+            fast_attack_only=False, drums=None, bars_per_section=None, cues=None):
     """Compose a random piece.
 
     Parameters
@@ -256,6 +256,17 @@ def compose(rng, *, duration=None, form=None, tempo=None, beats_per_bar=None, ro
     drums : bool or None
         Include a drum kit; default with probability 0.65.
     bars_per_section : int or None; default 4 or 8 per section type.
+    cues : dict or None
+        Section cues of real arrangements (``None``: none beyond a crash on
+        half the section starts, and exact repeats; the random draws are then
+        those of the plain generator). Keys, all optional:
+        ``bars`` (list of int: bars per section type, drawn uniformly),
+        ``crash_p`` (probability of a crash cymbal on a section start, 0.5),
+        ``fill_p`` (probability of a drum fill in the last beats before a
+        section start, 0), ``vary_p`` (probability that a repeat is varied:
+        new melody rhythm, dynamics, one instrument in or out, another drum
+        pattern; 0), ``lead_in_p`` (probability that a section starts after
+        a beat of silence of every instrument but the drums, a "stop", 0).
 
     Returns
     -------
@@ -289,18 +300,32 @@ def compose(rng, *, duration=None, form=None, tempo=None, beats_per_bar=None, ro
     target_beats = None if duration is None else duration * tempo / 60.0
     k = 0
     drum_keys = {name: int(rng.choice(keys)) for name, keys in DRUM_KEYS.items()}
+    cue = dict(cues or {})
     while True:
         label = form[k % len(form)]
         if label not in materials:
-            nb = bars_per_section or int(rng.choice([4, 8]))
+            nb = bars_per_section or int(rng.choice(cue.get("bars", [4, 8])))
             if label in ("intro", "outro"):
                 nb = max(2, nb // 2)
             dens = float(rng.uniform(0.2, 1.0))
             materials[label] = (nb, _make_material(rng, beats_per_bar=bpb, roles=roles, pools=pools,
                                                    density=dens))
         nb, mat = materials[label]
+        fill = stop = False
+        if cues is not None:
+            if k > 0 and label in [s.label for s in sections] and rng.random() < cue.get("vary_p", 0.0):
+                mat = _vary(rng, mat, roles, bpb)
+            last = (k + 1 >= len(form)) if target_beats is None else False
+            fill = (not last) and rng.random() < cue.get("fill_p", 0.0)
+            stop = k > 0 and rng.random() < cue.get("lead_in_p", 0.0)
         sec_notes = _render_section(rng, mat, parts, drum_part, drum_keys, scale=scale, key=key,
-                                    bpb=bpb, n_bars=nb, start=beat, first=(k == 0))
+                                    bpb=bpb, n_bars=nb, start=beat, first=(k == 0),
+                                    crash_p=cue.get("crash_p", 0.5), fill=fill)
+        if stop:  # a beat of silence before the section (drums keep time)
+            cut = beat - 1.0
+            notes = [n if n.part == drum_part or n.start + n.dur <= cut
+                     else NoteB(n.start, max(0.05, cut - n.start), n.pitch, n.velocity, n.part)
+                     for n in notes if n.part == drum_part or n.start < cut]
         notes.extend(sec_notes)
         sections.append(Section(label=label, start=beat, beats=float(nb * bpb)))
         beat += nb * bpb
@@ -316,7 +341,26 @@ def compose(rng, *, duration=None, form=None, tempo=None, beats_per_bar=None, ro
                  meta={"form": [s.label for s in sections]})
 
 
-def _render_section(rng, mat, parts, drum_part, drum_keys, *, scale, key, bpb, n_bars, start, first):
+def _vary(rng, mat, roles, bpb):
+    """A varied repeat of a section's material (same progression)."""
+    mat = dict(mat)
+    if rng.random() < 0.5:
+        mat["motif"] = [_rhythm(rng, bpb, mat["density"]) for _ in range(2)]
+        mat["contour"] = [list(rng.integers(-3, 4, size=len(m))) for m in mat["motif"]]
+    mat["velocity"] = int(np.clip(mat["velocity"] + rng.integers(-20, 21), 45, 120))
+    if rng.random() < 0.5:
+        r = str(rng.choice(roles))
+        act = set(mat["active"])
+        act = (act - {r}) if r in act and len(act) > 1 else (act | {r})
+        mat["active"] = [x for x in roles if x in act]
+    if rng.random() < 0.3:
+        drums = DRUMS_44 if bpb == 4 else DRUMS_34
+        mat["drums"] = drums[rng.integers(len(drums))]
+    return mat
+
+
+def _render_section(rng, mat, parts, drum_part, drum_keys, *, scale, key, bpb, n_bars, start, first,
+                    crash_p=0.5, fill=False):
     notes = []
     active = set(mat["active"])
     base_vel = mat["velocity"]
@@ -379,13 +423,21 @@ def _render_section(rng, mat, parts, drum_part, drum_keys, *, scale, key, bpb, n
                     notes.append(NoteB(b0 + p, max(0.2, d * 0.95), int(np.clip(pitch, 48, 96)), vel(5), pi))
         if drum_part is not None:
             pat = mat["drums"]
+            fill_from = 4 * bpb - int(rng.choice([4, 8])) if fill and bar == n_bars - 1 else 4 * bpb
             for name in ("kick", "snare", "hat"):
                 for s16 in pat[name]:
-                    if s16 >= 4 * bpb:
+                    if s16 >= fill_from:
                         continue
                     acc = 15 if name != "hat" else (-20 if s16 % 4 else -5)
                     v = int(np.clip(base_vel + acc + rng.integers(-10, 11), 20, 127))
                     notes.append(NoteB(b0 + s16 / 4.0, 0.2, drum_keys[name], v, drum_part))
-            if bar == 0 and (first or rng.random() < 0.5):
+            if bar == 0 and (first or rng.random() < crash_p):
                 notes.append(NoteB(b0, 1.0, drum_keys["crash"], 100, drum_part))
+            if fill_from < 4 * bpb:  # snare / tom fill in 16ths, crescendo
+                toms = [50, 48, 47, 45, 43, 41]
+                for j, s16 in enumerate(range(fill_from, 4 * bpb)):
+                    pitch = drum_keys["snare"] if j < 2 or rng.random() < 0.4 else toms[
+                        min(len(toms) - 1, j * len(toms) // (4 * bpb - fill_from))]
+                    v = int(np.clip(70 + 40 * j / (4 * bpb - fill_from) + rng.integers(-8, 9), 20, 127))
+                    notes.append(NoteB(b0 + s16 / 4.0, 0.2, int(pitch), v, drum_part))
     return notes

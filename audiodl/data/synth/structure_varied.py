@@ -17,15 +17,14 @@ Register it as a synth task by adding ``"structure_varied"`` to
 
 from __future__ import annotations
 
-
-
 from audiodl.data.synth.common import FluidContext, plan_fixed
 from audiodl.data.synth.compose import FORMS, compose
 from audiodl.data.synth.engines import check_fluidsynth
 from audiodl.data.synth.runner import item_rng
 from audiodl.data.synth.structure import render_song
 
-__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "random_form"]
+__all__ = ["TASK", "DEFAULT_SR", "check", "plan", "make_context", "generate", "random_form",
+           "form_of", "canonical_form", "grammar_patterns"]
 
 TASK = "structure_varied"
 DEFAULT_SR = 22050
@@ -88,15 +87,45 @@ def random_form(rng) -> list:
     return form
 
 
+def canonical_form(form) -> tuple:
+    """A form as its repeat pattern: labels renamed ``A``, ``B`` ... by first appearance."""
+    names = {}
+    return tuple(names.setdefault(lab, chr(ord("A") + len(names)) if len(names) < 26
+                                  else f"Z{len(names)}") for lab in form)
+
+
+def grammar_patterns(n_draws: int = 20000, seed: int = 0) -> frozenset:
+    """Repeat patterns (:func:`canonical_form`) the grammar of :func:`random_form` produces.
+
+    Every pattern reachable is reached within the default draws (the grammar
+    has a few hundred); training generators exclude them.
+    """
+    import numpy as np
+    rng = np.random.default_rng(seed)
+    return frozenset(canonical_form(random_form(rng)) for _ in range(n_draws))
+
+
+def form_of(spec) -> list:
+    """The form :func:`generate` gives ``spec``, without rendering (same random draws)."""
+    rng = item_rng(spec["seed"], spec["index"], salt=47)
+    rng.uniform(60, 180)
+    return random_form(rng)
+
+
 def generate(spec, ctx, out_dir):
     """Render one song; returns its manifest item."""
-    rng = item_rng(spec["seed"], spec["index"], salt=47)
+    return generate_with(spec, ctx, out_dir, form_fn=random_form, salt=47, task=TASK)
+
+
+def generate_with(spec, ctx, out_dir, *, form_fn, salt, task):
+    """Render one song with forms from ``form_fn(rng)`` (shared by the form families)."""
+    rng = item_rng(spec["seed"], spec["index"], salt=salt)
     tempo = float(rng.uniform(60, 180))
-    form = random_form(rng)
+    form = form_fn(rng)
     roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
     if rng.random() < 0.25:
         roles.remove(str(rng.choice(["melody", "bass"])))
     score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
     return render_song(spec, ctx, out_dir, score, rng, jitter=0.01,
                        augment_p=dict(p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2),
-                       meta={"generator": TASK})
+                       meta={"generator": task})

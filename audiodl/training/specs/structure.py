@@ -43,6 +43,7 @@ DECODER_GRID = {
     "threshold": [0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8],
     "look": [1.0, 2.0, 3.0, 4.0, 6.0, 8.0],
     "label_threshold": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8],
+    "min_segment": [3.0],
 }
 
 
@@ -57,6 +58,10 @@ class StructureConfig(SpecConfig):
         items train, their ``valid`` items validate.
     valid_manifests : list of str
         Manifests all of whose items validate (a held-out corpus of other songs).
+    manifest_valid : bool
+        Also validate on the ``valid`` split of ``manifests`` (False: only
+        ``valid_manifests`` validate, e.g. songs of forms the training
+        corpora lack, so that validation predicts unseen-form performance).
     window : int [frames]
         Frames per training window (2580 = 60 s at 43 fps).
     sigma : float [s]
@@ -71,6 +76,7 @@ class StructureConfig(SpecConfig):
     arch: str = "boundary_cnn"
     manifests: list[str] = field(default_factory=lambda: ["structure/synth0/manifest.jsonl"])
     valid_manifests: list[str] = field(default_factory=list)
+    manifest_valid: bool = True
     window: int = 2580
     sigma: float = 0.5
     n_valid: int = 400
@@ -117,7 +123,8 @@ def _items(config, split, data_root):
     whole = list(config.valid_manifests) if split == "valid" else []
     for rel in list(config.manifests) + whole:
         for it in read_manifest(resolve_data_path(rel, data_root)):
-            if (rel in whole or it.get("split") == split) \
+            own = split != "valid" or config.manifest_valid
+            if (rel in whole or (own and it.get("split") == split)) \
                     and "sections" in (it.get("annotations") or {}) and it["audio"] not in seen:
                 seen.add(it["audio"])
                 out.append(it)
@@ -247,8 +254,8 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
     acts : list of Activations [shape=(n, 1 + d)]
     refs : list of Segments
     grid : dict or None
-        ``threshold``, ``look`` (pre_max = post_max [s]) and ``label_threshold``
-        values (default :data:`DECODER_GRID`).
+        ``threshold``, ``look`` (pre_max = post_max [s]), ``min_segment`` [s] and
+        ``label_threshold`` values (default :data:`DECODER_GRID`).
     min_duration : float [s]
         Context of the method (shorter songs give one segment).
     base : StructureParams or None
@@ -276,8 +283,9 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
         return summarize(res)
 
     best, best_s = base, -1.0
-    for thr, look in itertools.product(grid["threshold"], grid["look"]):
-        p = base.replace(threshold=thr, pre_max=look, post_max=look)
+    for thr, look, ms in itertools.product(grid["threshold"], grid["look"],
+                                           grid.get("min_segment", [base.min_segment])):
+        p = base.replace(threshold=thr, pre_max=look, post_max=look, min_segment=ms)
         s = run(p.replace(label_threshold=0.0))["hr0.5_f"]  # labels do not move boundaries
         if s > best_s + 1e-9:
             best, best_s = p, s
