@@ -140,6 +140,10 @@ def run_training(task: str, *, config_path=None, overrides: Sequence[str] = (),
     try:
         seed_everything(config.seed)  # the same initial weights in every process
         prepared = spec.prepare(config, data_root=root)
+        if config.init_from:  # fine-tuning (a resumed run then loads its own last.pt)
+            from .specs.base import init_weights
+            prepared.data["init_from"] = init_weights(prepared.model, config.init_from)
+            log.info("initialised from %s", prepared.data["init_from"])
         # numba's threading layer can raise torch's thread count while features are
         # computed in prepare(); restore it so a first run and a resumed run match exactly
         torch.set_num_threads(config.threads)

@@ -46,6 +46,11 @@ class SpecConfig(TrainConfig):
         Feature cache folder; empty: the user cache (``~/.cache/audiodl/features``).
     smoke : bool
         A smoke/CI run: marked in the card (``training.smoke``), never shipped.
+    init_from : str
+        Fine-tuning: a shipped model name or card path whose (sha256-checked)
+        weights replace the freshly initialised ones before training, the
+        input normalisation included; its architecture must be the config's.
+        The optimiser, schedule and history start afresh.
     """
 
     name: str = ""
@@ -54,6 +59,7 @@ class SpecConfig(TrainConfig):
     threads: int = 1
     feature_cache: str = ""
     smoke: bool = False
+    init_from: str = ""
 
     def __post_init__(self):
         super().__post_init__()
@@ -206,3 +212,30 @@ class TrainingSpec:
             out["smoke"] = True
         out.update(extra)
         return out
+
+
+def init_weights(model, ref: str) -> dict:
+    """Load the weights of model ``ref`` (name or card path) into ``model`` (fine-tuning).
+
+    Returns what the card records: ``{"model": name, "sha256": ...}``.
+
+    Raises
+    ------
+    ModelError
+        When ``ref`` cannot be resolved or its weights do not fit ``model``.
+    """
+    import torch
+
+    from ...errors import ModelError
+    from ...pretrained import resolve
+    from ...pretrained.weights import check_state, load_torch_state, verified_path
+    card, wdir = resolve(ref)
+    path = verified_path(card, wdir)
+    state = load_torch_state(path)
+    check_state(state, model.state_dict(), path)
+    try:
+        with torch.no_grad():
+            model.load_state_dict(state)
+    except Exception as exc:  # pragma: no cover - check_state catches what this would
+        raise ModelError(f"init_from {ref}: cannot load {path} ({exc})") from None
+    return {"model": card.name, "sha256": card.sha256}

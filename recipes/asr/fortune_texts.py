@@ -1,0 +1,39 @@
+#!/usr/bin/env python
+"""Sentences of the Debian ``fortune`` databases for ``audiodl synth speech --texts``.
+
+    python recipes/asr/fortune_texts.py [DIR] > fortune_texts.txt
+
+Reads ``fortunes``, ``literature`` and ``riddles`` from DIR (default: the
+fortunes-min location), drops attributions, splits entries into sentences,
+sanitises them like the TTS grammar (:func:`audiodl.data.synth.text.sanitize`),
+and keeps normalised sentences of 3-18 words of letters and apostrophes only
+(no digits: their spoken form would be ambiguous). Sorted, one per line.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+from audiodl.data.synth.text import normalize_transcript, sanitize
+
+
+def sentences(directory):
+    out = set()
+    for name in ("fortunes", "literature", "riddles"):
+        text = (Path(directory) / name).read_text(encoding="utf-8", errors="ignore")
+        for entry in text.split("\n%\n"):
+            entry = re.sub(r"\s+", " ", entry)
+            entry = re.sub(r"--.*$", "", entry)  # attributions
+            for s in re.split(r"(?<=[.!?])\s+", entry):
+                s = sanitize(s)
+                if re.search(r"\d", s):
+                    continue
+                n = normalize_transcript(s)
+                if 3 <= len(n.split()) <= 18 and all(c.isalpha() or c in " '" for c in n):
+                    out.add(n)
+    return sorted(out)
+
+
+if __name__ == "__main__":
+    d = sys.argv[1] if len(sys.argv) > 1 else "/usr/share/games/fortunes"
+    print("\n".join(sentences(d)))
