@@ -97,11 +97,8 @@ def load(name_or_path, *, device: str = "cpu", directory=None):
 
 def build_model(card_: ModelCard, weights_dir, *, device: str = "cpu"):
     """The torch module of ``card_`` with its sha256-checked weights from ``weights_dir``."""
-    import torch
-
     from ..models.registry import build
 
-    wpath = verified_path(card_, weights_dir)
     try:
         model = build(card_.arch, card_.args)
     except ModelError:
@@ -109,6 +106,21 @@ def build_model(card_: ModelCard, weights_dir, *, device: str = "cpu"):
     except Exception as exc:  # nonsense args that passed the card's type checks
         raise ModelError(f"{card_.name}: cannot build architecture {card_.arch!r} with args "
                          f"{card_.args} ({type(exc).__name__}: {exc})") from None
+    load_weights_into(model, card_, weights_dir)
+    return model.to(device).eval()
+
+
+def load_weights_into(model, card_: ModelCard, weights_dir) -> None:
+    """Load ``card_``'s sha256-checked weights into the existing torch ``model`` (in place).
+
+    Raises
+    ------
+    ModelError
+        When the weights are missing, altered, or do not fit ``model``.
+    """
+    import torch
+
+    wpath = verified_path(card_, weights_dir)
     state = load_torch_state(wpath)
     check_state(state, model.state_dict(), wpath)
     try:
@@ -116,7 +128,6 @@ def build_model(card_: ModelCard, weights_dir, *, device: str = "cpu"):
             model.load_state_dict(state)
     except Exception as exc:  # pragma: no cover - check_state catches what this would
         raise ModelError(f"{card_.name}: cannot load weights {wpath} ({exc})") from None
-    return model.to(device).eval()
 
 
 def save(model, card_: ModelCard, directory, *, overwrite: bool = False) -> Path:

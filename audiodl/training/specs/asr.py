@@ -275,7 +275,9 @@ class AsrSpec(TrainingSpec):
                                  f"items in {config.corpus}; both must be non-empty")
         tokens = DEFAULT_TOKENS
 
-        cache.fill([it["audio"] for it in train_items + valid_items], jobs=config.feature_jobs)
+        if config.feature_jobs > 1:  # otherwise load() below computes them one by one
+            cache.fill([it["audio"] for it in train_items + valid_items],
+                       jobs=config.feature_jobs)
 
         def load(its):
             feats = [cache.get(it["audio"]).astype(np.float16) for it in its]

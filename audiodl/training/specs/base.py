@@ -224,18 +224,7 @@ def init_weights(model, ref: str) -> dict:
     ModelError
         When ``ref`` cannot be resolved or its weights do not fit ``model``.
     """
-    import torch
-
-    from ...errors import ModelError
-    from ...pretrained import resolve
-    from ...pretrained.weights import check_state, load_torch_state, verified_path
+    from ...pretrained import load_weights_into, resolve
     card, wdir = resolve(ref)
-    path = verified_path(card, wdir)
-    state = load_torch_state(path)
-    check_state(state, model.state_dict(), path)
-    try:
-        with torch.no_grad():
-            model.load_state_dict(state)
-    except Exception as exc:  # pragma: no cover - check_state catches what this would
-        raise ModelError(f"init_from {ref}: cannot load {path} ({exc})") from None
+    load_weights_into(model, card, wdir)
     return {"model": card.name, "sha256": card.sha256}
