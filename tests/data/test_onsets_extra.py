@@ -63,8 +63,9 @@ def test_kits_roles_and_corpus(tmp_path):
     assert role_of("HatOpen-Soft.wav") == "hat_open" and role_of("HatClosed-Hard.wav") == "hat"
     assert role_of("SnareRimshot-Med.wav") == "snare" and role_of("24Ride-3.wav") == "cymbal"
     assert role_of("TomFloor-Hard.wav") == "tom" and role_of("drumkit.xml") is None
-    assert set(KIT_ROLES.values()) == {"kick", "snare", "perc", "hat", "hat_open", "cymbal",
-                                       "tom"}
+    assert set(KIT_ROLES.values()) - {None} == {"kick", "snare", "perc", "hat", "hat_open",
+                                                "cymbal", "tom"}
+    assert role_of("HatPedal-Soft.wav") is None  # slow "chick": ambiguous attack label
     specs = plan(0.5, 0, 44100)
     assert {s["split"] for s in specs} >= {"train", "valid"}
     assert {s["kind"] for s in specs} == {"drum_sparse", "drum_groove", "drum_hats"}

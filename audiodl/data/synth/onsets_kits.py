@@ -4,8 +4,8 @@ Task ``onsets_kits`` (train/valid/test splits; pooled with the other onset corpo
 training): grooves, sparse long-decay hits and soft 16th-note hi-hats mixed, with the code
 of :mod:`audiodl.data.synth.onsets_extra`, from the multi-velocity rock kit that ships in
 Debian's ``hydrogen-data`` (``GMRockKit``: kicks, snares, rimshots, side sticks, closed,
-pedal, semi-open and open hi-hats, crash, splash, two rides, ride bell, three toms, cowbell;
-five velocity layers each). Sparse hits dominate (half of the items): they are where the
+semi-open and open hi-hats (not the pedal hi-hat, see :data:`KIT_ROLES`), crash, splash,
+two rides, ride bell, three toms, cowbell; five velocity layers each). Sparse hits dominate (half of the items): they are where the
 detector reports false onsets in ringing decays. Labels are measured attacks (hit start
 plus the sample's own -15 dB attack time), merged within 30 ms. As in ``onsets_extra``, 60 %
 of cymbal, open hi-hat and tom hits get a random smooth amplitude modulation of their decay
@@ -37,9 +37,13 @@ KIT_DIR = "/usr/share/hydrogen/data/drumkits/GMRockKit"
 KINDS = ("drum_sparse", "drum_groove", "drum_hats")
 KIND_P = (0.5, 0.3, 0.2)
 DURATION = (12.0, 30.0)
-#: GMRockKit sample name prefix -> role (longest prefix wins)
+#: GMRockKit sample name prefix -> role (longest prefix wins; None: left out). The pedal
+#: hi-hat is left out: its "chick" swells for 12-27 ms, so its -15 dB measured attack lies
+#: 1-3 frames after its first transient, and training on it taught the model to answer
+#: isolated clicks late and weakly (a candidate trained with it missed every click of the
+#: unit test).
 KIT_ROLES = {"Kick": "kick", "Snare": "snare", "SnareRimshot": "snare", "HandClap": "snare",
-             "SideStick": "perc", "Cowbell": "perc", "HatClosed": "hat", "HatPedal": "hat",
+             "SideStick": "perc", "Cowbell": "perc", "HatClosed": "hat", "HatPedal": None,
              "HatSemiOpen": "hat_open", "HatOpen": "hat_open", "Crash": "cymbal",
              "Splash": "cymbal", "Ride": "cymbal", "24Ride": "cymbal", "Bell": "cymbal",
              "Tom1": "tom", "Tom2": "tom", "TomFloor": "tom"}
@@ -48,7 +52,7 @@ KIT_ROLES = {"Kick": "kick", "Snare": "snare", "SnareRimshot": "snare", "HandCla
 def role_of(name):
     """Role of a GMRockKit sample file name (None: not used)."""
     hits = [k for k in KIT_ROLES if name.startswith(k)]
-    return KIT_ROLES[max(hits, key=len)] if hits else None
+    return KIT_ROLES[max(hits, key=len)] if hits else None  # None also for a left-out prefix
 
 
 def kit_bank(sr, kit_dir=KIT_DIR):
