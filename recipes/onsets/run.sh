@@ -32,14 +32,14 @@ if grep -q onsets_realdrums "$CONFIG"; then
     audiodl synth onsets_realdrums -o "$D/onsets_realdrums" --hours 1 --seed 0
 fi
 # 2. train one model per fold (each resumes from its last.pt); peak picking tuned on validation
-# A config with init_from (conf/kits.toml) fine-tunes the same fold of conf/shipped.toml.
-BASE=recipes/onsets/conf/shipped.toml
+# A config with init_from (conf/shipped.toml) fine-tunes the same fold of conf/base.toml.
+BASE=recipes/onsets/conf/base.toml
 for fold in $FOLDS; do
   set -- --set "fold=$fold"
   case "$CONFIG" in *ci.toml) set -- ;; esac   # the CI config uses the corpus's own splits
   if grep -q '^init_from' "$CONFIG"; then
     audiodl train onsets --config "$BASE" "$@"
-    set -- "$@" --set "init_from=$D/runs/onsets/onsets_cnn-fold$fold-seed0/onsets_cnn.json"
+    set -- "$@" --set "init_from=$D/runs/onsets/onsets_cnn_base-fold$fold-seed0/onsets_cnn_base.json"
   fi
   audiodl train onsets --config "$CONFIG" "$@"
 done
