@@ -38,8 +38,9 @@ if [ "$FULL" = 1 ]; then
         fluid-soundfont-gm mbrola-us3
         wesnoth-1.16-music nexuiz-music
         # onset corpora: real drum one-shots (lmms-common: onsets_extra training material;
-        # sonic-pi-samples: the test-only real-drum split onsets_realdrums)
-        lmms-common sonic-pi-samples
+        # sonic-pi-samples: the test-only real-drum split onsets_realdrums; hydrogen-data:
+        # GMRockKit for onsets_kits, not the reserved hydrogen-drumkits)
+        lmms-common sonic-pi-samples hydrogen-data
         # music/speech "neither" data (sound themes, game and environmental effects) and
         # real voices (klettres), see audiodl.data.importers
         sound-theme-freedesktop oxygen-sounds deepin-sound-theme sound-icons

@@ -31,7 +31,7 @@ from .options import PEAK_PICKING, peak_picking_options, task_options
               help="With --online and a file: pace reading to the audio clock.")
 def onsets(files, output, fmt, jobs, model, backend, save_activations, load_activations, plot,
            method, threshold, smooth, pre_max, post_max, pre_avg, post_avg, combine, delay,
-           online, stdin_format, sr, realtime):
+           decay_ratio, decay_time, online, stdin_format, sr, realtime):
     """Detect note onsets in FILES (audio; directories are searched; '-' is stdin).
 
     One file: times in seconds, one per line, to stdout or -o FILE. Several
@@ -42,7 +42,7 @@ def onsets(files, output, fmt, jobs, model, backend, save_activations, load_acti
     from ..tasks.onsets import detector
 
     params = dict(zip(PEAK_PICKING, (threshold, smooth, pre_max, post_max, pre_avg, post_avg,
-                                     combine, delay)))
+                                     combine, delay, decay_ratio, decay_time), strict=True))
     params = {k: v for k, v in params.items() if v is not None}
     try:
         det = detector(method, model=model, backend=backend)

@@ -26,6 +26,9 @@ PEAK_PICKING = {
     "post_avg": "Future context of the moving average [s].",
     "combine": "Report one onset within this many seconds.",
     "delay": "Shift all onsets by this many seconds.",
+    "decay_ratio": "Decay-aware threshold: a peak must reach this fraction of the recent "
+                   "maximum, which decays with --decay-time (0: off).",
+    "decay_time": "Time constant of the decaying recent maximum [s].",
 }
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "CNN_DEFAULTS",
     "SUPERFLUX_DEFAULTS",
     "smooth_activations",
+    "decay_mask",
     "peak_picking",
     "combine_events",
     "pick_onsets",
@@ -59,6 +60,14 @@ class PeakPickingParams(ParamSet):
         Report only the first onset within ``combine`` seconds.
     delay : float [s]
         Added to every reported time.
+    decay_ratio : float
+        Decay-aware threshold (0: off). A frame is a candidate only when its (smoothed)
+        activation is also at least ``decay_ratio`` times the recent maximum, each past
+        frame's value decaying by ``exp(-dt / decay_time)``: false onsets in the ringing
+        decay of a loud hit (an open hi-hat's chatter, a cymbal's shimmer) are lower than
+        the hit and close to it, a new hit is not. See :func:`decay_mask`.
+    decay_time : float [s]
+        Time constant of that decaying maximum.
     """
 
     what = "peak picking"
@@ -71,9 +80,14 @@ class PeakPickingParams(ParamSet):
     post_max: float = 0.01
     combine: float = 0.03
     delay: float = 0.0
+    decay_ratio: float = 0.0
+    decay_time: float = 0.1
 
     def __post_init__(self):
         self._as_floats(signed=("threshold", "delay"))
+        if self.decay_ratio and not self.decay_time > 0:
+            raise ParameterError(f"{self.what}: decay_time must be > 0 when decay_ratio is "
+                                 f"set, got {self.decay_time}")
 
     def frames(self, fps: float) -> dict:
         """The frame counts used internally at ``fps``."""
@@ -141,8 +155,42 @@ def _windows(a: np.ndarray, before: int, after: int) -> np.ndarray:
                                                     before + after + 1)
 
 
+def decay_mask(activations, ratio: float, time_frames: float) -> np.ndarray:
+    """The decay-aware threshold ``ratio * max_{k >= 1} a[i - k] * exp(-k / time_frames)``.
+
+    The maximum of the past frames (the current one excluded), each decayed exponentially
+    with its distance: high right after a loud peak, fading with the time constant
+    ``time_frames``. Computed exactly in the log domain with a running maximum
+    (``log a[k] + k / T`` accumulated, minus ``i / T``), so it is O(n) and causal.
+
+    Parameters
+    ----------
+    activations : np.ndarray [shape=(n_frames,)], >= 0
+    ratio : float
+        0 gives zeros.
+    time_frames : float [frames], > 0
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)], float64
+    """
+    a = np.asarray(activations, dtype=np.float64)
+    if not ratio or a.size == 0:
+        return np.zeros(a.shape, np.float64)
+    if not time_frames > 0:
+        raise ParameterError(f"decay time must be > 0 frames, got {time_frames}")
+    k = np.arange(a.size, dtype=np.float64) / float(time_frames)
+    with np.errstate(divide="ignore"):
+        lg = np.log(np.maximum(a, 0.0)) + k
+    run = np.maximum.accumulate(lg)
+    out = np.zeros(a.size, np.float64)
+    out[1:] = np.exp(run[:-1] - k[1:])
+    return float(ratio) * out
+
+
 def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int = 0,
-                 post_avg: int = 0, pre_max: int = 1, post_max: int = 1) -> np.ndarray:
+                 post_avg: int = 0, pre_max: int = 1, post_max: int = 1,
+                 decay_ratio: float = 0.0, decay_time: float = 10.0) -> np.ndarray:
     """Frame indices of peaks (madmom's ``peak_picking``; contexts in frames).
 
     A frame is a peak when its smoothed activation is >= the moving average
@@ -154,6 +202,10 @@ def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int
     activations : np.ndarray [shape=(n_frames,)]
     threshold : float
     smooth, pre_avg, post_avg, pre_max, post_max : int [frames]
+    decay_ratio : float
+        With ``decay_ratio > 0`` a candidate must also reach :func:`decay_mask` of the
+        smoothed activations (ratio ``decay_ratio``, time constant ``decay_time``).
+    decay_time : float [frames]
 
     Returns
     -------
@@ -173,6 +225,8 @@ def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int
     else:
         mov_avg = 0.0
     det = a * (a >= mov_avg + threshold)
+    if decay_ratio:
+        det = det * (a >= decay_mask(a, decay_ratio, decay_time))
     max_len = int(pre_max) + int(post_max) + 1
     if max_len > 1:
         mov_max = _windows(det, int(pre_max), int(post_max)).max(axis=-1)
@@ -219,7 +273,8 @@ def pick_onsets(activations, fps: Optional[float] = None, *,
                 smooth: Optional[float] = None, pre_avg: Optional[float] = None,
                 post_avg: Optional[float] = None, pre_max: Optional[float] = None,
                 post_max: Optional[float] = None, combine: Optional[float] = None,
-                delay: Optional[float] = None) -> np.ndarray:
+                delay: Optional[float] = None, decay_ratio: Optional[float] = None,
+                decay_time: Optional[float] = None) -> np.ndarray:
     """Onset times from an activation function (madmom ``OnsetPeakPickingProcessor``).
 
     Parameters
@@ -231,6 +286,7 @@ def pick_onsets(activations, fps: Optional[float] = None, *,
     params : PeakPickingParams or None
         Base settings (default :data:`CNN_DEFAULTS`); keyword arguments override.
     threshold, smooth, pre_avg, post_avg, pre_max, post_max, combine, delay : float or None
+    decay_ratio, decay_time : float or None
         See :class:`PeakPickingParams` (durations in seconds).
 
     Returns
@@ -240,9 +296,11 @@ def pick_onsets(activations, fps: Optional[float] = None, *,
     values, fps = _values_and_fps(activations, fps)
     p = (params or CNN_DEFAULTS).replace(threshold=threshold, smooth=smooth, pre_avg=pre_avg,
                                          post_avg=post_avg, pre_max=pre_max,
-                                         post_max=post_max, combine=combine, delay=delay)
+                                         post_max=post_max, combine=combine, delay=delay,
+                                         decay_ratio=decay_ratio, decay_time=decay_time)
     fr = p.frames(fps)
-    idx = peak_picking(values, p.threshold, **fr)
+    idx = peak_picking(values, p.threshold, **fr, decay_ratio=p.decay_ratio,
+                       decay_time=p.decay_time * fps)
     times = idx.astype(np.float64) / fps
     if p.delay:
         times = times + p.delay
@@ -273,8 +331,9 @@ class OnlinePeakPicker:
     its activation is >= the mean of the previous ``pre_avg`` frames (and
     itself) plus ``threshold``, and is the maximum of frames
     ``[i - pre_max, i + post_max]``; onsets within ``combine`` seconds of
-    the previously reported one are dropped. No smoothing (it would need
-    future frames). With ``post_max=0`` the result equals
+    the previously reported one are dropped; with ``decay_ratio`` it must also
+    reach the (causal) decay-aware threshold of :func:`decay_mask`. No smoothing
+    (it would need future frames). With ``post_max=0`` the result equals
     ``pick_onsets(..., smooth=0, post_avg=0, post_max=0)`` on the whole
     activation function.
 
@@ -298,6 +357,8 @@ class OnlinePeakPicker:
         fr = self.params.frames(self.fps)
         self._pre_avg, self._pre_max, self._post_max = fr["pre_avg"], fr["pre_max"], fr["post_max"]
         self._hist = self._pre_avg + self._pre_max + self._post_max + 1
+        self._decay = float(np.exp(-1.0 / (self.params.decay_time * self.fps))) \
+            if self.params.decay_ratio else 0.0
         self.reset()
 
     @property
@@ -308,6 +369,8 @@ class OnlinePeakPicker:
     def reset(self) -> None:
         """Forget everything (start of a new stream)."""
         self._buf = np.zeros(self._hist, np.float64)  # zeros before the start, as madmom
+        self._mask = np.zeros(self._hist, np.float64)  # decay-aware threshold of each frame
+        self._run = 0.0  # decayed maximum of all frames before the newest one
         self._n = 0  # frames seen
         self._last = -np.inf
 
@@ -330,7 +393,12 @@ class OnlinePeakPicker:
         pm, po, pa = self._pre_max, self._post_max, self._pre_avg
         buf = self._buf
         c = len(buf) - 1 - po  # index of the frame being decided
+        mask, ratio = self._mask, self.params.decay_ratio
         for x in v:
+            if ratio:  # decay_mask: ratio * decayed maximum of the frames before x
+                self._run = self._decay * max(buf[-1], self._run) if self._n else 0.0
+                mask[:-1] = mask[1:]
+                mask[-1] = ratio * self._run
             buf[:-1] = buf[1:]
             buf[-1] = x
             self._n += 1
@@ -338,12 +406,12 @@ class OnlinePeakPicker:
             if i < 0:
                 continue
             a = buf[c]
-            if not (a > 0 and a >= self._avg(buf, c, pa) + thr):
+            if not (a > 0 and a >= self._avg(buf, c, pa) + thr and a >= mask[c]):
                 continue
             # local maximum of the thresholded values over [c - pm, c + po]
             ok = True
             for j in range(c - pm, c + po + 1):
-                if buf[j] > a and buf[j] >= self._avg(buf, j, pa) + thr:
+                if buf[j] > a and buf[j] >= self._avg(buf, j, pa) + thr and buf[j] >= mask[j]:
                     ok = False
                     break
             if not ok:

@@ -25,13 +25,22 @@ if grep -q onsets_extra "$CONFIG"; then
     audiodl synth onsets_extra -o "$D/onsets_extra" --hours 1.2 --seed 0 -j 2
     audiodl synth onsets_extra -o "$D/onsets_extra_test" --hours 0.35 --seed 1 -j 2
 fi
+if grep -q onsets_kits "$CONFIG"; then   # real GMRockKit mixes (needs hydrogen-data)
+    audiodl synth onsets_kits -o "$D/onsets_kits" --hours 0.8 --seed 0
+fi
 if grep -q onsets_realdrums "$CONFIG"; then
     audiodl synth onsets_realdrums -o "$D/onsets_realdrums" --hours 1 --seed 0
 fi
 # 2. train one model per fold (each resumes from its last.pt); peak picking tuned on validation
+# A config with init_from (conf/shipped.toml) fine-tunes the same fold of conf/base.toml.
+BASE=recipes/onsets/conf/base.toml
 for fold in $FOLDS; do
   set -- --set "fold=$fold"
   case "$CONFIG" in *ci.toml) set -- ;; esac   # the CI config uses the corpus's own splits
+  if grep -q '^init_from' "$CONFIG"; then
+    audiodl train onsets --config "$BASE" "$@"
+    set -- "$@" --set "init_from=$D/runs/onsets/onsets_cnn_base-fold$fold-seed0/onsets_cnn_base.json"
+  fi
   audiodl train onsets --config "$CONFIG" "$@"
 done
 # 3. test split(s), with peers (madmom when MADMOM_PYTHON points at a Python with madmom 0.16.1)

@@ -56,3 +56,24 @@ def test_extra_corpus(tmp_path):
     for it in items:
         on = read_times(tmp_path / it["annotations"]["onsets"])
         assert len(on) == it["meta"]["n_onsets"] and np.all(np.diff(on) >= 0.03)
+
+
+def test_kits_roles_and_corpus(tmp_path):
+    from audiodl.data.synth.onsets_kits import KIT_ROLES, plan, role_of
+    assert role_of("HatOpen-Soft.wav") == "hat_open" and role_of("HatClosed-Hard.wav") == "hat"
+    assert role_of("SnareRimshot-Med.wav") == "snare" and role_of("24Ride-3.wav") == "cymbal"
+    assert role_of("TomFloor-Hard.wav") == "tom" and role_of("drumkit.xml") is None
+    assert set(KIT_ROLES.values()) - {None} == {"kick", "snare", "perc", "hat", "hat_open",
+                                                "cymbal", "tom"}
+    assert role_of("HatPedal-Soft.wav") is None  # slow "chick": ambiguous attack label
+    specs = plan(0.5, 0, 44100)
+    assert {s["split"] for s in specs} >= {"train", "valid"}
+    assert {s["kind"] for s in specs} == {"drum_sparse", "drum_groove", "drum_hats"}
+    require_engines("onsets_kits")
+    generate_corpus("onsets_kits", tmp_path, hours=0.004, seed=3, jobs=1)
+    items = read_manifest(tmp_path / "manifest.jsonl", check_files=True)
+    assert items and all(it["meta"]["kit"] == "gmrock" for it in items)
+    for it in items:
+        on = read_times(tmp_path / it["annotations"]["onsets"])
+        assert len(on) == it["meta"]["n_onsets"] > 0 and np.all(np.diff(on) >= 0.03)
+        assert 0 < on[0] < it["duration"]

@@ -129,3 +129,46 @@ def test_moving_windows_equal_scipy_ndimage_filters():
                     w.sum(axis=-1, dtype=np.float64) / n,
                     uniform_filter1d(a, n, mode="constant", origin=origin), rtol=1e-6,
                     atol=1e-7)
+
+
+def test_decay_mask_equals_brute_force():
+    from audiodl.decoders.peaks import decay_mask
+    rng = np.random.default_rng(0)
+    a = rng.random(300) ** 2
+    a[50:60] = 0.0  # log(0) must not break the running maximum
+    got = decay_mask(a, 0.7, 12.5)
+    want = np.array([0.7 * max((a[i - k] * np.exp(-k / 12.5) for k in range(1, i + 1)),
+                               default=0.0) for i in range(len(a))])
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
+    assert not decay_mask(a, 0.0, 12.5).any()
+    with pytest.raises(ParameterError):
+        decay_mask(a, 0.5, 0.0)
+    with pytest.raises(ParameterError):
+        PeakPickingParams(decay_ratio=0.5, decay_time=0.0)
+
+
+def test_decay_ratio_drops_chatter_in_a_decay_but_keeps_new_hits():
+    a = np.zeros(300)
+    # a loud hit, decaying chatter peaks after it, then a new (softer) hit later on
+    for i, h in ((100, 1.0), (110, 0.5), (120, 0.4), (130, 0.3), (160, 0.9), (250, 0.35)):
+        a[i] = h
+    plain = pick_onsets(a, 100, threshold=0.2, smooth=0, combine=0.03)
+    np.testing.assert_allclose(plain, [1.0, 1.1, 1.2, 1.3, 1.6, 2.5])
+    aware = pick_onsets(a, 100, threshold=0.2, smooth=0, combine=0.03, decay_ratio=0.8,
+                        decay_time=0.5)
+    np.testing.assert_allclose(aware, [1.0, 1.6, 2.5])  # 2.5: 0.9 has decayed far enough
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_online_equals_offline_causal_with_decay(seed):
+    rng = np.random.default_rng(100 + seed)
+    a = rng.random(400) ** 3
+    pa, pm, po = rng.integers(0, 4, size=3) / 100
+    thr, ratio, tau = float(rng.random() * 0.3), float(rng.uniform(0.3, 1.0)), \
+        float(rng.uniform(0.02, 0.5))
+    kw = dict(threshold=thr, pre_avg=pa, pre_max=pm, post_max=po, combine=0.03,
+              decay_ratio=ratio, decay_time=tau)
+    off = pick_onsets(a, 100, smooth=0, post_avg=0, **kw)
+    picker = OnlinePeakPicker(100, **kw)
+    chunks = [picker.process(a[i:i + 7]) for i in range(0, len(a), 7)] + [picker.flush()]
+    np.testing.assert_allclose(np.concatenate(chunks), off)

@@ -54,3 +54,24 @@ def test_tune_objective_mean_weighs_files_equally():
     _, p_sum = tune_peaks(pairs, fps, window=0.025, grid=grid, objective="sum")
     _, p_mean = tune_peaks(pairs, fps, window=0.025, grid=grid, objective="mean")
     assert (p_sum.threshold, p_mean.threshold) == (0.3, 0.5)
+
+
+def test_tune_decay_stage_removes_chatter_and_is_kept_only_when_it_helps():
+    from audiodl.training.specs.onsets import tune_decoder
+    fps = 100.0
+    chatter, clean = [], []
+    for shift in range(3):
+        a, b, refs = np.zeros(1000), np.zeros(1000), []
+        for h in range(50 + 10 * shift, 900, 120):
+            a[h] = b[h] = 1.0  # a loud hit ...
+            a[h + 50] = b[h + 50] = 0.5  # ... a soft one later: no threshold separates it
+            refs += [h / fps, (h + 50) / fps]
+            for k, v in ((8, 0.6), (16, 0.5), (24, 0.45)):  # ringing decay: lower, close
+                a[h + k] = v
+        chatter.append((a, np.array(refs)))
+        clean.append((b, np.array(refs)))
+    f0, p0 = tune_decoder(chatter, fps, window=0.025)
+    f1, p1 = tune_decoder(chatter, fps, window=0.025, decay=True)
+    assert f0 < 0.9 and p1.decay_ratio > 0 and f1 == pytest.approx(1.0)
+    f2, p2 = tune_decoder(clean, fps, window=0.025, decay=True)
+    assert f2 == pytest.approx(1.0) and p2.decay_ratio == 0.0  # first stage already perfect

@@ -7,7 +7,8 @@ segments end at the end of the audio, not up to one frame later, and
 onsets in the last half window of a file (whose frames reach into the
 zero padding) are not reported. The ``*/onsets_cnn/*`` entries were
 rewritten when a retrained onset model was shipped (issue 16: the
-``onsets_extra`` corpus); the other entries are unchanged.
+``onsets_extra`` corpus) and again for its fine-tune with ``onsets_kits``;
+the other entries are unchanged.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ from ...errors import ParameterError
 from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
 
 __all__ = ["OnsetsConfig", "OnsetsSpec", "onset_targets", "make_folds", "fold_roles",
-           "TUNE_GRID"]
+           "TUNE_GRID", "DECAY_GRID", "tune_decoder"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,14 @@ TUNE_GRID = {
     "pre_max": [0.01, 0.02],
     "post_max": [0.01, 0.02],  # offline: a symmetric local maximum
     "combine": [0.03],
+}
+
+#: second tuning stage with ``tune_decay``: the decay-aware threshold (see
+#: :class:`~audiodl.decoders.peaks.PeakPickingParams`), searched with every threshold of
+#: :data:`TUNE_GRID` around the best first-stage smoothing and maximum windows
+DECAY_GRID = {
+    "decay_ratio": [0.0, 0.4, 0.55, 0.7, 0.85],
+    "decay_time": [0.05, 0.15, 0.4],
 }
 
 
@@ -82,6 +90,9 @@ class OnsetsConfig(SpecConfig):
         Leave out items with a medium-attack part.
     tune : bool
         Tune the peak picking on validation after training.
+    tune_decay : bool
+        Also tune the decay-aware threshold (:data:`DECAY_GRID`, a second stage); kept only
+        when it raises the validation objective.
     """
 
     name: str = "onsets_cnn"
@@ -111,6 +122,7 @@ class OnsetsConfig(SpecConfig):
     tune_objective: str = "sum"
     drop_medium_attack: bool = False
     tune: bool = True
+    tune_decay: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -272,6 +284,25 @@ def tune_peaks(pairs, fps, *, window, online=False, grid=None, objective="sum"):
     return best
 
 
+def tune_decoder(pairs, fps, *, window, online=False, objective="sum", decay=False):
+    """:func:`tune_peaks`, then (``decay``) a second stage over :data:`DECAY_GRID` and every
+    threshold, the other settings fixed at the first stage's best; the second stage's
+    result is kept only when its objective is higher.
+
+    Returns
+    -------
+    (float, PeakPickingParams)
+    """
+    f, p = tune_peaks(pairs, fps, window=window, online=online, objective=objective)
+    if not decay:
+        return f, p
+    grid = {"threshold": TUNE_GRID["threshold"], "smooth": [p.smooth], "pre_max": [p.pre_max],
+            "post_max": [p.post_max], "combine": [p.combine], **DECAY_GRID}
+    f2, p2 = tune_peaks(pairs, fps, window=window, online=online, objective=objective,
+                        grid=grid)
+    return (f2, p2) if f2 > f else (f, p)
+
+
 class OnsetsSpec(TrainingSpec):
     """Onset CNN (``onset_cnn_sb2014`` / ``onset_cnn_bn``) on onset-annotated corpora."""
 
@@ -367,8 +398,9 @@ class OnsetsSpec(TrainingSpec):
         fps = prepared.extra["fps"]
         pairs = list(zip(_activations(model, prepared.valid), prepared.extra["valid_onsets"]))
         obj = config.tune_objective
-        fo, po = tune_peaks(pairs, fps, window=config.tune_window, objective=obj)
-        fn, pn = tune_peaks(pairs, fps, window=config.tune_window, online=True, objective=obj)
+        kw = dict(window=config.tune_window, objective=obj, decay=config.tune_decay)
+        fo, po = tune_decoder(pairs, fps, **kw)
+        fn, pn = tune_decoder(pairs, fps, online=True, **kw)
         where = prepared.data["folds"]
         return {"offline": po.to_dict(), "online": pn.to_dict(),
                 "tuned_on": f"validation items, {where} (F ±{config.tune_window * 1000:g} ms, "

@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Compare onset models and decoders on VALIDATION files only (model selection; never test).
+
+    python recipes/onsets/valid_compare.py --config recipes/onsets/conf/kits.toml \
+        --card base=RUN_A/onsets_cnn.json --card kits=RUN_B/onsets_cnn_kits.json [--retune]
+
+Scores every card's own offline peak picking (and, with ``--retune``, peak picking re-tuned
+on the same files without and with the decay-aware threshold, as ``audiodl train`` does with
+``tune_decay``) on the validation items of fold ``fold`` of ``--config`` (the spec's folds),
+per subset (``meta.kind``; items of ``onsets_kits`` as ``kits:<kind>``) and for the files
+outside ``onsets_kits`` (``base files``: the validation set of a config without it). Several
+cards: also the mean of their activations (a small ensemble) with re-tuned peak picking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def subset(it):
+    m = it.get("meta") or {}
+    k = m.get("kind", "?")
+    return f"kits:{k}" if m.get("kit") == "gmrock" else k
+
+
+def activations(card, items):
+    import torch
+
+    from audiodl import pretrained
+    from audiodl.data.dataset import FeatureCache
+    from audiodl.features.config import preset
+    torch.set_num_threads(1)
+    cache = FeatureCache(preset("onset_cnn"))
+    model = pretrained.load(card)[0]
+    out = {}
+    for it in items:
+        x = torch.from_numpy(cache.get(it["audio"]))[None]
+        with torch.inference_mode():
+            out[it["id"]] = torch.sigmoid(model(x))[0].numpy()
+    return out
+
+
+def report(label, acts, items, params):
+    from audiodl.decoders.peaks import pick_onsets
+    from audiodl.evaluation.onsets import evaluate_many
+    groups = {"all": items, "base files": [it for it in items if it["id"][:3] != "x3_"]}
+    for it in items:
+        groups.setdefault(subset(it), []).append(it)
+    keys = ("threshold", "smooth", "pre_max", "post_max", "decay_ratio", "decay_time")
+    print(f"\n#### {label}: " + ", ".join(f"{k} {getattr(params, k):g}" for k in keys))
+    print("\n| subset | files | F mean ±50 | F mean ±25 | F sum ±50 | F sum ±25 | P ±50 | R ±50 |")
+    print("|---|---|---|---|---|---|---|---|")
+    for g, its in groups.items():
+        if not its:
+            continue
+        r = evaluate_many({it["id"]: (it["onsets"], pick_onsets(acts[it["id"]], 100,
+                                                                 params=params)) for it in its})
+        m, c = r["mirex"], r["cpjku"]
+        print(f"| {g} | {len(its)} | {m['mean']['f_measure']:.4f} | {c['mean']['f_measure']:.4f}"
+              f" | {m['sum']['f_measure']:.4f} | {c['sum']['f_measure']:.4f}"
+              f" | {m['sum']['precision']:.3f} | {m['sum']['recall']:.3f} |")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--set", dest="overrides", action="append", default=[])
+    ap.add_argument("--data-root", default=None)
+    ap.add_argument("--card", action="append", required=True, metavar="LABEL=CARD.json")
+    ap.add_argument("--retune", action="store_true",
+                    help="Also re-tune peak picking on these files (plain and decay-aware).")
+    args = ap.parse_args(argv)
+
+    sys.path.insert(0, str(HERE))
+    import evaluate as E
+
+    from audiodl import pretrained
+    from audiodl.data.paths import data_root
+    from audiodl.decoders.peaks import PeakPickingParams as PP
+    from audiodl.training.config import load_config
+    from audiodl.training.specs.onsets import OnsetsConfig, fold_roles, make_folds, tune_decoder
+    cfg = load_config(OnsetsConfig, args.config, args.overrides)
+    items = E._items(cfg, data_root(args.data_root))
+    by_id = {it["id"]: it for it in items}
+    valid = [by_id[i] for i in fold_roles(make_folds(items, cfg.folds), cfg.fold)[1]]
+    print(f"{len(valid)} validation files (fold {cfg.fold} of {args.config})")
+    all_acts = {}
+    for spec in args.card:
+        label, card = spec.split("=", 1)
+        acts = all_acts[label] = activations(card, valid)
+        report(f"{label}, its card's peak picking", acts, valid,
+               PP.from_dict(pretrained.card(card).decoder.offline))
+        if args.retune:
+            pairs = [(acts[it["id"]], it["onsets"]) for it in valid]
+            for decay in (False, True):
+                f, p = tune_decoder(pairs, 100, window=cfg.tune_window,
+                                    objective=cfg.tune_objective, decay=decay)
+                report(f"{label}, re-tuned here ({'with' if decay else 'without'} the "
+                       f"decay stage; objective {f:.4f})", acts, valid, p)
+    if len(all_acts) > 1:
+        mean = {i: np.mean([a[i] for a in all_acts.values()], axis=0) for i in by_id
+                if i in next(iter(all_acts.values()))}
+        f, p = tune_decoder([(mean[it["id"]], it["onsets"]) for it in valid], 100,
+                            window=cfg.tune_window, objective=cfg.tune_objective)
+        report(f"mean of {' + '.join(all_acts)} (re-tuned; objective {f:.4f})", mean, valid, p)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
