@@ -31,3 +31,10 @@ def test_quantized_graph_is_int8_and_close(tiny_card, tmp_path):
     assert ya.shape == yb.shape
     assert np.abs(ya - yb).max() < 0.1  # probabilities of the 8-bit graph stay close
     assert not np.array_equal(ya, yb)   # and it is a different graph
+    first = mod.single_channel_convs(f32)
+    assert len(first) == 1  # the first convolution (one input channel) stays float
+    g = onnx.load(q8).graph
+    dq_out = {o for n in g.node if n.op_type == "DequantizeLinear" for o in n.output}
+    convs = {n.name: n for n in g.node if n.op_type == "Conv"}
+    assert convs[first[0]].input[1] not in dq_out  # its weights are not dequantised int8
+    assert any(n.input[1] in dq_out for k, n in convs.items() if k != first[0])
