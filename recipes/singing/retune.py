@@ -14,6 +14,9 @@ threshold with the lowest summed frame error (``--objective error``) or
 balanced error, 1 - (recall + specificity) / 2 (``--objective balanced_error``)
 (:func:`audiodl.training.specs.singing.tune_decoder`) and writes them into
 the card's decoder (``tuned_on`` says how) and ``metrics.valid_decoded``.
+``--join-gap S`` scores against references whose gaps of at most S seconds
+between sung segments are closed (default: the card's
+``training.data.label_join_gap``, else 0: the labels as written).
 Never give it test files.
 """
 
@@ -33,12 +36,16 @@ def main(argv=None):
     ap.add_argument("--max-negative-fp", type=float, default=None,
                     help="keep decoders whose false-positive rate on the hard-negative files "
                          "(speech / instrumental / choir kinds) is at most this")
+    ap.add_argument("--join-gap", type=float, default=None,
+                    help="label convention [s]: close reference gaps up to this length "
+                         "(default: the card's training.data.label_join_gap, else 0)")
     args = ap.parse_args(argv)
 
     import torch
 
     from audiodl import pretrained
     from audiodl.data.manifest import read_segments
+    from audiodl.evaluation.singing import join_gaps
     from audiodl.tasks.singing import SingingDetector
     from audiodl.training.specs.singing import read_items, tune_decoder
 
@@ -46,13 +53,16 @@ def main(argv=None):
     card = pretrained.card(args.model)
     data = card.training.data if isinstance(card.training.data, dict) else {}
     held_out = data.get("held_out_voices", [])
+    join_gap = args.join_gap if args.join_gap is not None else float(data.get("label_join_gap")
+                                                                      or 0.0)
     items = read_items(args.manifest, data_root=None, exclude_voices=held_out)
     pipe = SingingDetector.from_pretrained(args.model, backend="torch")
     acts, refs, durs = [], [], []
     for it in items:
         a = pipe.activations(it["audio"])
         acts.append(a)
-        refs.append(read_segments(it["annotations"]["vocals"]))
+        ref = read_segments(it["annotations"]["vocals"])
+        refs.append(join_gaps(ref, join_gap) if join_gap else ref)
         durs.append(a.duration)
     medians = [float(m) for m in args.medians.split(",")]
     negatives = [(it.get("meta") or {}).get("kind") in ("speech", "instrumental", "choir")
@@ -72,13 +82,15 @@ def main(argv=None):
                               f"on the {sum(negatives)} hard-negative files "
                               if args.max_negative_fp is not None else "")
                            +
-                           "on a 70 fps grid, counts summed over files "
+                           "on a 70 fps grid, counts summed over files"
+                           + (f", reference gaps <= {join_gap:g} s joined" if join_gap else "")
+                           + " "
                            "(recipes/singing/retune.py)")
     metrics = dict(card.metrics, valid_decoded=scores)
     from audiodl.pretrained.card import DecoderSpec
     card.replace(decoder=DecoderSpec.from_dict(decoder), metrics=metrics).write(args.model)
     print(f"decoder {dec}: valid error {scores['error']:.4f}, F1 {scores['f1']:.4f} "
-          f"({len(items)} files)")
+          f"({len(items)} files, label join gap {join_gap:g} s)")
     return 0
 
 

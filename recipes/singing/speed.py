@@ -2,13 +2,18 @@
 
 Usage::
 
-    python recipes/singing/speed.py --model singing_cnn --audio SONG.flac --minutes 60
+    python recipes/singing/speed.py --model singing_cnn --audio SONG.flac --minutes 60 \
+        [--backend auto|onnx|torch] [--format wav|flac] [--profile]
 
-Tiles ``--audio`` to ``--minutes`` minutes, writes it as a 16-bit WAV in a
-temporary folder, then runs the whole pipeline on it (streamed audio,
-streaming front end, chunked runner, decoder) with one torch thread, and
-reports the wall time, x real time and the process's peak resident memory
-(``ru_maxrss``, which includes the interpreter, torch and the model).
+Tiles ``--audio`` to ``--minutes`` minutes, writes it as a 16-bit WAV (or
+FLAC) in a temporary folder, then runs the whole pipeline on it (streamed
+audio, streaming front end, chunked runner, decoder) on one thread (torch
+and ONNX Runtime: ``AUDIODL_THREADS=1``), and reports the wall time, x real
+time, the time of each stage (audio decoding and front end, network,
+decoder: a second pass over the same file with the stages timed apart) and
+the process's peak resident memory (``ru_maxrss``, which includes the
+interpreter, torch and the model). ``--profile`` prints the functions that
+take the most time (cProfile) of the timed call.
 """
 
 from __future__ import annotations
@@ -22,12 +27,41 @@ import tempfile
 import time
 
 
+def stage_times(pipe, path) -> dict:
+    """Seconds spent in each stage of one pass over ``path``, the stages run one after another.
+
+    ``features`` (audio decoding, resampling and the streaming front end),
+    ``network`` (the chunked runner) and ``decoder`` (median filter and
+    threshold).
+    """
+    import numpy as np
+
+    from audiodl.types import Activations
+    t0 = time.perf_counter()
+    chunks = list(pipe.feature_chunks(path))
+    t1 = time.perf_counter()
+    values = pipe.activation_values(iter(chunks))
+    t2 = time.perf_counter()
+    pipe.decode(Activations(values=values, fps=pipe.fps, labels=pipe.labels,
+                            audio_duration=sum(len(c) for c in chunks) / pipe.config.fps))
+    t3 = time.perf_counter()
+    del chunks
+    return {"features": round(t1 - t0, 2), "network": round(t2 - t1, 2),
+            "decoder": round(t3 - t2, 2), "frames": int(np.asarray(values).shape[0])}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", default=None)
     ap.add_argument("--audio", required=True)
     ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--backend", default="auto", choices=("auto", "onnx", "torch"),
+                    help="auto: ONNX Runtime when installed and the model has a graph")
+    ap.add_argument("--format", default="wav", choices=("wav", "flac"))
+    ap.add_argument("--profile", action="store_true", help="print a cProfile summary")
     args = ap.parse_args(argv)
+    os.environ["AUDIODL_THREADS"] = "1"
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
     import numpy as np
     import soundfile as sf
@@ -40,7 +74,7 @@ def main(argv=None):
     y, sr = load(args.audio, 22050)
     n = int(args.minutes * 60 * sr)
     with tempfile.TemporaryDirectory(prefix="svd-speed-") as tmp:
-        path = os.path.join(tmp, "long.wav")
+        path = os.path.join(tmp, f"long.{args.format}")
         with sf.SoundFile(path, "w", samplerate=sr, channels=1, subtype="PCM_16") as f:
             done = 0
             while done < n:
@@ -48,16 +82,28 @@ def main(argv=None):
                 f.write(y[:k])
                 done += k
         del y
-        pipe = SingingDetector.from_pretrained(args.model, backend="torch")
+        pipe = SingingDetector.from_pretrained(args.model, backend=args.backend)
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        prof = None
+        if args.profile:
+            import cProfile
+            prof = cProfile.Profile()
+            prof.enable()
         t0 = time.perf_counter()
         seg = pipe(path)
         wall = time.perf_counter() - t0
+        if prof is not None:
+            prof.disable()
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        stages = stage_times(pipe, path)
+    if prof is not None:
+        import pstats
+        pstats.Stats(prof, stream=sys.stderr).sort_stats("tottime").print_stats(15)
     out = {"model": pipe.card.name, "audio_minutes": args.minutes, "seconds": round(wall, 1),
            "x_real_time": round(args.minutes * 60 / wall, 1), "threads": 1,
            "peak_rss_mib": round(rss, 1), "rss_before_mib": round(rss0, 1),
-           "n_segments": len(seg), "numpy": np.__version__, "torch": torch.__version__}
+           "n_segments": len(seg), "backend": type(pipe.backend).__name__,
+           "stage_seconds": stages, "numpy": np.__version__, "torch": torch.__version__}
     print(json.dumps(out, indent=2))
     return 0
 

@@ -42,3 +42,22 @@ def test_frames_instead_of_seconds_is_named():
     with pytest.raises(ParameterError, match="negative"):
         ev.evaluate([(-1.0, 2.0, "singing")], [], duration=10.0)
     assert np.isclose(ev.RESOLUTION, 1 / 70)
+
+
+def test_join_gaps_closes_short_gaps_only():
+    ref = [(0.0, 1.0, "sing"), (1.0, 1.3, "nosing"), (1.3, 2.0, "sing"), (2.0, 4.0, "nosing"),
+           (4.0, 5.0, "sing")]
+    j = ev.join_gaps(ref, 0.5)
+    np.testing.assert_allclose(j.intervals, [[0.0, 2.0], [4.0, 5.0]])
+    assert j.labels == ("singing", "singing")
+    np.testing.assert_allclose(ev.join_gaps(ref, 2.0).intervals, [[0.0, 5.0]])
+    np.testing.assert_allclose(ev.join_gaps(ref, 0.0).intervals, [[0.0, 1.0], [1.3, 2.0],
+                                                                  [4.0, 5.0]])
+    assert len(ev.join_gaps([], 0.5).intervals) == 0
+    with pytest.raises(ParameterError):
+        ev.join_gaps(ref, -1.0)
+    # scoring with the joined reference: the 0.3 s gap found as singing is no longer an error
+    est = [(0.0, 2.0, "singing"), (4.0, 5.0, "singing")]
+    assert ev.evaluate(ref, est, duration=5.0)["fp"] == 21
+    r = ev.evaluate(ref, est, duration=5.0, join_gap=0.5)
+    assert r["error"] == 0.0

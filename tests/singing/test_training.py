@@ -36,6 +36,21 @@ def test_config_rejects_bad_values():
         load_config(SingingConfig, CI, ["median_frames=56"])
 
 
+def test_item_targets_join_gap(tmp_path):
+    from audiodl.training.specs.singing import SingingConfig, item_targets
+    lab = tmp_path / "a.lab"
+    lab.write_text("0.0\t1.0\tsing\n1.0\t1.4\tnosing\n1.4\t2.0\tsing\n2.0\t3.0\tnosing\n")
+    item = {"annotations": {"vocals": str(lab)}}
+    fine = item_targets(item, 300, 100.0)[:, 0]
+    joined = item_targets(item, 300, 100.0, join_gap=0.5)[:, 0]
+    assert fine[120] == 0 and joined[120] == 1  # inside the 0.4 s gap
+    assert fine[:100].all() and joined[:200].all() and not joined[210:].any()
+    assert (item_targets(item, 300, 100.0, join_gap=0.3)[:, 0] == fine).all()
+    from audiodl.errors import ParameterError
+    with pytest.raises(ParameterError):
+        SingingConfig(join_gap=-0.1)
+
+
 def test_stretch_shift_windows_follow_the_targets():
     """Time stretch moves targets with the frames; pitch shift moves energy across bands."""
     from audiodl.features.config import preset

@@ -12,7 +12,11 @@ separately, so their own 90/5/5 ``split`` field is ignored unless
 ``train_splits`` / ``valid_splits`` select splits, as for Jamendo). Targets come from the item's
 ``annotations.vocals`` ``.lab`` file (``sing``/``nosing``, Jamendo's format),
 else from ``segments`` labelled ``singing``; items without either count as
-no singing. Vocal items whose ``meta.voice`` is in ``exclude_voices`` are
+no singing. ``join_gap`` (seconds, default 0) closes the gaps of at most that
+length between sung segments when the labels are read
+(:func:`audiodl.evaluation.singing.join_gaps`): phrase-level labels, as
+Jamendo's, from the synthetic corpora's note-level ones; the card records it
+(``training.data.label_join_gap``) and the recipe scores with it. Vocal items whose ``meta.voice`` is in ``exclude_voices`` are
 dropped from training *and* validation: the held-out engine/voice for the
 generalisation test.
 
@@ -38,6 +42,7 @@ on the validation files by minimising the frame error.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 
@@ -97,6 +102,9 @@ class SingingConfig(SpecConfig):
         Random frequency filter and gain amplitudes (0 = off).
     medians : list of float [s]
         Median filter lengths tried when tuning (the paper: 0.8 s).
+    join_gap : float [s]
+        Label convention: gaps of at most this length between sung segments
+        count as singing (0: the labels as written).
     tune : bool
         Tune the decoder on the validation files after training.
     """
@@ -117,6 +125,7 @@ class SingingConfig(SpecConfig):
     filter_db: float = 10.0
     loudness_db: float = 10.0
     medians: list[float] = field(default_factory=lambda: [0.8])
+    join_gap: float = 0.0
     tune: bool = True
     epochs: int = 20
     batch_size: int = 8
@@ -136,6 +145,8 @@ class SingingConfig(SpecConfig):
             raise ParameterError("filter_db and loudness_db must be >= 0 dB")
         if any(float(w) < 0 for w in self.kind_weight_map().values()):
             raise ParameterError("kind_weights must be >= 0")
+        if not self.join_gap >= 0:
+            raise ParameterError("join_gap must be >= 0 seconds")
         if not self.medians or any(m < 0 for m in self.medians):
             raise ParameterError("medians: one or more lengths >= 0 seconds")
 
@@ -152,8 +163,12 @@ class SingingConfig(SpecConfig):
         return {str(k): float(v) for k, v in d.items()}
 
 
-def item_targets(item, n_frames: int, fps: float) -> np.ndarray:
-    """Frame targets ``(n_frames, 1)`` of an item: 1 where a voice sings."""
+def item_targets(item, n_frames: int, fps: float, join_gap: float = 0.0) -> np.ndarray:
+    """Frame targets ``(n_frames, 1)`` of an item: 1 where a voice sings.
+
+    ``join_gap`` [s] > 0: gaps of at most that length between sung segments
+    count as singing (:func:`audiodl.evaluation.singing.join_gaps`).
+    """
     from ...data.dataset import frame_targets
     from ...data.manifest import read_segments
     ann = item.get("annotations", {}) or {}
@@ -162,6 +177,10 @@ def item_targets(item, n_frames: int, fps: float) -> np.ndarray:
                 read_segments(ann["vocals"])]
     else:
         segs = [tuple(s) for s in item.get("segments", [])]
+    if join_gap:
+        from ...evaluation.singing import join_gaps
+        j = join_gaps(segs, join_gap)
+        segs = [(float(a), float(b), "singing") for a, b in j.intervals]
     return frame_targets(segs, n_frames=n_frames, fps=fps, labels=LABELS)
 
 
@@ -333,8 +352,9 @@ class SingingSpec(TrainingSpec):
                                  f"in {config.manifests} / {config.valid_manifests}; both must "
                                  "be non-empty")
         cache = FeatureCache(fe, root=config.feature_cache or None)
-        tr = FeatureSet(tr_items, cache, targets=item_targets, labels=LABELS)
-        va = FeatureSet(va_items, cache, targets=item_targets, labels=LABELS)
+        targets = functools.partial(item_targets, join_gap=config.join_gap)
+        tr = FeatureSet(tr_items, cache, targets=targets, labels=LABELS)
+        va = FeatureSet(va_items, cache, targets=targets, labels=LABELS)
         model = build(config.arch, parse_arch_args(config.arch_args))
         if getattr(model, "kind", "") != "frames":
             raise ParameterError(f"{config.arch} is not a frame-level model")
@@ -387,6 +407,7 @@ class SingingSpec(TrainingSpec):
                 "held_out_voices": list(config.exclude_voices),
                 "initialised_from": config.init or None,
                 "kind_weights": kw,
+                "label_join_gap": config.join_gap,
                 "augmentation": (f"pitch shift ±{config.pitch_shift:g}, time stretch "
                                  f"±{config.time_stretch:g}, frequency filter "
                                  f"±{config.filter_db:g} dB, loudness ±{config.loudness_db:g} dB "

@@ -1,0 +1,157 @@
+"""8-bit ONNX graph of a singing model (ONNX Runtime static quantisation) and what it costs.
+
+Usage::
+
+    python recipes/singing/quantize.py --model singing_cnn \\
+        --calibration "$AUDIODL_DATA/singing/train2/manifest.jsonl" \\
+        --manifest "$AUDIODL_DATA/singing/valid2/manifest.jsonl" --out singing_cnn.int8.onnx
+
+The network is four fifths of the time of ``audiodl singing`` on one core
+(``speed.py``), so a faster graph is the one lever for the 500x goal.
+This exports the model's float graph (``audiodl export``), quantises its
+convolutions with :func:`onnxruntime.quantization.quantize_static` (QDQ,
+int8 weights per channel, uint8 activations, calibrated on the first
+``--frames`` frames of ``--n-calibration`` files of ``--calibration``: use
+training files, never test files), then runs both graphs on the files of
+``--manifest`` through the same chunked runner and decoder (the card's) and
+reports, per graph, the network's seconds (one thread), the frame error and
+F1 (labels joined as in the card's ``training.data.label_join_gap``, else as
+written) and the largest difference of the probabilities.
+
+The 8-bit graph is not used by ``audiodl singing`` (the shipped graph is the
+float export, checked against torch); this measures what it would give.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+
+
+def single_channel_convs(path) -> list:
+    """Names of the graph's Conv nodes with one input channel (the first layer).
+
+    They stay float: an 8-bit convolution of one channel is slower in ONNX
+    Runtime than the float one.
+    """
+    import onnx
+    from onnx import numpy_helper
+    m = onnx.load(path)
+    weights = {t.name: numpy_helper.to_array(t) for t in m.graph.initializer}
+    return [n.name for n in m.graph.node if n.op_type == "Conv" and len(n.input) > 1
+            and n.input[1] in weights and weights[n.input[1]].ndim == 4
+            and weights[n.input[1]].shape[1] == 1]
+
+
+def quantize(float_onnx, out, features) -> None:
+    """Quantise ``float_onnx`` to ``out`` (QDQ, int8 convolutions) calibrated on ``features``.
+
+    Convolutions with one input channel stay float (:func:`single_channel_convs`).
+
+    Parameters
+    ----------
+    float_onnx, out : str
+    features : list of np.ndarray [shape=(1, n_frames, n_bins)], float32
+        Calibration inputs of the graph's ``x``.
+    """
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
+                                          quantize_static)
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(features)
+
+        def get_next(self):
+            x = next(self.it, None)
+            return None if x is None else {"x": x}
+
+    with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
+        pre = os.path.join(tmp, "pre.onnx")
+        quant_pre_process(float_onnx, pre)
+        quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ,
+                        activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
+                        per_channel=True, op_types_to_quantize=["Conv"],
+                        nodes_to_exclude=single_channel_convs(pre))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--model", default=None, help="shipped model name or card .json")
+    ap.add_argument("--calibration", required=True, help="manifest of calibration (training) files")
+    ap.add_argument("--n-calibration", type=int, default=8)
+    ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
+    ap.add_argument("--manifest", default=None, help="files to compare the graphs on")
+    ap.add_argument("--out", required=True, help="the 8-bit .onnx file")
+    ap.add_argument("--json", default=None, help="write the comparison here")
+    args = ap.parse_args(argv)
+    os.environ["AUDIODL_THREADS"] = "1"
+
+    import numpy as np
+    import onnxruntime as ort
+
+    from audiodl import pretrained
+    from audiodl.data.manifest import read_manifest, read_segments
+    from audiodl.evaluation.singing import aggregate, evaluate
+    from audiodl.pretrained.onnx import export
+    from audiodl.tasks.singing import SingingDetector
+    from audiodl.types import Activations
+
+    pipe = SingingDetector.from_pretrained(args.model, backend="torch")
+    cal = list(read_manifest(args.calibration))[:args.n_calibration]
+    feats = [np.concatenate(list(pipe.feature_chunks(it["audio"])))[:args.frames][None]
+             .astype(np.float32) for it in cal]
+    with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
+        float_onnx = os.path.join(tmp, "float.onnx")
+        export(args.model or pretrained.default_model("singing"), float_onnx)
+        quantize(float_onnx, args.out, feats)
+        out = {"model": pipe.card.name, "calibration_files": len(feats), "graph": args.out}
+        if args.manifest:
+            from audiodl.runtime.onnx_backend import OnnxBackend
+            card = pipe.card
+            data = card.training.data if isinstance(card.training.data, dict) else {}
+            join = float(data.get("label_join_gap") or 0.0)
+            held = set(data.get("held_out_voices", []))
+            items = [it for it in read_manifest(args.manifest)
+                     if not {(it.get("meta") or {}).get("voice"),
+                             (it.get("meta") or {}).get("engine")} & held]
+            graphs = {"float32": OnnxBackend(float_onnx), "int8": OnnxBackend(args.out)}
+            res = {k: [] for k in graphs}
+            secs = dict.fromkeys(graphs, 0.0)
+            diff = 0.0
+            for it in items:
+                chunks = list(pipe.feature_chunks(it["audio"]))
+                vals = {}
+                for name, backend in graphs.items():
+                    pipe.backend = backend
+                    t0 = time.perf_counter()
+                    vals[name] = pipe.activation_values(iter(chunks))
+                    secs[name] += time.perf_counter() - t0
+                    act = Activations(values=vals[name], fps=pipe.fps, labels=pipe.labels,
+                                      audio_duration=float(it["duration"]))
+                    res[name].append(evaluate(read_segments(it["annotations"]["vocals"]),
+                                              pipe.decode(act), duration=act.duration,
+                                              join_gap=join))
+                diff = max(diff, float(np.abs(vals["float32"] - vals["int8"]).max()))
+            audio = sum(float(it["duration"]) for it in items)
+            out.update({"manifest": args.manifest, "n_files": len(items), "label_join_gap": join,
+                        "max_abs_probability_difference": round(diff, 4),
+                        "ort": ort.__version__})
+            for name in graphs:
+                a = aggregate(res[name])
+                out[name] = {"network_seconds": round(secs[name], 2),
+                             "network_x_real_time": round(audio / secs[name], 1),
+                             "error": round(a["error"], 4), "f1": round(a["f1"], 4)}
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(out, f, indent=2)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
