@@ -51,7 +51,7 @@ __all__ = ["TASKS", "task_module", "generate_corpus", "item_rng", "assign_split"
 logger = logging.getLogger(__name__)
 
 TASKS = ("musicspeech", "onsets", "speech", "singing", "structure", "similarity",
-         "structure_varied", "nonspeech", "onsets_extra", "onsets_realdrums")
+         "structure_varied", "nonspeech", "onsets_extra", "onsets_realdrums", "machinery")
 FORMAT_VERSION = 1
 _CTX = {}
 
