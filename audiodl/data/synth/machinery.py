@@ -314,4 +314,4 @@ def generate(spec, ctx, out_dir):
     write_segments(Path(out_dir, rel_lab), [])
     return {"id": spec["id"], "audio": rel_audio, "duration": round(n / sr, 4), "sr": sr,
             "split": spec["split"], "task": TASK, "source": "synth", "labels": [],
-            "annotations": {"segments": rel_lab}, "meta": {"kind": spec["kind"]}}
+            "annotations": {"segments": rel_lab}, "meta": {"kind": spec["kind"], "generator": "machinery"}}
