@@ -142,3 +142,17 @@ def test_new_effect_packages_are_train_or_valid_only():
     for pkg in ("simutrans-pak64", "freeciv-data", "scorched3d-data"):
         assert SOUND_EFFECTS[pkg][0] in ("train", "valid")
     assert SOUND_EFFECTS["scorched3d-data"][0] == "valid"  # engines/rotors to tune the gate on
+
+
+def test_activity_floor_rule_drops_a_recordings_noise_floor():
+    from audiodl.data.synth.common import activity, activity_segments
+    sr = 16000
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(2 * sr) * 10 ** (-30 / 20) * 0.1  # a noise floor 30 dB down
+    y[sr // 2:sr] += 0.1 * np.sin(2 * np.pi * 300 * np.arange(sr // 2) / sr) * np.sqrt(2)
+    plain, _ = activity(y, sr)
+    floor, _ = activity(y, sr, floor_db=10.0)
+    assert plain.mean() > 0.95  # the 35 dB rule alone: the whole recording is "speech"
+    assert 0.22 < floor.mean() < 0.28  # with the floor rule: the 0.5 s burst only
+    segs = activity_segments(y * np.repeat(floor, 160)[:len(y)], sr, label="speech")
+    assert len(segs) == 1 and abs(segs[0][0] - 0.5) < 0.03 and abs(segs[0][1] - 1.0) < 0.03
