@@ -74,16 +74,16 @@ def _speech_track(rng, utts, n, *, start=(0.0, 1.0), masks=None, gate=None):
     return track
 
 
-def make(n_items, seed, out_dir):
+def make(n_items, seed, out_dir, split="test"):
     from audiodl.data.augment import add_noise, random_augment
     from audiodl.data.manifest import read_manifest, write_manifest, write_segments
     from audiodl.data.paths import resolve_data_path
     from audiodl.data.synth.common import activity_segments, fade, save_audio
     rng = np.random.default_rng(seed)
     kl = [it for it in read_manifest(resolve_data_path("real/klettres/manifest.jsonl"))
-          if it["split"] == "test"]
+          if it["split"] == split]
     gm = [it for it in read_manifest(resolve_data_path("real/game-music/manifest.jsonl"))
-          if it["split"] == "test"]
+          if it["split"] == split]
     if not kl or not gm:
         raise SystemExit("import klettres and game-music first (recipes/data/make_musicspeech.sh)")
     speakers = sorted({it["speaker"] for it in kl})
@@ -142,11 +142,12 @@ def make(n_items, seed, out_dir):
             mix = add_noise(mix, snr_db=float(rng.uniform(30, 50)), rng=rng)
         mix, aug = random_augment(mix, SR, rng, p_reverb=0.5, p_eq=0.5, p_noise=0.4,
                                   p_codec=0.15)
-        iid = f"unseen{i:03d}"
+        iid = f"unseen{i:03d}" if split == "test" else f"mix{split}{i:03d}"
         save_audio(out_dir / "audio" / f"{iid}.flac", mix, SR)
         write_segments(out_dir / "labels" / f"{iid}.lab", segs)
         items.append({"id": iid, "audio": f"audio/{iid}.flac", "duration": DURATION, "sr": SR,
-                      "split": "test", "task": "musicspeech", "source": "unseen",
+                      "split": split, "task": "musicspeech",
+                      "source": "unseen" if split == "test" else "klettres-mix",
                       "labels": sorted({s[2] for s in segs}),
                       "annotations": {"segments": f"labels/{iid}.lab"},
                       "meta": {"kind": kind, "speaker": spk, "music": mid, "augment": aug}})
@@ -157,9 +158,16 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=48)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split", default="test", choices=["test", "valid"],
+                    help="valid: the same kind of mixtures of the VALIDATION speakers and music "
+                         "(musicspeech/valid_mix/manifest.jsonl, merged into valid.jsonl by "
+                         "make_musicspeech.sh) so the decoder is tuned on such mixtures too")
     args = ap.parse_args(argv)
     from audiodl.data.manifest import read_manifest, write_manifest
     from audiodl.data.paths import data_root
+    if args.split == "valid":
+        print(make(args.n, args.seed, Path(data_root()) / "musicspeech" / "valid_mix", "valid"))
+        return
     out = Path(data_root()) / "musicspeech" / "unseen"
     man = make(args.n, args.seed, out)
     merged = Path(data_root()) / "musicspeech" / "test_unseen.jsonl"
