@@ -82,7 +82,7 @@ SOUND_EFFECTS = {
     "psi-plus-sounds": ("valid", "/usr/share/psi-plus/sound", "*.wav", r"^$"),
     "eiskaltdcpp-sounds": ("valid", "/usr/share/eiskaltdcpp/sounds", "*.wav", r"^$"),
     "chromium-bsu-data": ("valid", "/usr/share/games/chromium-bsu/wav", "*.wav", r"^music"),
-    "scorched3d-data": ("valid", "/usr/share/games/scorched3d/data/globalmods", "*/data/wav/*/*.wav",
+    "scorched3d-data": ("valid", "/usr/share/games/scorched3d/data/globalmods", "*/*/*/*/*.wav",
                         r"^(scream|screaming|fight4life|extralife|cheeringloop|citysounds|play|text)\."),
     "sound-theme-freedesktop": ("test", "/usr/share/sounds/freedesktop/stereo", "*.oga",
                                 r"^(audio-channel-|service-log|phone-incoming-call)"),
