@@ -19,7 +19,8 @@ import common  # noqa: E402
 
 #: run folders under WORK/runs, in table order (the musicspeech_tcn_* issue-16 candidates are not shipped)
 ARCHS = ("lidy2015", "musicspeech_cnn", "musicspeech_tcn", "musicspeech_tcn_long",
-         "musicspeech_tcn_neither", "musicspeech_tcn_machinery", "musicspeech_tcn_machinery_w64")
+         "musicspeech_tcn_neither", "musicspeech_tcn_machinery", "musicspeech_tcn_machinery_w64",
+         "musicspeech_tcn_machinery_s3d")
 
 
 def _fmt(vals, pct=True, nd=2):
