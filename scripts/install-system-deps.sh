@@ -46,6 +46,7 @@ if [ "$FULL" = 1 ]; then
         sound-theme-freedesktop oxygen-sounds deepin-sound-theme sound-icons
         heroes-sound-effects psi-plus-sounds eiskaltdcpp-sounds openttd-opensfx
         lbreakout2-data chromium-bsu-data pinball-data tuxpaint-data klettres-data
+        simutrans-pak64 freeciv-data scorched3d-data
     )
 fi
 

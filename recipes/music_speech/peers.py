@@ -102,6 +102,18 @@ def run_silero(kinds):
     return {"peer": f"silero-vad {version('silero-vad')}", **out}
 
 
+def run_silero_unseen(previous):
+    """Re-score only the unseen-speaker mixtures (new labels), at the threshold that the
+    previous full run picked on validation (``previous``: its silero.json)."""
+    import torch
+    from silero_vad import load_silero_vad
+    torch.set_num_threads(1)
+    model = load_silero_vad()
+    out = dict(previous)
+    out["unseen"] = speech_scores(model, common.items("unseen"), previous["threshold"])["all"]
+    return out
+
+
 def neither_speech_share(model, items, threshold):
     """Share of files (and of their duration) that silero labels speech (any speech at all)."""
     n_any, sec, total = 0, 0.0, 0.0
@@ -244,11 +256,16 @@ def main(argv=None):
     ap.add_argument("--python", default=sys.executable,
                     help="paa: the Python of the pyAudioAnalysis venv")
     ap.add_argument("--kinds", default="real,synth")
+    ap.add_argument("--unseen-only", action="store_true",
+                    help="silero: re-score only the unseen mixtures, at the threshold of the "
+                         "previous run's WORK/peers/silero.json (picked on validation)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     t0 = time.time()
     kinds = tuple(args.kinds.split(","))
-    if args.peer == "silero":
+    if args.peer == "silero" and args.unseen_only:
+        res = run_silero_unseen(json.loads((common.WORK / "peers" / "silero.json").read_text()))
+    elif args.peer == "silero":
         res = run_silero(kinds)
     elif args.peer == "paa":
         res = run_paa(kinds, args.python)

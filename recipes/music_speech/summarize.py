@@ -17,9 +17,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
 
-#: run folders under WORK/runs, in table order (musicspeech_tcn_neither: the shipped detector)
+#: run folders under WORK/runs, in table order (the musicspeech_tcn_* issue-16 candidates are not shipped)
 ARCHS = ("lidy2015", "musicspeech_cnn", "musicspeech_tcn", "musicspeech_tcn_long",
-         "musicspeech_tcn_neither")
+         "musicspeech_tcn_neither", "musicspeech_tcn_machinery", "musicspeech_tcn_machinery_w64",
+         "musicspeech_tcn_machinery_s3d")
 
 
 def _fmt(vals, pct=True, nd=2):

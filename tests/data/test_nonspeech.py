@@ -80,3 +80,79 @@ def test_sound_effect_and_voice_splits_are_disjoint_by_source():
     assert not by_split["train"] & by_split["test"]
     langs = {s: {k for k, v in KLETTRES_SPLIT.items() if v == s} for s in ("train", "test")}
     assert langs["train"] and langs["test"] and not langs["train"] & langs["test"]
+
+
+# --- machinery: engines, motors, fans, rhythmic mechanics (the negatives a detector calls music)
+
+def test_machinery_plan_has_every_kind_and_no_test_split():
+    from audiodl.data.synth import machinery
+    small = machinery.plan(0.05, 1, 22050)
+    big = machinery.plan(0.6, 1, 22050)
+    assert big[:len(small)] == small
+    assert {s["kind"] for s in big} == set(machinery.KINDS)
+    # train/valid only: the neither test set stays unchanged (nonspeech + unseen packages)
+    assert {s["split"] for s in big} == {"train", "valid"}
+    assert {s["id"] for s in big}.isdisjoint({s["id"] for s in nonspeech.plan(0.6, 1, 22050)})
+
+
+def _modulation_peak(y, sr, lo, hi):
+    """Frequency [Hz] of the strongest envelope modulation between lo and hi."""
+    hop = 64
+    env = np.sqrt(np.convolve(y.astype(np.float64) ** 2, np.ones(hop) / hop, "same")[::hop])
+    env = env - env.mean()
+    spec = np.abs(np.fft.rfft(env * np.hanning(len(env))))
+    f = np.fft.rfftfreq(len(env), hop / sr)
+    m = (f >= lo) & (f <= hi)
+    return f[m][np.argmax(spec[m])]
+
+
+@pytest.mark.parametrize("kind", ["engine", "motor", "fan", "hum", "mechanism", "rotor", "jet", "crowd"])
+def test_every_machinery_kind_renders_finite_audible_audio(kind):
+    from audiodl.data.synth import machinery
+    for seed in range(3):
+        y = machinery.render(kind, np.random.default_rng(seed), 22050 * 3, 22050)
+        assert y.shape == (66150,) and y.dtype == np.float32 and np.all(np.isfinite(y))
+        assert 10 ** (-31 / 20) <= np.max(np.abs(y)) <= 10 ** (-1 / 20) + 1e-6
+        assert np.std(y[: 22050 // 2]) + np.std(y[-22050 // 2:]) > 0  # sound, not silence
+
+
+def test_engine_pulses_fire_at_the_planned_rate():
+    from audiodl.data.synth.machinery import _pulses
+    sr, n = 22050, 22050 * 4
+    rng = np.random.default_rng(0)
+    y = _pulses(rng, n, sr, np.full(n, 25.0), lambda g: np.hanning(40), jitter=0.0)
+    assert abs(_modulation_peak(y, sr, 5, 100) - 25.0) < 1.0
+    onsets = np.flatnonzero((y[1:] > 0) & (y[:-1] == 0))
+    assert 98 <= len(onsets) <= 101
+
+
+def test_machinery_items_hold_neither_music_nor_speech(tmp_path):
+    from audiodl.data.synth import machinery
+    generate_corpus("machinery", tmp_path, hours=0.005, seed=3, jobs=1)
+    items = read_manifest(tmp_path / "manifest.jsonl", check_files=True)
+    assert len(items) >= 2
+    for it in items:
+        assert it["labels"] == [] and it["task"] == "nonspeech" and it["id"].startswith("mc")
+        assert read_segments(it["annotations"]["segments"]) == []
+        assert it["meta"]["kind"] in machinery.KINDS
+
+
+def test_new_effect_packages_are_train_or_valid_only():
+    from audiodl.data.importers import SOUND_EFFECTS
+    for pkg in ("simutrans-pak64", "freeciv-data", "scorched3d-data"):
+        assert SOUND_EFFECTS[pkg][0] in ("train", "valid")
+    assert SOUND_EFFECTS["scorched3d-data"][0] == "valid"  # engines/rotors to tune the gate on
+
+
+def test_activity_floor_rule_drops_a_recordings_noise_floor():
+    from audiodl.data.synth.common import activity, activity_segments
+    sr = 16000
+    rng = np.random.default_rng(0)
+    y = rng.standard_normal(2 * sr) * 10 ** (-30 / 20) * 0.1  # a noise floor 30 dB down
+    y[sr // 2:sr] += 0.1 * np.sin(2 * np.pi * 300 * np.arange(sr // 2) / sr) * np.sqrt(2)
+    plain, _ = activity(y, sr)
+    floor, _ = activity(y, sr, floor_db=10.0)
+    assert plain.mean() > 0.95  # the 35 dB rule alone: the whole recording is "speech"
+    assert 0.22 < floor.mean() < 0.28  # with the floor rule: the 0.5 s burst only
+    segs = activity_segments(y * np.repeat(floor, 160)[:len(y)], sr, label="speech")
+    assert len(segs) == 1 and abs(segs[0][0] - 0.5) < 0.03 and abs(segs[0][1] - 1.0) < 0.03

@@ -89,11 +89,13 @@ def plan_durations(hours, seed, *, prefix, salt, kinds, kind_p, duration, fields
     return specs
 
 
-def activity(y, sr, *, threshold_db=-35.0, hop_length=None, frame_length=None):
+def activity(y, sr, *, threshold_db=-35.0, hop_length=None, frame_length=None, floor_db=None):
     """Frame-wise activity of a stem.
 
     A frame is active when its RMS is within ``threshold_db`` of the stem's
-    active RMS (:func:`audiodl.data.augment.active_rms`).
+    active RMS (:func:`audiodl.data.augment.active_rms`) and, with ``floor_db``
+    (for real recordings with a noise floor), more than ``floor_db`` above the
+    stem's noise floor (the 10th percentile of its frame RMS).
 
     Returns
     -------
@@ -110,7 +112,10 @@ def activity(y, sr, *, threshold_db=-35.0, hop_length=None, frame_length=None):
     idx = np.arange(n_frames)[:, None] * hop_length + np.arange(frame_length)[None, :]
     rms = np.sqrt(np.mean(pad[idx] ** 2, axis=1))
     ref = active_rms(y) if np.any(y) else 1.0
-    return rms > ref * 10 ** (threshold_db / 20.0), hop_length
+    active = rms > ref * 10 ** (threshold_db / 20.0)
+    if floor_db is not None:
+        active &= rms > np.percentile(rms, 10) * 10 ** (floor_db / 20.0)
+    return active, hop_length
 
 
 def activity_segments(y, sr, *, label, threshold_db=-35.0, min_gap=0.3, min_duration=0.1):

@@ -51,7 +51,8 @@ __all__ = ["TASKS", "task_module", "generate_corpus", "item_rng", "assign_split"
 logger = logging.getLogger(__name__)
 
 TASKS = ("musicspeech", "onsets", "speech", "singing", "structure", "similarity",
-         "structure_varied", "nonspeech", "onsets_extra", "onsets_realdrums", "onsets_kits")
+         "structure_varied", "nonspeech", "onsets_extra", "onsets_realdrums", "onsets_kits",
+         "machinery")
 FORMAT_VERSION = 1
 _CTX = {}
 

@@ -281,7 +281,9 @@ class DetectSpec(_MusicSpeechSpec):
         model.norm.set_stats(mean, std)
         # balance corpora (source and task: the synthetic music/speech and neither corpora
         # weigh separately): each weighs in proportion to the sqrt of its audio
-        corpus = np.array([f"{it['_corpus']}/{it.get('task', '')}" for it in tr.items])
+        # (a generator may name its own group: ``meta.generator``, e.g. the machinery negatives)
+        corpus = np.array([f"{it['_corpus']}/{it.get('task', '')}/{(it.get('meta') or {}).get('generator', '')}"
+                           for it in tr.items])
         lengths = np.array([len(f) for f in tr.feats], dtype=np.float64)
         w = np.zeros(len(lengths))
         for c in set(corpus):
