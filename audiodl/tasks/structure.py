@@ -9,8 +9,10 @@ Methods (one API, ``method=``):
 ``'cnn'``
     The shipped boundary CNN (:class:`~audiodl.models.structure.BoundaryCNN`,
     after Ullrich, Schlüter & Grill 2014): log-mel (``boundaries`` front end)
-    max-pooled to 7.2 fps, one boundary probability per pooled frame from a
-    ~36 s context, peak picking with a long look-ahead tuned on validation.
+    max-pooled to 7.2 fps, self-similarity lag features (33 s each way in
+    the shipped model), one boundary probability per pooled frame from a
+    ~104 s receptive field, peak picking with a long look-ahead tuned on
+    validation.
 ``'foote'``
     Foote's checkerboard novelty on the self-similarity of the same pooled
     features (no model).
