@@ -226,7 +226,6 @@ class StructurePipeline(_StructureTask):
         emb = np.concatenate(means) if means else np.zeros((0, 0), np.float32)
         return self._with_embedding(np.asarray(out, np.float32).reshape(-1), emb)
 
-
     def _blocks(self, chunks):
         """Feature chunks regrouped into blocks of at least ``chunk_frames`` frames."""
         buf, n = [], 0
