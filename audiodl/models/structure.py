@@ -48,13 +48,27 @@ class BoundaryCNN(nn.Module):
         similarity of every pooled frame to the ``sslm_lags`` frames before
         and after it (0: none), mapped by a 1x1 convolution into the
         temporal stack.
+    sslm_conv : int
+        Filters of a 2-D convolution over the lag features as an image
+        (lag x time, kernel ``3 x sslm_kernel``), max-pooled over all past
+        lags and over all future lags (0: none). A repeat A | A starts a
+        stripe at lag ``len(A)`` in the past half where the second A starts
+        (and ends one in the future half there); the 1x1 path needs a weight
+        per lag for that, the max over lags sees it at any lag, so section
+        lengths absent from training still count.
+    sslm_kernel : int [pooled frames]
+        Time extent of that convolution (odd).
+    sslm_lag_pool : int [lags]
+        Max-pooling of the lag axis before that convolution (cost; a stripe
+        keeps its start time).
     """
 
     kind = "frames"
 
     def __init__(self, n_mels: int = 80, pool: int = 6, channels: int = 16, hidden: int = 64,
                  dilations: tuple = (1, 2, 4, 8, 16, 32, 64), dropout: float = 0.2,
-                 sslm_lags: int = 0):
+                 sslm_lags: int = 0, sslm_conv: int = 0, sslm_kernel: int = 9,
+                 sslm_lag_pool: int = 1):
         super().__init__()
         self.n_mels, self.pool = int(n_mels), int(pool)
         self.norm = Standardize(n_mels)
@@ -74,9 +88,26 @@ class BoundaryCNN(nn.Module):
         self.sslm_lags = int(sslm_lags)
         if self.sslm_lags:
             self.sslm = nn.Conv1d(2 * self.sslm_lags, hidden, 1)
+        self.sslm_conv, self.sslm_kernel = int(sslm_conv), int(sslm_kernel)
+        self.sslm_lag_pool = int(sslm_lag_pool)
+        if self.sslm_lag_pool < 1:
+            raise ValueError(f"sslm_lag_pool must be >= 1, got {sslm_lag_pool}")
+        if self.sslm_conv and not self.sslm_lags:
+            raise ValueError("sslm_conv needs sslm_lags > 0")
+        if self.sslm_kernel < 1 or self.sslm_kernel % 2 == 0:
+            raise ValueError(f"sslm_kernel must be odd and >= 1, got {sslm_kernel}")
+        extra = 0
+        if self.sslm_conv:
+            k = self.sslm_kernel
+            # channels: similarity, and 1 where the lagged frame lies inside the input (the
+            # zero padding beyond the edges must not look like the start of a stripe)
+            self.sslm2d = nn.Conv2d(2, self.sslm_conv, (3, k), padding=(1, k // 2))
+            self.sslm2d_bn = nn.BatchNorm2d(self.sslm_conv)
+            self.sslm2d_proj = nn.Conv1d(2 * self.sslm_conv, hidden, 1)
+            extra = k - 1
         #: output frames per input frame
         self.time_stride = self.pool
-        pooled_rf = 1 + 4 + 2 + 2 * sum(self.dilations) + 2 * self.sslm_lags
+        pooled_rf = 1 + 4 + 2 + 2 * sum(self.dilations) + 2 * self.sslm_lags + extra
         #: input frames that influence one output (for the chunked runner)
         self.receptive_field = self.pool * pooled_rf
 
@@ -96,10 +127,27 @@ class BoundaryCNN(nn.Module):
         h = self.proj(x.permute(0, 1, 3, 2).reshape(b, c * f, t))
         if lagsim is not None:
             h = h + self.sslm(lagsim)
+            if self.sslm_conv:
+                h = h + self.sslm2d_proj(self._lag_stripes(lagsim))
         h = F.relu(h)
         for conv, bn in zip(self.tconv, self.tbn):
             h = h + F.relu(bn(conv(self.drop(h))))
         return self.out(self.drop(h)).transpose(1, 2)
+
+    def _lag_stripes(self, lagsim: torch.Tensor) -> torch.Tensor:
+        """2-D filters over (lag, time), max over the past and the future lags: ``(B, 2C, T')``."""
+        L, t = self.sslm_lags, lagsim.shape[-1]
+        ones = F.pad(torch.ones_like(lagsim[:1, :1]), (L, L))        # (1, 1, T' + 2L)
+        inside = torch.cat([ones[..., L - k:L - k + t] for k in range(1, L + 1)]
+                           + [ones[..., L + k:L + k + t] for k in range(1, L + 1)], dim=1)
+        img = torch.stack([lagsim, inside.expand_as(lagsim)], dim=1)  # (B, 2, 2L, T')
+        p = self.sslm_lag_pool
+        if p > 1:  # past and future lags pooled apart
+            img = torch.cat([F.max_pool2d(img[:, :, :L], (p, 1), ceil_mode=True),
+                             F.max_pool2d(img[:, :, L:], (p, 1), ceil_mode=True)], dim=2)
+        z = F.relu(self.sslm2d_bn(self.sslm2d(img)))                  # (B, C, 2L', T')
+        h = z.shape[2] // 2
+        return torch.cat([z[:, :, :h].amax(dim=2), z[:, :, h:].amax(dim=2)], dim=1)
 
     def _lag_similarity(self, x: torch.Tensor) -> torch.Tensor:
         """Cosine similarity to the frames ``1..L`` before and after: ``(B, 2L, T')``."""

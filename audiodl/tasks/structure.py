@@ -9,8 +9,10 @@ Methods (one API, ``method=``):
 ``'cnn'``
     The shipped boundary CNN (:class:`~audiodl.models.structure.BoundaryCNN`,
     after Ullrich, Schlüter & Grill 2014): log-mel (``boundaries`` front end)
-    max-pooled to 7.2 fps, one boundary probability per pooled frame from a
-    ~36 s context, peak picking with a long look-ahead tuned on validation.
+    max-pooled to 7.2 fps, self-similarity lag features (33 s each way in
+    the shipped model), one boundary probability per pooled frame from a
+    ~104 s receptive field, peak picking with a long look-ahead tuned on
+    validation.
 ``'foote'``
     Foote's checkerboard novelty on the self-similarity of the same pooled
     features (no model).
@@ -27,6 +29,7 @@ re-decode boundaries and labels without the audio.
 
 from __future__ import annotations
 
+import itertools
 from typing import Optional
 
 import numpy as np
@@ -190,6 +193,10 @@ class StructurePipeline(_StructureTask):
 
     method = "cnn"
     card_labels = ("boundary",)
+    #: inputs up to this many frames (4.6 min) go through the network in one call; longer ones
+    #: in blocks of this size, each with the model's context on both sides (~52 s each way:
+    #: smaller blocks would mostly recompute context)
+    chunk_frames = 12000
 
     def __init__(self, card=None, backend=None, *, config=None):
         super().__init__(card, backend, config=config)
@@ -201,11 +208,35 @@ class StructurePipeline(_StructureTask):
 
     def activation_values(self, chunks, progress=None) -> np.ndarray:
         maxes, means = [], []
-        out = self.runner().run(self._pooled(chunks, FramePooler(POOL), maxes, means,
-                                             progress))
+        stream = self._pooled(chunks, FramePooler(POOL), maxes, means, progress)
+        head, n = [], 0
+        for c in stream:  # gather up to one block: most songs are one call
+            head.append(np.asarray(c, np.float32))
+            n += head[-1].shape[-2]
+            if n > self.chunk_frames:
+                out = self.runner().run(self._blocks(itertools.chain(head, stream)))
+                break
+        else:
+            out = np.zeros((0, 1), np.float32)
+            if n:
+                x = np.ascontiguousarray(np.concatenate(head, axis=-2))
+                s = self.backend.time_stride  # the runner's whole-input result, in one call
+                out = np.asarray(self.backend(x[None]), np.float32)[0][:-(-n // s)]
         means = [m for m in means if len(m)]
         emb = np.concatenate(means) if means else np.zeros((0, 0), np.float32)
         return self._with_embedding(np.asarray(out, np.float32).reshape(-1), emb)
+
+    def _blocks(self, chunks):
+        """Feature chunks regrouped into blocks of at least ``chunk_frames`` frames."""
+        buf, n = [], 0
+        for c in chunks:
+            buf.append(c)
+            n += c.shape[-2]
+            if n >= self.chunk_frames:
+                yield np.concatenate(buf, axis=-2)
+                buf, n = [], 0
+        if buf:
+            yield np.concatenate(buf, axis=-2)
 
 
 class _NoveltyMethod(_StructureTask):

@@ -57,9 +57,10 @@ def aba(tmp_path_factory):
     return str(path), bounds
 
 
-@pytest.fixture(scope="session")
-def tiny_card(tmp_path_factory):
-    """A randomly initialised boundary CNN saved as a card (not shipped)."""
+@pytest.fixture(scope="session", params=["sslm", "sslm_conv"])
+def tiny_card(request, tmp_path_factory):
+    """A randomly initialised boundary CNN saved as a card (not shipped); with and without
+    the lag-stripe convolution."""
     import torch
 
     from audiodl.features.config import preset
@@ -68,6 +69,8 @@ def tiny_card(tmp_path_factory):
     torch.manual_seed(0)
     args = {"channels": 4, "hidden": 8, "dilations": [1, 2, 4, 8, 16, 32, 64],
             "sslm_lags": 20}
+    if request.param == "sslm_conv":
+        args.update(sslm_conv=3, sslm_kernel=5, sslm_lag_pool=2)
     model = BoundaryCNN(**args).eval()
     card = build_card(name="structure_test", task="structure", arch="boundary_cnn", args=args,
                       frontend=preset("boundaries"), labels=["boundary"], layout="same",

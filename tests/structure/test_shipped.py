@@ -51,13 +51,16 @@ def test_shipped_cnn_on_aba_song(shipped):
 def test_shipped_cnn_on_rendered_song(tmp_path):
     """A FluidSynth song of a form the training templates lack (A A B B C C A A, no drums,
     65 bpm; a test song of the varied corpus). Four of its seven boundaries are repeats of
-    exactly the same material with no cue (A | A ...). Measured with the model shipped on
-    2026-12-01 (conf/random.toml seed 2): recall 0.29 at 3 s (two of seven, with six false
-    alarms inside its slow 15 s sections), pairwise F 0.82; seed 1 of that config: 0.43 and
-    0.80; the model before them: 0.71 and 0.92 (on this song; on the 18 test songs it is
-    below both: recipes/structure/README.md); Foote 0.57 and 0.59. A weak song for the
-    shipped model: the check keeps it from getting worse (a model finding nothing scores
-    recall 0, pairwise F about 0.5)."""
+    exactly the same material with no cue (A | A ...). Measured with the model shipped
+    later on 2026-12-01 (conf/lagconv.toml seed 0, 33 s lags + lag-stripe convolution):
+    recall 0.43 at 3 s (three of seven), pairwise F 0.96 (seed 2 of that config: 0.43 and
+    0.92); the one shipped before it
+    (conf/random.toml seed 2) with its re-tuned decoder: 0.29 (two of seven) and 0.93
+    (0.82 with its first decoder); seed 1 of that config: 0.43 and 0.80; the model before
+    them: 0.71 and 0.92 (on this song; on the 18 test songs it is below all of them:
+    recipes/structure/README.md); Foote 0.57 and 0.59. A weak song for the shipped
+    models: the check keeps it from getting worse (a model finding nothing scores recall
+    0, pairwise F about 0.5)."""
     from audiodl.data.synth.engines import EngineUnavailable
     from audiodl.data.synth import structure_varied as gen
     from audiodl.evaluation.segment import evaluate

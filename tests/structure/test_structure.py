@@ -203,3 +203,38 @@ def test_recurrence_to_lag_equals_librosa():
     np.testing.assert_array_equal(
         _recurrence_to_lag(rec),
         librosa.segment.recurrence_to_lag(rec.astype(np.float32), pad=True))
+
+
+@pytest.mark.parametrize("args", [{"sslm_lags": 12}, {"sslm_lags": 12, "sslm_conv": 2},
+                                  {"sslm_lags": 12, "sslm_conv": 2, "sslm_kernel": 5,
+                                   "sslm_lag_pool": 3}])
+def test_boundary_cnn_receptive_field_bounds_the_context(args):
+    """Frames beyond receptive_field / 2 never move an output; the lag branches reach L frames."""
+    import torch
+
+    from audiodl.models.structure import BoundaryCNN
+    torch.manual_seed(0)
+    m = BoundaryCNN(channels=2, hidden=4, dilations=(1, 2), **args).eval()
+    pool, half = m.pool, m.receptive_field // 2
+    n = 2 * m.receptive_field + 10 * pool
+    x = torch.randn(1, n, 80)
+    t = n // pool // 2                                   # an output frame in the middle
+    far = t * pool + half + pool                         # input frames beyond the bound
+    y = x.clone()
+    y[0, far:] += 5.0 * torch.randn_like(y[0, far:])
+    with torch.no_grad():
+        assert torch.equal(m(x)[0, t], m(y)[0, t])
+        # the lag features: a frame L pooled frames away still counts
+        z = x.clone()
+        z[0, (t + args["sslm_lags"]) * pool:(t + args["sslm_lags"] + 1) * pool] += 5.0
+        assert not torch.allclose(m(x)[0, t], m(z)[0, t])
+
+
+def test_boundary_cnn_rejects_bad_sslm_args():
+    from audiodl.models.structure import BoundaryCNN
+    with pytest.raises(ValueError, match="sslm_lags"):
+        BoundaryCNN(sslm_conv=4)
+    with pytest.raises(ValueError, match="odd"):
+        BoundaryCNN(sslm_lags=8, sslm_conv=4, sslm_kernel=4)
+    with pytest.raises(ValueError, match="sslm_lag_pool"):
+        BoundaryCNN(sslm_lags=8, sslm_conv=4, sslm_lag_pool=0)

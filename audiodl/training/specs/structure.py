@@ -213,8 +213,10 @@ class StructureSpec(TrainingSpec):
             training=self.training_info(config, info, prepared.data, sigma=config.sigma),
             metrics=metrics, normalization="per-band", licence=LICENCE, paper=PAPER,
             recipe="recipes/structure",
-            description="Music structure boundaries (CNN on time-pooled log-mel, ~36 s "
-                        "context) + repeat labels from segment similarity")
+            description="Music structure boundaries (CNN on time-pooled log-mel and "
+                        "self-similarity lag features, ~%.0f s receptive field) + repeat "
+                        "labels from segment similarity"
+                        % (model.receptive_field / prepared.extra["frontend"].fps))
 
 
 def valid_activations(model, feature_set):
