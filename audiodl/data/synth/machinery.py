@@ -39,13 +39,10 @@ Durations 0.3-12 s. Splits 80/20 train/valid only
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from audiodl.data.augment import add_noise, colored_noise, random_augment
-from audiodl.data.manifest import write_segments
-from audiodl.data.synth.common import save_audio
+from audiodl.data.synth.nonspeech import write_item
 from audiodl.data.synth.runner import assign_split, item_rng
 
 TASK = "nonspeech"
@@ -307,11 +304,4 @@ def generate(spec, ctx, out_dir):
     rng = item_rng(spec["seed"], spec["index"], salt=22)
     n = max(1, int(round(spec["duration"] * sr)))
     y = render(spec["kind"], rng, n, sr)
-    rel_audio = f"audio/{spec['id']}.flac"
-    rel_lab = f"labels/{spec['id']}.lab"
-    save_audio(f"{out_dir}/{rel_audio}", y, sr)
-    Path(out_dir, "labels").mkdir(exist_ok=True)
-    write_segments(Path(out_dir, rel_lab), [])
-    return {"id": spec["id"], "audio": rel_audio, "duration": round(n / sr, 4), "sr": sr,
-            "split": spec["split"], "task": TASK, "source": "synth", "labels": [],
-            "annotations": {"segments": rel_lab}, "meta": {"kind": spec["kind"], "generator": "machinery"}}
+    return write_item(spec, y, sr, out_dir, {"kind": spec["kind"], "generator": "machinery"})

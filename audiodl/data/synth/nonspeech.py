@@ -225,11 +225,16 @@ def generate(spec, ctx, out_dir):
     rng = item_rng(spec["seed"], spec["index"], salt=12)
     n = max(1, int(round(spec["duration"] * sr)))
     y = render(spec["kind"], rng, n, sr)
+    return write_item(spec, y, sr, out_dir, {"kind": spec["kind"]})
+
+
+def write_item(spec, y, sr, out_dir, meta):
+    """Save one item without music or speech (audio + an empty ``.lab``); its manifest item."""
     rel_audio = f"audio/{spec['id']}.flac"
     rel_lab = f"labels/{spec['id']}.lab"
     save_audio(f"{out_dir}/{rel_audio}", y, sr)
     Path(out_dir, "labels").mkdir(exist_ok=True)
     write_segments(Path(out_dir, rel_lab), [])
-    return {"id": spec["id"], "audio": rel_audio, "duration": round(n / sr, 4), "sr": sr,
+    return {"id": spec["id"], "audio": rel_audio, "duration": round(len(y) / sr, 4), "sr": sr,
             "split": spec["split"], "task": TASK, "source": "synth", "labels": [],
-            "annotations": {"segments": rel_lab}, "meta": {"kind": spec["kind"]}}
+            "annotations": {"segments": rel_lab}, "meta": dict(meta)}
