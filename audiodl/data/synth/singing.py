@@ -78,6 +78,9 @@ ENGINE = {"vocal": "mbrola", "festival": "festival", "world": "world"}
 #: GM programs of instrumental leads: flute, violin, alto/tenor sax, clarinet, oboe,
 #: trumpet, square/saw/calliope/voice synth leads
 LEAD_PROGRAMS = (73, 40, 65, 66, 71, 68, 56, 80, 81, 82, 85)
+#: GM programs of wind/pipe/breathy leads: piccolo ... ocarina (72-79), synth leads
+#: (square, saw, calliope, chiff, charang, voice, fifths), pads (new age, warm)
+WIND_LEADS = (72, 73, 74, 75, 76, 77, 78, 79, 80, 81, 82, 83, 84, 85, 86, 88, 89)
 #: GM programs of choir/"ooh" pads: choir aahs, voice oohs, synth voice, voice lead
 CHOIR_PROGRAMS = (52, 53, 54, 85)
 FESTIVAL_WORDS = ("la", "love", "you", "me", "oh", "day", "night", "see", "go", "home", "heart",
@@ -537,6 +540,9 @@ def generate(spec, ctx, out_dir):
             program_map = {mel: int(rng2.choice(CHOIR_PROGRAMS))}
     elif kind in ("instrumental", "speech") and rng2.random() < 0.6:
         program_map = {mel: int(rng2.choice(LEAD_PROGRAMS))}
+    if kind == "instrumental" and spec.get("lead") is not None:
+        # a forced lead program (recipes/singing/leads.py); the draws above stay as they were
+        program_map = {mel: int(spec["lead"])}
     notes, programs, _ = score.to_notes(jitter=0.008, rng=rng, parts=None if with_melody else accomp,
                                         program_map=program_map)
     acc, _ = ctx.renderer.render(notes, dur, programs=programs, soundfont=soundfont)
