@@ -50,7 +50,7 @@ def plan_fixed(hours, seed, *, mean_seconds, prefix, width):
 
 
 def plan_durations(hours, seed, *, prefix, salt, kinds, kind_p, duration, fields=None,
-                   score_kinds=(), score_salt=0, score_fraction=0.0):
+                   score_kinds=(), score_salt=0, score_fraction=0.0, decimals=2, fractions=None):
     """Item specs of random kind and duration until ``hours`` are filled (prefix-stable).
 
     Parameters
@@ -61,26 +61,32 @@ def plan_durations(hours, seed, *, prefix, salt, kinds, kind_p, duration, fields
         Random stream of the plan (``item_rng(seed, i, salt=salt)``).
     kinds, kind_p : sequences
         Item kinds and their probabilities.
-    duration : (float, float) [s]
-        Uniform range of item durations.
+    duration : (float, float) [s] or callable ``rng -> float``
+        Uniform range of item durations, or a draw from the plan's stream after the kind.
     fields : callable ``(rng, i, kind) -> dict`` or None
         Extra spec fields drawn from the same stream after kind and duration.
     score_kinds, score_salt, score_fraction
         Items of these kinds get ``score=True`` with probability
         ``score_fraction``, drawn from their own stream ``score_salt`` so
         procedural items do not depend on the option.
+    decimals : int
+        Durations are rounded to this many decimals.
+    fractions : (train, valid, test) or None
+        Split fractions (:func:`~audiodl.data.synth.runner.assign_split`'s default if None).
     """
     from audiodl.data.synth.runner import assign_split, item_rng
     specs, total, i = [], 0.0, 0
     while total < hours * 3600.0:
         rng = item_rng(seed, i, salt=salt)
         kind = kinds[int(rng.choice(len(kinds), p=kind_p))]
-        dur = float(np.round(rng.uniform(*duration), 2))
+        dur = float(np.round(duration(rng) if callable(duration) else rng.uniform(*duration),
+                             decimals))
         spec = {"id": f"{prefix}{i:06d}", "index": i, "seed": int(seed), "kind": kind,
                 "duration": dur}
         if fields is not None:
             spec.update(fields(rng, i, kind))
-        spec["split"] = assign_split(seed, i)
+        spec["split"] = (assign_split(seed, i) if fractions is None
+                         else assign_split(seed, i, fractions=fractions))
         if kind in score_kinds and item_rng(seed, i, salt=score_salt).random() < score_fraction:
             spec["score"] = True
         specs.append(spec)

@@ -42,8 +42,9 @@ from __future__ import annotations
 import numpy as np
 
 from audiodl.data.augment import add_noise, colored_noise, random_augment
+from audiodl.data.synth.common import plan_durations
 from audiodl.data.synth.nonspeech import write_item
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.runner import item_rng
 
 TASK = "nonspeech"
 DEFAULT_SR = 22050
@@ -64,16 +65,13 @@ def check():
 
 def plan(hours, seed, sr):
     """Item specs (prefix-stable): kind and duration per item."""
-    specs, total, i = [], 0.0, 0
-    while total < hours * 3600.0:
-        rng = item_rng(seed, i, salt=21)
-        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
-        dur = float(np.round(rng.uniform(0.3, 2.0) if rng.random() < 0.2 else rng.uniform(2.0, 12.0), 3))
-        specs.append({"id": f"mc{i:06d}", "index": i, "seed": int(seed), "kind": kind,
-                      "duration": dur, "split": assign_split(seed, i, fractions=SPLIT_FRACTIONS)})
-        total += dur
-        i += 1
-    return specs
+    return plan_durations(hours, seed, prefix="mc", salt=21, kinds=KINDS, kind_p=KIND_P,
+                          duration=_duration, decimals=3, fractions=SPLIT_FRACTIONS)
+
+
+def _duration(rng):
+    """Item duration [s]: 20 % short (0.3-2 s), else 2-12 s."""
+    return rng.uniform(0.3, 2.0) if rng.random() < 0.2 else rng.uniform(2.0, 12.0)
 
 
 def make_context(sr):

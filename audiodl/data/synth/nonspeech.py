@@ -36,8 +36,8 @@ import numpy as np
 
 from audiodl.data.augment import add_noise, colored_noise, random_augment
 from audiodl.data.manifest import write_segments
-from audiodl.data.synth.common import save_audio
-from audiodl.data.synth.runner import assign_split, item_rng
+from audiodl.data.synth.common import plan_durations, save_audio
+from audiodl.data.synth.runner import item_rng
 
 TASK = "nonspeech"
 DEFAULT_SR = 22050
@@ -63,18 +63,15 @@ def check():
 
 def plan(hours, seed, sr):
     """Item specs (prefix-stable): kind and duration per item."""
-    specs, total, i = [], 0.0, 0
-    while total < hours * 3600.0:
-        rng = item_rng(seed, i, salt=11)
-        kind = KINDS[int(rng.choice(len(KINDS), p=KIND_P))]
-        short = rng.random() < 0.25
-        dur = float(np.round(np.exp(rng.uniform(np.log(0.02), np.log(1.0))) if short
-                             else rng.uniform(1.0, 20.0), 3))
-        specs.append({"id": f"ns{i:06d}", "index": i, "seed": int(seed), "kind": kind,
-                      "duration": dur, "split": assign_split(seed, i, fractions=SPLIT_FRACTIONS)})
-        total += dur
-        i += 1
-    return specs
+    return plan_durations(hours, seed, prefix="ns", salt=11, kinds=KINDS, kind_p=KIND_P,
+                          duration=_duration, decimals=3, fractions=SPLIT_FRACTIONS)
+
+
+def _duration(rng):
+    """Item duration [s]: 25 % short (20 ms-1 s, log-uniform), else 1-20 s."""
+    if rng.random() < 0.25:
+        return np.exp(rng.uniform(np.log(0.02), np.log(1.0)))
+    return rng.uniform(1.0, 20.0)
 
 
 def make_context(sr):
