@@ -112,10 +112,7 @@ class ContextRunner:
     # ------------------------------------------------------------------- API
     def push(self, frames) -> np.ndarray:
         """Add the next frames; return the outputs whose context is now complete."""
-        frames = np.asarray(frames, dtype=np.float32)
-        if frames.ndim not in (2, 3):
-            raise ParameterError(f"expected frames (n, n_bins) or (n_channels, n, n_bins), "
-                                 f"got shape {frames.shape}")
+        frames = self._frames(frames)
         n = frames.shape[-2]
         outs = [self._push(frames[..., s:s + self.chunk_frames, :])
                 for s in range(0, n, self.chunk_frames)]
@@ -131,22 +128,61 @@ class ContextRunner:
     def run(self, chunks, *, progress=None) -> np.ndarray:
         """All outputs of an iterable of frame chunks (then reset).
 
+        The chunks are regrouped into blocks of ``chunk_frames`` frames, so a stream of
+        small chunks does not recompute the model's context at every chunk (outputs do
+        not depend on it). With the ``same`` layout the last block is run at
+        :meth:`flush` in one call with its context: an input of at most ``chunk_frames``
+        frames is one backend call.
+
         Parameters
         ----------
         chunks : iterable of np.ndarray
         progress : callable or None
-            Called with the number of frames of each chunk once it is processed.
+            Called with the number of frames of each block once it is processed.
         """
         self.reset()
-        outs = []
-        for c in chunks:
-            outs.append(self.push(c))
-            if progress is not None:
-                progress(np.shape(c)[-2])
+        outs, last = [], None
+        for block in self._blocks(chunks):
+            if last is not None:
+                outs.append(self.push(last))
+                if progress is not None:
+                    progress(last.shape[-2])
+            last = block
+        if last is not None:
+            if self.layout == "same":
+                self._append(last)  # decided at flush, in one call
+            else:
+                outs.append(self.push(last))
         outs.append(self.flush())
+        if last is not None and progress is not None:
+            progress(last.shape[-2])
         return self._cat(outs)
 
+    def _blocks(self, chunks):
+        """Frame chunks regrouped into blocks of ``chunk_frames`` frames (the last shorter)."""
+        k, buf, n = self.chunk_frames, [], 0
+        for c in chunks:
+            c = self._frames(c)
+            buf.append(c)
+            n += c.shape[-2]
+            if n >= k:
+                x = np.concatenate(buf, axis=-2) if len(buf) > 1 else buf[0]
+                cut = n // k * k
+                for start in range(0, cut, k):
+                    yield x[..., start:start + k, :]
+                buf, n = ([x[..., cut:, :]] if cut < n else []), n - cut
+        if n:
+            yield np.concatenate(buf, axis=-2) if len(buf) > 1 else buf[0]
+
     # ---------------------------------------------------------------- helpers
+    @staticmethod
+    def _frames(frames) -> np.ndarray:
+        frames = np.asarray(frames, dtype=np.float32)
+        if frames.ndim not in (2, 3):
+            raise ParameterError(f"expected frames (n, n_bins) or (n_channels, n, n_bins), "
+                                 f"got shape {frames.shape}")
+        return frames
+
     def _cat(self, outs) -> np.ndarray:
         outs = [o for o in outs if len(o)]
         if not outs:

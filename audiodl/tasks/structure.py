@@ -29,7 +29,6 @@ re-decode boundaries and labels without the audio.
 
 from __future__ import annotations
 
-import itertools
 from typing import Optional
 
 import numpy as np
@@ -208,35 +207,11 @@ class StructurePipeline(_StructureTask):
 
     def activation_values(self, chunks, progress=None) -> np.ndarray:
         maxes, means = [], []
-        stream = self._pooled(chunks, FramePooler(POOL), maxes, means, progress)
-        head, n = [], 0
-        for c in stream:  # gather up to one block: most songs are one call
-            head.append(np.asarray(c, np.float32))
-            n += head[-1].shape[-2]
-            if n > self.chunk_frames:
-                out = self.runner().run(self._blocks(itertools.chain(head, stream)))
-                break
-        else:
-            out = np.zeros((0, 1), np.float32)
-            if n:
-                x = np.ascontiguousarray(np.concatenate(head, axis=-2))
-                s = self.backend.time_stride  # the runner's whole-input result, in one call
-                out = np.asarray(self.backend(x[None]), np.float32)[0][:-(-n // s)]
+        out = self.runner().run(self._pooled(chunks, FramePooler(POOL), maxes, means,
+                                             progress))
         means = [m for m in means if len(m)]
         emb = np.concatenate(means) if means else np.zeros((0, 0), np.float32)
         return self._with_embedding(np.asarray(out, np.float32).reshape(-1), emb)
-
-    def _blocks(self, chunks):
-        """Feature chunks regrouped into blocks of at least ``chunk_frames`` frames."""
-        buf, n = [], 0
-        for c in chunks:
-            buf.append(c)
-            n += c.shape[-2]
-            if n >= self.chunk_frames:
-                yield np.concatenate(buf, axis=-2)
-                buf, n = [], 0
-        if buf:
-            yield np.concatenate(buf, axis=-2)
 
 
 class _NoveltyMethod(_StructureTask):
