@@ -6,13 +6,19 @@
 #   3. train conf/small_gpu.toml and conf/gpu.toml side by side on the GPU, each within
 #      BUDGET_MIN minutes (max_minutes), beam/LM tuning left for the CPU afterwards;
 #   4. if time is left, bench/gpu.py's front-end and CTC-decoder checks;
-#   5. copy what comes back to $OUT: small_last.pt, small_run.tar, large_run.tar, logs.tar.
+#   5. copy what comes back to $OUT: small_last.pt and small_run.tar (the first config),
+#      CONFIG_run.tar (and weights under 40 MB) of the others, logs.tar.
 # Usage there:  OUT=dir BUDGET_MIN=5.5 bash recipes/asr/gpu_run.sh
+# Other configs (recipes/asr/conf/NAME.toml, trained side by side; the first one's last.pt
+# comes back): CONFIGS="varied_gpu varied_gpu_m" (the varied-text run, README "Next GPU run").
 # Dry run on a CPU: WHEELS=none FEATURE_JOBS=2 AUDIODL_DATA=small-pack BUDGET_MIN=0.2 \
 #   EXTRA_SETS="--set max_steps_per_epoch=2 --set num_workers=0" bash recipes/asr/gpu_run.sh
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 OUT=${OUT:-/tmp/gpu_out}
+read -r -a CONFS <<< "${CONFIGS:-small_gpu gpu}"
+CONF_ARGS=()
+for c in "${CONFS[@]}"; do CONF_ARGS+=(--config "recipes/asr/conf/$c.toml"); done
 BUDGET_MIN=${BUDGET_MIN:-5.5}
 LIMIT_S=${LIMIT_S:-570}            # the whole script's wall limit (bench only if time is left)
 WORK=${GPU_WORK:-${TMPDIR:-/tmp}}  # scratch: site-packages, logs, feature cache, runs
@@ -50,12 +56,12 @@ print("ctc on", dev, float(torch.nn.functional.ctc_loss(lp, torch.ones(2, 5, dty
 PYEOF
 say "features"
 timeout 240 python3 recipes/asr/gpu_pack.py --fill-cache -j "${FEATURE_JOBS:-16}" \
-    --config recipes/asr/conf/small_gpu.toml --config recipes/asr/conf/gpu.toml \
+    "${CONF_ARGS[@]}" \
     || { say "feature extraction failed"; exit 4; }
 say "training (budget $BUDGET_MIN min each, side by side)"
 RUNS=${RUNS:-$WORK/runs}
 PIDS=()
-for c in small_gpu gpu; do
+for c in "${CONFS[@]}"; do
     # shellcheck disable=SC2086  # EXTRA_SETS: more --set KEY=VALUE words (dry runs)
     timeout $(( LIMIT_S - ($(date +%s) - T0) - 20 )) python3 -m audiodl.cli.main train asr \
         --config recipes/asr/conf/$c.toml --out $RUNS/$c --set max_minutes=$BUDGET_MIN \
@@ -67,9 +73,14 @@ DMON=$!
 wait "${PIDS[@]}"
 kill $DMON 2>/dev/null
 say "training done"; tail -n 3 "$LOGS"/train_*.log
-cp "$RUNS/small_gpu/last.pt" "$OUT/small_last.pt" 2>/dev/null
-tar -C $RUNS/small_gpu --exclude=last.pt -cf "$OUT/small_run.tar" . 2>/dev/null
-tar -C $RUNS/gpu --exclude='*.pt' --exclude='*.safetensors' -cf "$OUT/large_run.tar" . 2>/dev/null
+FIRST=${CONFS[0]}
+cp "$RUNS/$FIRST/last.pt" "$OUT/small_last.pt" 2>/dev/null
+tar -C "$RUNS/$FIRST" --exclude=last.pt -cf "$OUT/small_run.tar" . 2>/dev/null
+for c in "${CONFS[@]:1}"; do
+    # weights of a DS2-sized model are too large to come back; its logs and card do
+    tar -C "$RUNS/$c" --exclude='*.pt' --exclude='*.safetensors' -cf "$OUT/${c}_run.tar" . 2>/dev/null
+    find "$RUNS/$c" -maxdepth 1 -name '*.safetensors' -size -40M -exec cp {} "$OUT/" \;
+done
 LEFT=$(( LIMIT_S - ($(date +%s) - T0) - 10 ))
 if [ "$LEFT" -gt 40 ]; then
     say "bench/gpu.py frontend,ctc ($LEFT s left)"
