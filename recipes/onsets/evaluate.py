@@ -12,7 +12,10 @@ the trained folds' test folds (cross-validation mode). Peak picking comes
 from each model's card (tuned on validation by ``audiodl train``); the
 peers' thresholds (SuperFlux, librosa's ``delta``, madmom's with
 ``MADMOM_PYTHON`` set to a Python that has madmom 0.16.1) are tuned on the
-validation files of the first trained fold. Nothing here trains or tunes on test.
+validation files of the first trained fold; basic-pitch 0.4.0 (with ``BASICPITCH_PYTHON`` set
+to the Python of its own venv) is scored on the soft-attack subset only, pitched material, with
+its onset threshold tuned on the validation files with soft attacks. Nothing here trains or
+tunes on test.
 The config's ``test_corpora`` (e.g. the real-drum split of ``audiodl synth
 onsets_realdrums``) are scored as test sets of their own. Items whose manifest
 names subsets (``meta.subsets``, ``meta.kind``, soft/medium attack programs)
@@ -350,7 +353,7 @@ def main(argv=None):
                     help="Data root (default: $AUDIODL_DATA, else ~/.cache/audiodl/data).")
     ap.add_argument("--runs", default=None, help="Folder holding the run folders.")
     ap.add_argument("--work", default=None, help="Activations and results folder.")
-    ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON).")
+    ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON) and basic-pitch ($BASICPITCH_PYTHON).")
     ap.add_argument("--write-card", action="store_true",
                     help="Record the first fold model's test scores (every part) as "
                          "metrics.test and metrics.headline in its card (before audiodl ship).")
