@@ -16,6 +16,13 @@ Subcommands
     Helpers executed under ``$MADMOM_PYTHON`` (the Python of a separate venv
     with madmom 0.16.1): they import only madmom and numpy, so this file stays
     Python 3.9 compatible.
+``basicpitch-onsets --list L --out DIR`` (basic-pitch venv)
+    Executed under ``$BASICPITCH_PYTHON`` (a venv with basic-pitch 0.4.0 installed with
+    ``--no-deps`` plus onnxruntime, librosa, mir_eval, pretty_midi, resampy<0.4.3, scipy,
+    scikit-learn; no TensorFlow, so it runs the ONNX model that ships in the wheel): the
+    network runs once per file, then its note events are decoded at several onset
+    thresholds (frame threshold 0.3 and minimum note length 127.7 ms, its defaults), and
+    ``DIR/KEY.json`` gets ``{threshold: sorted note start times}`` (onsets = note starts).
 
 Results go to ``bench/results/onsets.json`` and a markdown table on stdout.
 Run with ``OMP_NUM_THREADS=1 NUMBA_NUM_THREADS=1 MKL_NUM_THREADS=1`` (set here
@@ -58,6 +65,31 @@ def cmd_madmom_activations(args):
     for key, path in _read_list(args.list):
         act = proc(path)
         np.save(os.path.join(args.out, key + ".npy"), np.asarray(act, dtype=np.float32))
+
+
+#: onset thresholds at which basic-pitch's notes are decoded (0.5: its default)
+BASICPITCH_THRESHOLDS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def cmd_basicpitch_onsets(args):
+    import numpy as np
+    from basic_pitch import ICASSP_2022_MODEL_PATH
+    from basic_pitch.inference import Model, run_inference
+    from basic_pitch.note_creation import model_output_to_notes
+    if not str(ICASSP_2022_MODEL_PATH).endswith(".onnx"):
+        raise SystemExit(f"basic-pitch would run {ICASSP_2022_MODEL_PATH}, not its ONNX model")
+    model = Model(ICASSP_2022_MODEL_PATH)
+    os.makedirs(args.out, exist_ok=True)
+    min_len = int(np.round(127.70 / 1000 * (22050 / 256)))  # predict()'s default, in frames
+    for key, path in _read_list(args.list):
+        out = run_inference(path, model)
+        res = {}
+        for thr in BASICPITCH_THRESHOLDS:
+            _, notes = model_output_to_notes(out, onset_thresh=thr, frame_thresh=0.3,
+                                             min_note_len=min_len)
+            res[str(thr)] = sorted(float(n[0]) for n in notes)
+        with open(os.path.join(args.out, key + ".json"), "w") as f:
+            json.dump(res, f)
 
 
 def cmd_madmom_time(args):
@@ -235,12 +267,16 @@ def main(argv=None):
     p = sub.add_parser("madmom-activations")
     p.add_argument("--list", required=True)
     p.add_argument("--out", required=True)
+    p = sub.add_parser("basicpitch-onsets")
+    p.add_argument("--list", required=True)
+    p.add_argument("--out", required=True)
     p = sub.add_parser("madmom-time")
     p.add_argument("--list", required=True)
     p.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args(argv)
     {"throughput": cmd_throughput, "online": cmd_online,
-     "madmom-activations": cmd_madmom_activations, "madmom-time": cmd_madmom_time}[args.cmd](args)
+     "madmom-activations": cmd_madmom_activations, "madmom-time": cmd_madmom_time,
+     "basicpitch-onsets": cmd_basicpitch_onsets}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,10 @@ the trained folds' test folds (cross-validation mode). Peak picking comes
 from each model's card (tuned on validation by ``audiodl train``); the
 peers' thresholds (SuperFlux, librosa's ``delta``, madmom's with
 ``MADMOM_PYTHON`` set to a Python that has madmom 0.16.1) are tuned on the
-validation files of the first trained fold. Nothing here trains or tunes on test.
+validation files of the first trained fold; basic-pitch 0.4.0 (with ``BASICPITCH_PYTHON`` set
+to the Python of its own venv) is scored on the soft-attack subset only, pitched material, with
+its onset threshold tuned on the validation files with soft attacks. Nothing here trains or
+tunes on test.
 The config's ``test_corpora`` (e.g. the real-drum split of ``audiodl synth
 onsets_realdrums``) are scored as test sets of their own. Items whose manifest
 names subsets (``meta.subsets``, ``meta.kind``, soft/medium attack programs)
@@ -172,6 +175,49 @@ def madmom_rows(cfg, test, valid, work):
     return rows
 
 
+def basicpitch_onsets(items, work):
+    """Note starts of basic-pitch 0.4.0 (its ONNX model, run by ``bench/onsets.py
+    basicpitch-onsets`` under ``$BASICPITCH_PYTHON``; cached per item): ``{id: {threshold:
+    times}}``, or None when ``BASICPITCH_PYTHON`` is unset."""
+    py = os.environ.get("BASICPITCH_PYTHON", "")
+    if not py or not os.path.exists(py):
+        return None
+    d = Path(work) / "activations" / "basicpitch"
+    todo = [it for it in items if not (d / f"{it['id']}.json").exists()]
+    if todo:
+        d.mkdir(parents=True, exist_ok=True)
+        lst = Path(work) / "basicpitch_files.txt"
+        lst.write_text("".join(f"{it['id']}\t{it['audio']}\n" for it in todo))
+        subprocess.run([py, str(HERE.parent.parent / "bench" / "onsets.py"),
+                        "basicpitch-onsets", "--list", str(lst), "--out", str(d)], check=True)
+    return {it["id"]: json.loads((d / f"{it['id']}.json").read_text()) for it in items}
+
+
+def basicpitch_rows(cfg, test, valid, work):
+    """basic-pitch rows on pitched material: note starts merged within 30 ms (as the
+    references), at its default onset threshold (0.5) and at the one tuned on the
+    validation files with soft attacks (pooled F at ``tune_window``)."""
+    from audiodl.decoders.peaks import combine_events
+    from audiodl.evaluation.onsets import evaluate, evaluate_many, summarize
+    valid = [it for it in valid if "soft attack" in item_subsets(it)]
+    est = basicpitch_onsets(test + valid, work)
+    if est is None:
+        print("[evaluate] BASICPITCH_PYTHON unset or missing: skipping basic-pitch", flush=True)
+        return {}
+
+    def on(i, thr):
+        return combine_events(est[i][thr], 0.03)
+
+    best = max(est[valid[0]["id"]], key=lambda thr: summarize(
+        [evaluate(it["onsets"], on(it["id"], thr), window=cfg.tune_window)
+         for it in valid])["sum"]["f_measure"]) if valid else "0.5"
+    rows = {"basic-pitch 0.4.0 note starts (ONNX, defaults)":
+            evaluate_many({it["id"]: (it["onsets"], on(it["id"], "0.5")) for it in test})}
+    rows[f"basic-pitch 0.4.0, onset threshold {best} tuned on valid"] = evaluate_many(
+        {it["id"]: (it["onsets"], on(it["id"], best)) for it in test})
+    return rows
+
+
 def evaluate_set(cfg, models, test, valid, peers, work, *, madmom, fold_of=None):
     from audiodl.decoders.peaks import PeakPickingParams as PP
     from audiodl.decoders.peaks import pick_onsets
@@ -231,6 +277,9 @@ def evaluate_set(cfg, models, test, valid, peers, work, *, madmom, fold_of=None)
     for label, srows in subs.items():
         ids = srows.pop("_ids")
         n_on = sum(len(refs[i]) for i in ids)
+        if madmom and label == "soft attack":  # basic-pitch: pitched material only
+            bp = basicpitch_rows(cfg, [it for it in test if it["id"] in set(ids)], valid, work)
+            srows.update({k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in bp.items()})
         table += (f"\n**Subset {label}** ({len(ids)} files, {n_on} onsets)\n\n"
                   + format_table(srows))
     return {"rows": {k: {q: v[q] for q in ("cpjku", "mirex")} for k, v in rows.items()},
@@ -304,7 +353,7 @@ def main(argv=None):
                     help="Data root (default: $AUDIODL_DATA, else ~/.cache/audiodl/data).")
     ap.add_argument("--runs", default=None, help="Folder holding the run folders.")
     ap.add_argument("--work", default=None, help="Activations and results folder.")
-    ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON).")
+    ap.add_argument("--peers", action="store_true", help="Also run madmom ($MADMOM_PYTHON) and basic-pitch ($BASICPITCH_PYTHON).")
     ap.add_argument("--write-card", action="store_true",
                     help="Record the first fold model's test scores (every part) as "
                          "metrics.test and metrics.headline in its card (before audiodl ship).")

@@ -28,6 +28,9 @@ fi
 if grep -q onsets_kits "$CONFIG"; then   # real GMRockKit mixes (needs hydrogen-data)
     audiodl synth onsets_kits -o "$D/onsets_kits" --hours 0.8 --seed 0
 fi
+if grep -q onsets_chatter "$CONFIG"; then   # chattering open hi-hat/cymbal decays (conf/chatter.toml)
+    audiodl synth onsets_chatter -o "$D/onsets_chatter" --hours 0.6 --seed 0
+fi
 if grep -q onsets_realdrums "$CONFIG"; then
     audiodl synth onsets_realdrums -o "$D/onsets_realdrums" --hours 1 --seed 0
 fi

@@ -7,8 +7,9 @@
 Scores every card's own offline peak picking (and, with ``--retune``, peak picking re-tuned
 on the same files without and with the decay-aware threshold, as ``audiodl train`` does with
 ``tune_decay``) on the validation items of fold ``fold`` of ``--config`` (the spec's folds),
-per subset (``meta.kind``; items of ``onsets_kits`` as ``kits:<kind>``) and for the files
-outside ``onsets_kits`` (``base files``: the validation set of a config without it). Several
+per subset (``meta.kind``; items of ``onsets_kits`` as ``kits:<kind>``, of ``onsets_chatter``
+as ``chatter:<kind>``) and for the files outside ``onsets_kits`` and ``onsets_chatter``
+(``base files``: the validation set of a config without them) and outside ``onsets_chatter``. Several
 cards: also the mean of their activations (a small ensemble) with re-tuned peak picking.
 """
 
@@ -26,6 +27,8 @@ HERE = Path(__file__).resolve().parent
 def subset(it):
     m = it.get("meta") or {}
     k = m.get("kind", "?")
+    if m.get("chatter"):
+        return f"chatter:{k}"
     return f"kits:{k}" if m.get("kit") == "gmrock" else k
 
 
@@ -49,7 +52,10 @@ def activations(card, items):
 def report(label, acts, items, params):
     from audiodl.decoders.peaks import pick_onsets
     from audiodl.evaluation.onsets import evaluate_many
-    groups = {"all": items, "base files": [it for it in items if it["id"][:3] != "x3_"]}
+    groups = {"all": items, "base files": [it for it in items if it["id"][:3] not in
+                                           ("x3_", "x4_")],
+              "without onsets_chatter": [it for it in items if not
+                                         (it.get("meta") or {}).get("chatter")]}
     for it in items:
         groups.setdefault(subset(it), []).append(it)
     keys = ("threshold", "smooth", "pre_max", "post_max", "decay_ratio", "decay_time")

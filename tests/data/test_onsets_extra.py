@@ -77,3 +77,31 @@ def test_kits_roles_and_corpus(tmp_path):
         on = read_times(tmp_path / it["annotations"]["onsets"])
         assert len(on) == it["meta"]["n_onsets"] > 0 and np.all(np.diff(on) >= 0.03)
         assert 0 < on[0] < it["duration"]
+
+
+def test_chatter_tail_flares_up_after_the_attack_only():
+    from audiodl.data.synth.onsets_chatter import chatter_tail
+    rng = np.random.default_rng(0)
+    n = SR
+    s = (np.exp(-np.arange(n) / (0.4 * SR)) * np.sign(np.sin(np.arange(n) * 1.3))).astype(np.float32)
+    out = chatter_tail(s, SR, rng, 0.01)
+    i0 = int(0.05 * SR)
+    assert np.array_equal(out[:i0], s[:i0])  # the attack is untouched
+    gain = 20 * np.log10(np.abs(out[i0:]) / np.abs(s[i0:]))
+    assert gain.max() - gain.min() > 3.0  # flare-ups of several dB
+    assert abs(np.mean(gain)) < 1.0  # the tail keeps its level on average
+    assert np.array_equal(chatter_tail(s[:10], SR, rng, 0.01), s[:10])  # too short: unchanged
+
+
+def test_chatter_corpus(tmp_path):
+    from audiodl.data.synth.onsets_chatter import plan
+    specs = plan(0.5, 0, 44100)
+    assert {s["split"] for s in specs} >= {"train", "valid"}
+    assert {s["kind"] for s in specs} == {"drum_sparse", "drum_groove"}
+    require_engines("onsets_chatter")
+    generate_corpus("onsets_chatter", tmp_path, hours=0.004, seed=3, jobs=1)
+    items = read_manifest(tmp_path / "manifest.jsonl", check_files=True)
+    assert items and all(it["meta"]["chatter"] for it in items)
+    for it in items:
+        on = read_times(tmp_path / it["annotations"]["onsets"])
+        assert len(on) == it["meta"]["n_onsets"] > 0 and np.all(np.diff(on) >= 0.03)

@@ -52,7 +52,7 @@ logger = logging.getLogger(__name__)
 
 TASKS = ("musicspeech", "onsets", "speech", "singing", "structure", "similarity",
          "structure_varied", "nonspeech", "onsets_extra", "onsets_realdrums", "onsets_kits",
-         "machinery")
+         "onsets_chatter", "machinery")
 FORMAT_VERSION = 1
 _CTX = {}
 
