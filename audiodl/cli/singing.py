@@ -16,7 +16,7 @@ FORMATS = ("mirex", "audacity", "csv", "json", "jams")
 
 
 @click.command()
-@task_options(FORMATS, "mirex", backends=("auto", "onnx", "torch"))
+@task_options(FORMATS, "mirex", backends=("auto", "onnx", "onnx-int8", "torch"))
 @click.option("--threshold", type=float, default=None,
               help="Decision threshold in [0, 1] on the median-filtered singing probability "
                    "(default: tuned on validation, see the card).")

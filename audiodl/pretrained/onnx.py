@@ -48,7 +48,7 @@ from typing import Optional
 from ..errors import ModelError
 
 __all__ = ["export", "export_all", "check_export", "TOLERANCE", "onnx_file", "verified_onnx", "read_sums", "SUMS_FILE",
-           "OPSET", "EXPORT_LENGTH"]
+           "OPSET", "EXPORT_LENGTH", "record_graph"]
 
 #: ONNX opset of exported graphs (supported by onnxruntime >= 1.16)
 OPSET = 17
@@ -58,9 +58,21 @@ SUMS_FILE = "onnx.sha256"
 EXPORT_LENGTH = 301
 
 
-def onnx_file(card) -> str:
-    """File name of the graph of ``card`` in its weights folder."""
-    return f"{card.name}.onnx"
+def onnx_file(card, *, int8: bool = False) -> str:
+    """File name of the graph of ``card`` in its weights folder.
+
+    ``int8``: the 8-bit graph (``NAME.int8.onnx``), made from the float graph
+    by a task's recipe (``recipes/singing/quantize.py --ship``), shipped only
+    where it keeps the task's test score; the backend prefers it on CPU.
+    """
+    return f"{card.name}.int8.onnx" if int8 else f"{card.name}.onnx"
+
+
+def record_graph(path) -> None:
+    """Record the sha256 of the graph ``path`` in ``onnx.sha256`` of its folder."""
+    from .weights import sha256_of
+    path = Path(path)
+    _write_sums(path.parent, path.name, sha256_of(path))
 
 
 def read_sums(directory) -> dict:
@@ -88,8 +100,10 @@ def _write_sums(directory, name: str, digest: Optional[str]) -> None:
     os.replace(tmp, p)
 
 
-def verified_onnx(card, directory) -> Path:
+def verified_onnx(card, directory, *, int8: bool = False) -> Path:
     """Path of the shipped graph of ``card`` after checking its sha256 (``onnx.sha256``).
+
+    ``int8``: the 8-bit graph ``NAME.int8.onnx`` instead of the float one.
 
     Raises
     ------
@@ -99,11 +113,11 @@ def verified_onnx(card, directory) -> Path:
         by the ONNX Runtime backend.)
     """
     from .weights import sha256_of
-    name = onnx_file(card)
+    name = onnx_file(card, int8=int8)
     path = Path(directory) / name
     if not path.exists():
-        raise ModelError(f"{card.name}: no ONNX graph {path}; make it with "
-                         f"'audiodl export {card.name}'")
+        how = "recipes/singing/quantize.py --ship" if int8 else f"'audiodl export {card.name}'"
+        raise ModelError(f"{card.name}: no ONNX graph {path}; make it with {how}")
     want = read_sums(directory).get(name)
     if want is None:
         raise ModelError(f"{card.name}: {path} has no sha256 in {Path(directory) / SUMS_FILE}; "

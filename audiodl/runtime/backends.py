@@ -35,7 +35,7 @@ __all__ = ["Backend", "TorchBackend", "NumpyBackend", "make_backend", "BACKENDS"
 
 # OnnxBackend lives in .onnx_backend (imports onnxruntime only when used)
 
-BACKENDS = ("auto", "torch", "numpy", "onnx")
+BACKENDS = ("auto", "torch", "numpy", "onnx", "onnx-int8")
 
 
 def _sigmoid(x):
@@ -113,10 +113,12 @@ def make_backend(card, weights_dir, *, backend: str = "auto", device: str = "cpu
     ----------
     card : ModelCard
     weights_dir : path of the folder holding ``card.weights`` (and ``NAME.onnx``)
-    backend : {'auto', 'torch', 'numpy', 'onnx'}
-        ``auto`` on CPU: ONNX Runtime when ``NAME.onnx`` is there, its sha256
-        matches ``onnx.sha256`` and it was exported from the card's weights;
-        else numpy for the excerpt CNNs; else torch. On other devices: torch.
+    backend : {'auto', 'torch', 'numpy', 'onnx', 'onnx-int8'}
+        ``auto`` on CPU: ONNX Runtime on the 8-bit graph ``NAME.int8.onnx``
+        when one is shipped (sha256 in ``onnx.sha256``, made from the card's
+        weights), else on ``NAME.onnx`` under the same checks; else numpy for
+        the excerpt CNNs; else torch. On other devices: torch. ``onnx``: the
+        float graph only; ``onnx-int8``: the 8-bit graph only.
     device : str
         torch device; ``onnx`` with ``cuda`` uses ONNX Runtime's CUDA provider.
     threads : int or None
@@ -129,6 +131,24 @@ def make_backend(card, weights_dir, *, backend: str = "auto", device: str = "cpu
 
     if backend not in BACKENDS:
         raise ParameterError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend == "onnx-int8" or (backend == "auto" and device == "cpu"):
+        from . import onnx_backend
+        from ..pretrained.onnx import onnx_file, read_sums
+        if backend == "onnx-int8" or onnx_file(card, int8=True) in read_sums(weights_dir):
+            try:
+                if not onnx_backend.available():
+                    raise ModelError("onnxruntime is not installed (pip install onnxruntime)")
+                from ..pretrained.onnx import verified_onnx
+                b = onnx_backend.OnnxBackend(verified_onnx(card, Path(weights_dir), int8=True),
+                                             threads=threads, device=device,
+                                             weights_sha256=card.sha256)
+                b.name = "onnx-int8"
+                return b
+            except ModelError as exc:
+                if backend == "onnx-int8":
+                    raise
+                logging.getLogger(__name__).info("8-bit ONNX graph unavailable (%s); "
+                                                 "trying the float graph", exc)
     if backend == "onnx" or (backend == "auto" and device == "cpu"):
         from . import onnx_backend
         try:

@@ -183,7 +183,7 @@ class Pipeline:
         ----------
         name : str or None
             Shipped model name or ``.json`` card path; None: the task's default.
-        backend : {'auto', 'torch', 'numpy', 'onnx'}
+        backend : {'auto', 'torch', 'numpy', 'onnx', 'onnx-int8'}
         device : str
             torch device.
         """

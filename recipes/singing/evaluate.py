@@ -92,6 +92,9 @@ def main(argv=None):
     ap.add_argument("--threshold", type=float, default=None)
     ap.add_argument("--median", type=float, default=None, help="[s]")
     ap.add_argument("--speed", action="store_true", help="measure x real time on one thread")
+    ap.add_argument("--backend", default="torch", choices=("torch", "onnx", "onnx-int8", "auto"),
+                    help="inference backend (onnx-int8: the 8-bit graph NAME.int8.onnx next "
+                         "to the card, see quantize.py --ship)")
     ap.add_argument("--tta", default="", help="pitch-shift factors to average, e.g. 0.9,1,1.1")
     ap.add_argument("--into-card", action="store_true",
                     help="record the scores as metrics.test (and the headline) in the card "
@@ -118,7 +121,7 @@ def main(argv=None):
     held_out = set(data.get("held_out_voices", []))
     join_gap = args.join_gap if args.join_gap is not None else float(data.get("label_join_gap")
                                                                       or 0.0)
-    pipe = SingingDetector.from_pretrained(args.model, backend="torch")
+    pipe = SingingDetector.from_pretrained(args.model, backend=args.backend)
     items = [it for it in read_manifest(args.manifest)
              if args.split is None or it.get("split") == args.split]
     per_group, per_group_fine, files, saved = {}, {}, [], {}
@@ -145,7 +148,7 @@ def main(argv=None):
     table = {g: aggregate(rs) for g, rs in per_group.items()}
     out = {"model": card.name, "manifest": args.manifest, "decoder": pipe.params(
         threshold=args.threshold, median=args.median).to_dict(),
-        "held_out_voices": sorted(held_out), "tta": factors, "label_join_gap": join_gap,
+        "held_out_voices": sorted(held_out), "tta": factors, "backend": pipe.backend.name, "label_join_gap": join_gap,
         "groups": table, "files": files}
     if join_gap:
         out["groups_fine"] = {g: aggregate(rs) for g, rs in per_group_fine.items()}

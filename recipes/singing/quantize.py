@@ -18,8 +18,13 @@ reports, per graph, the network's seconds (one thread), the frame error and
 F1 (labels joined as in the card's ``training.data.label_join_gap``, else as
 written) and the largest difference of the probabilities.
 
-The 8-bit graph is not used by ``audiodl singing`` (the shipped graph is the
-float export, checked against torch); this measures what it would give.
+``--ship`` writes the 8-bit graph next to the model's card as
+``NAME.int8.onnx`` and records its sha256 in ``onnx.sha256`` there: for a
+shipped model that is the package's weights folder, and ``audiodl singing``
+(``--backend auto``) then runs it on CPU (``--backend onnx`` runs the float
+graph). Its metadata keeps the float export's ``weights_sha256``, so after a
+weight change the stale 8-bit graph is refused and the float graph is used.
+Ship it only when it keeps the test score (``evaluate.py --backend onnx-int8``).
 """
 
 from __future__ import annotations
@@ -86,9 +91,13 @@ def main(argv=None):
     ap.add_argument("--n-calibration", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
     ap.add_argument("--manifest", default=None, help="files to compare the graphs on")
-    ap.add_argument("--out", required=True, help="the 8-bit .onnx file")
+    ap.add_argument("--out", default=None, help="the 8-bit .onnx file")
+    ap.add_argument("--ship", action="store_true",
+                    help="write NAME.int8.onnx next to the card and record its sha256")
     ap.add_argument("--json", default=None, help="write the comparison here")
     args = ap.parse_args(argv)
+    if (args.out is None) == (not args.ship):
+        ap.error("give --out FILE or --ship")
     os.environ["AUDIODL_THREADS"] = "1"
 
     import numpy as np
@@ -102,6 +111,11 @@ def main(argv=None):
     from audiodl.types import Activations
 
     pipe = SingingDetector.from_pretrained(args.model, backend="torch")
+    if args.ship:
+        from audiodl.pretrained import resolve
+        from audiodl.pretrained.onnx import onnx_file
+        _, wdir = resolve(args.model or pretrained.default_model("singing"))
+        args.out = os.path.join(str(wdir), onnx_file(pipe.card, int8=True))
     cal = list(read_manifest(args.calibration))[:args.n_calibration]
     feats = [np.concatenate(list(pipe.feature_chunks(it["audio"])))[:args.frames][None]
              .astype(np.float32) for it in cal]
@@ -109,6 +123,9 @@ def main(argv=None):
         float_onnx = os.path.join(tmp, "float.onnx")
         export(args.model or pretrained.default_model("singing"), float_onnx)
         quantize(float_onnx, args.out, feats)
+        if args.ship:
+            from audiodl.pretrained.onnx import record_graph
+            record_graph(args.out)
         out = {"model": pipe.card.name, "calibration_files": len(feats), "graph": args.out}
         if args.manifest:
             from audiodl.runtime.onnx_backend import OnnxBackend

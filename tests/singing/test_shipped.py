@@ -69,3 +69,23 @@ def test_cli_prints_mirex_rows(detector, clips):
     rows = [line.split("\t") for line in r.output.strip().splitlines()]
     assert rows and all(len(x) == 3 and x[2] == "singing" and float(x[0]) < float(x[1])
                         for x in rows)
+
+
+def test_int8_graph_when_shipped_is_the_default_and_close_to_float(detector, clips):
+    """`auto` runs the shipped 8-bit graph; its probabilities stay near the float graph's."""
+    pytest.importorskip("onnxruntime")
+    from audiodl import pretrained
+    from audiodl.pretrained import onnx as ox
+    from audiodl.tasks.singing import SingingDetector
+    card = detector.card
+    if ox.onnx_file(card, int8=True) not in ox.read_sums(pretrained.WEIGHTS_DIR):
+        pytest.skip("no 8-bit graph shipped")
+    auto = SingingDetector.from_pretrained(backend="auto")
+    flt = SingingDetector.from_pretrained(backend="onnx")
+    assert auto.backend.name == "onnx-int8" and flt.backend.name == "onnx"
+    assert auto.backend.meta["weights_sha256"] == card.sha256
+    a = auto.activations(clips["vocal"][0]).values
+    b = flt.activations(clips["vocal"][0]).values
+    assert a.shape == b.shape
+    assert float(np.abs(a - b).max()) < 0.25
+    assert float(np.abs(a - b).mean()) < 0.02

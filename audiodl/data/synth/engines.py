@@ -161,7 +161,7 @@ class FluidRenderer:
             if not (np.any(buf) or np.any(buf2)):
                 break
 
-    def render(self, notes, duration, *, programs, soundfont=None, controls=()):
+    def render(self, notes, duration, *, programs, soundfont=None, controls=(), bends=()):
         """Render notes to mono float32 audio.
 
         Parameters
@@ -177,6 +177,9 @@ class FluidRenderer:
             Name of a loaded soundfont; default the first one.
         controls : sequence of (time, channel, cc, value)
             Extra MIDI control changes (volume, pan, expression ...).
+        bends : sequence of (time, channel, value)
+            Pitch-bend events, value -8192..8191 (0: none; 4096 = one semitone
+            with the default bend range of two semitones).
 
         Returns
         -------
@@ -218,6 +221,10 @@ class FluidRenderer:
             s = int(round(t * self.sr / BLOCK)) * BLOCK
             if s < n_total:
                 events.append((s, 1, 2, int(ch), int(cc), int(val)))
+        for t, ch, val in bends:
+            s = int(round(t * self.sr / BLOCK)) * BLOCK
+            if s < n_total:
+                events.append((s, 1, 3, int(ch), int(np.clip(val, -8192, 8191)), 0))
         events.sort()
         left = np.zeros(n_total, dtype=np.float32)
         right = np.zeros(n_total, dtype=np.float32)
@@ -230,8 +237,10 @@ class FluidRenderer:
                 self._fs.noteon(a, b, max(1, min(127, c)))
             elif kind == 1:
                 self._fs.noteoff(a, b)
-            else:
+            elif kind == 2:
                 self._fs.cc(a, b, c)
+            else:
+                self._fs.pitch_bend(a, b)
         if n_total > pos:
             self._render_into(left, right, pos, n_total - pos)
         self._reset()

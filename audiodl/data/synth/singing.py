@@ -518,6 +518,40 @@ def _sung_line(kind, mel_notes, dur, ctx, rng, rng2, meta):
     return vocal, _join(sorted(list(spans) + heard), JOIN_GAP)
 
 
+def lead_expression(notes, channel, rng, *, step=0.01):
+    """Singer-like expression for a lead instrument's melody (hard negatives).
+
+    Per note on ``channel``: a pitch scoop into the note (half the notes,
+    30-150 cents below, 50-150 ms), vibrato that grows in after 0.15-0.4 s
+    (4.5-7 Hz, 15-70 cents, rate and depth drawn per item, jittered per
+    note) and an expression (CC 11) swell. Returns ``(controls, bends)`` for
+    :meth:`~audiodl.data.synth.engines.FluidRenderer.render`.
+    """
+    rate0 = float(rng.uniform(4.5, 7.0))
+    depth0 = float(rng.uniform(15.0, 70.0))
+    scoop_p = float(rng.uniform(0.2, 0.8))
+    controls, bends = [], []
+    per_cent = 4096.0 / 100.0  # default bend range: two semitones over 8192
+    for start, end, _, _, ch in sorted(x for x in notes if x[4] == channel):
+        dur = end - start
+        rate = rate0 * float(rng.uniform(0.9, 1.1))
+        depth = depth0 * float(rng.uniform(0.7, 1.3))
+        delay = float(rng.uniform(0.15, 0.4))
+        scoop = float(rng.uniform(30, 150)) if rng.random() < scoop_p else 0.0
+        scoop_t = float(rng.uniform(0.05, 0.15))
+        phase = float(rng.uniform(0, 2 * np.pi))
+        t = np.arange(0.0, dur, step)
+        cents = -scoop * np.clip(1.0 - t / scoop_t, 0.0, 1.0)
+        grow = np.clip((t - delay) / 0.3, 0.0, 1.0)
+        cents = cents + depth * grow * np.sin(2 * np.pi * rate * t + phase)
+        bends += [(start + float(a), ch, int(round(c * per_cent))) for a, c in zip(t, cents)]
+        lo, hi = int(rng.integers(60, 100)), int(rng.integers(105, 128))
+        for a in np.arange(0.0, dur, 0.05):
+            x = min(1.0, a / max(0.1, 0.6 * dur))
+            controls.append((start + float(a), ch, 11, int(lo + (hi - lo) * x)))
+    return controls, bends
+
+
 def generate(spec, ctx, out_dir):
     """Render one song; returns its manifest item."""
     sr = ctx.sr
@@ -530,6 +564,8 @@ def generate(spec, ctx, out_dir):
     mel = score.melody_part
     fonts = ctx.renderer.soundfonts
     soundfont = fonts[int(rng.integers(len(fonts)))]
+    if spec.get("soundfont") is not None:  # forced (recipes/singing/leads.py); draws unchanged
+        soundfont = spec["soundfont"]
     accomp = [k for k in range(len(score.parts)) if k != mel]
     sung_kind = kind in ENGINE or kind == "mixed"
     with_melody = kind in ("instrumental", "choir") or (kind == "speech" and rng2.random() < 0.5)
@@ -545,12 +581,24 @@ def generate(spec, ctx, out_dir):
         program_map = {mel: int(spec["lead"])}
     notes, programs, _ = score.to_notes(jitter=0.008, rng=rng, parts=None if with_melody else accomp,
                                         program_map=program_map)
-    acc, _ = ctx.renderer.render(notes, dur, programs=programs, soundfont=soundfont)
+    controls, bends = (), ()
+    if kind == "instrumental" and spec.get("expression"):
+        # singer-like lead (recipes/singing/leads.py): register shift, scoops, vibrato, swells
+        rng3 = item_rng(spec["seed"], spec["index"], salt=54)
+        ch = score.parts[mel].channel
+        shift = int(rng3.choice([-12, 0, 0, 12]))
+        notes = [(a, b, int(np.clip(p + shift, 36, 96)) if c == ch else p, v, c)
+                 for a, b, p, v, c in notes]
+        controls, bends = lead_expression(notes, ch, rng3)
+    acc, _ = ctx.renderer.render(notes, dur, programs=programs, soundfont=soundfont,
+                                 controls=controls, bends=bends)
     acc = acc / (active_rms(acc) + 1e-9) * 0.1
     n = len(acc)
     vocal = np.zeros(n, dtype=np.float32)
     meta = {"kind": kind, "soundfont": soundfont, "tempo": round(score.tempo, 3),
             "programs": {str(k): int(v) for k, v in programs.items()}}
+    if bends:
+        meta["lead_expression"] = {"shift": shift, "bends": len(bends)}
     sing_spans = []
     if sung_kind:
         mel_notes, _, _ = score.to_notes(jitter=0.01, rng=rng, parts=[mel],
@@ -583,7 +631,9 @@ def generate(spec, ctx, out_dir):
         vocal *= 10 ** (vac / 20.0)
         meta["vocal_to_accompaniment_db"] = round(vac, 2)
     mix = acc + vocal
-    mix, aug = random_augment(mix, sr, rng, p_reverb=0.5, p_eq=0.4, p_noise=0.3, p_codec=0.15)
+    # p_noise: a spec may ask for more noise (recipes/singing/leads.py); the draws stay the same
+    mix, aug = random_augment(mix, sr, rng, p_reverb=0.5, p_eq=0.4,
+                              p_noise=float(spec.get("p_noise", 0.3)), p_codec=0.15)
     meta["augment"] = aug
     segs, t = [], 0.0
     for a, b in sing_spans:
