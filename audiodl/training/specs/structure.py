@@ -44,6 +44,7 @@ DECODER_GRID = {
     "look": [1.0, 2.0, 3.0, 4.0, 6.0, 8.0],
     "label_threshold": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8],
     "min_segment": [3.0],
+    "repeat_split": [0.0, 0.5, 0.6, 0.7],
 }
 
 
@@ -256,8 +257,9 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
     acts : list of Activations [shape=(n, 1 + d)]
     refs : list of Segments
     grid : dict or None
-        ``threshold``, ``look`` (pre_max = post_max [s]), ``min_segment`` [s] and
-        ``label_threshold`` values (default :data:`DECODER_GRID`).
+        ``threshold``, ``look`` (pre_max = post_max [s]), ``min_segment`` [s],
+        ``repeat_split`` (tuned jointly, for HR F@0.5 s) and ``label_threshold``
+        values (default :data:`DECODER_GRID`).
     min_duration : float [s]
         Context of the method (shorter songs give one segment).
     base : StructureParams or None
@@ -285,9 +287,11 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
         return summarize(res)
 
     best, best_s = base, -1.0
-    for thr, look, ms in itertools.product(grid["threshold"], grid["look"],
-                                           grid.get("min_segment", [base.min_segment])):
-        p = base.replace(threshold=thr, pre_max=look, post_max=look, min_segment=ms)
+    for thr, look, ms, rs in itertools.product(grid["threshold"], grid["look"],
+                                               grid.get("min_segment", [base.min_segment]),
+                                               grid.get("repeat_split", [base.repeat_split])):
+        p = base.replace(threshold=thr, pre_max=look, post_max=look, min_segment=ms,
+                         repeat_split=rs)
         s = run(p.replace(label_threshold=0.0))["hr0.5_f"]  # labels do not move boundaries
         if s > best_s + 1e-9:
             best, best_s = p, s
