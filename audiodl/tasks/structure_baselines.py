@@ -35,7 +35,7 @@ from ..errors import ParameterError
 from ..types import Segments
 
 __all__ = ["FramePooler", "foote_novelty", "sf_novelty", "StructureParams",
-           "decode_structure", "pick_boundaries", "split_repeats", "label_segments", "normalize_curve",
+           "decode_structure", "pick_boundaries", "split_repeats", "structure_boundaries", "label_segments", "normalize_curve",
            "section_names"]
 
 
@@ -330,6 +330,20 @@ def split_repeats(times: np.ndarray, feats: np.ndarray, fps: float, *, threshold
     return np.sort(np.concatenate([times, np.asarray(added, np.float64) / fps]))
 
 
+def structure_boundaries(curve: np.ndarray, feats: np.ndarray, fps: float, duration: float,
+                         params: StructureParams, *, min_duration: float = 0.0):
+    """The inner boundaries [s] :func:`decode_structure` segments at (None: one segment)."""
+    if duration <= 0:
+        raise ParameterError(f"duration must be > 0 seconds, got {duration}")
+    if duration < min_duration or len(curve) < 3:
+        return None
+    times = pick_boundaries(curve, fps, duration, params)
+    if params.repeat_split > 0:
+        times = split_repeats(times, feats, fps, threshold=params.repeat_split,
+                              min_segment=params.min_segment)
+    return times
+
+
 def decode_structure(curve: np.ndarray, feats: np.ndarray, fps: float, duration: float,
                      params: StructureParams, *, min_duration: float = 0.0) -> Segments:
     """Labelled segments covering ``[0, duration]`` from a boundary curve and features.
@@ -350,14 +364,9 @@ def decode_structure(curve: np.ndarray, feats: np.ndarray, fps: float, duration:
     -------
     Segments
     """
-    if duration <= 0:
-        raise ParameterError(f"duration must be > 0 seconds, got {duration}")
-    if duration < min_duration or len(curve) < 3:
+    times = structure_boundaries(curve, feats, fps, duration, params, min_duration=min_duration)
+    if times is None:
         return Segments(intervals=np.array([[0.0, duration]]), labels=("A",))
-    times = pick_boundaries(curve, fps, duration, params)
-    if params.repeat_split > 0:
-        times = split_repeats(times, feats, fps, threshold=params.repeat_split,
-                              min_segment=params.min_segment)
     edges = np.concatenate([[0.0], times, [duration]])
     frames = np.minimum(np.round(edges * fps).astype(int), len(feats))
     frames[-1] = len(feats)
