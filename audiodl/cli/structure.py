@@ -25,6 +25,8 @@ DECODING = {
     "post_avg": "Future context of the moving average [s].",
     "min_segment": "Shortest section; closer boundaries are merged [s].",
     "label_threshold": "Segment distance (0-2) below which sections share a label.",
+    "repeat_split": "Split a segment that starts or ends with a copy of another segment when "
+                    "their frames match this well (cosine, 0-1; 0: off).",
 }
 
 

@@ -13,7 +13,9 @@
   novelty of the lag columns (librosa's ``stack_memory``,
   ``recurrence_matrix`` and ``recurrence_to_lag``);
 * :class:`StructureParams` and :func:`decode_structure` — peak picking of a
-  boundary curve (madmom-style, :mod:`audiodl.decoders.peaks`) and section
+  boundary curve (madmom-style, :mod:`audiodl.decoders.peaks`), optionally
+  :func:`split_repeats` (a segment that starts or ends with a copy of
+  another segment is split there: A A found as one segment), and section
   labels from segment similarity + agglomerative clustering
   (:mod:`audiodl.decoders.sections`, re-exported here).
 
@@ -33,7 +35,7 @@ from ..errors import ParameterError
 from ..types import Segments
 
 __all__ = ["FramePooler", "foote_novelty", "sf_novelty", "StructureParams",
-           "decode_structure", "pick_boundaries", "label_segments", "normalize_curve",
+           "decode_structure", "pick_boundaries", "split_repeats", "structure_boundaries", "label_segments", "normalize_curve",
            "section_names"]
 
 
@@ -212,6 +214,10 @@ class StructureParams(ParamSet):
     label_threshold : float
         Distance (1 - similarity, in [0, 2]) below which segments are merged
         into one label by average-linkage clustering.
+    repeat_split : float
+        Cosine similarity (in (0, 1]) above which a segment that starts or
+        ends with a copy of another segment is split there
+        (:func:`split_repeats`); 0: off.
     """
 
     what = "structure decoding"
@@ -224,12 +230,16 @@ class StructureParams(ParamSet):
     post_avg: float = 0.0
     min_segment: float = 3.0
     label_threshold: float = 0.35
+    repeat_split: float = 0.0
 
     def __post_init__(self):
         self._as_floats()
         if self.label_threshold > 2:
             raise ParameterError("structure decoding: label_threshold must be in [0, 2], got "
                                  f"{self.label_threshold}")
+        if self.repeat_split > 1:
+            raise ParameterError("structure decoding: repeat_split must be in [0, 1], got "
+                                 f"{self.repeat_split}")
 
 
 def pick_boundaries(curve: np.ndarray, fps: float, duration: float,
@@ -249,6 +259,88 @@ def pick_boundaries(curve: np.ndarray, fps: float, duration: float,
             if all(abs(times[i] - times[j]) >= ms for j in kept):
                 kept.append(i)
         times = np.sort(times[kept])
+    return times
+
+
+def split_repeats(times: np.ndarray, feats: np.ndarray, fps: float, *, threshold: float, min_segment: float, max_passes: int = 8) -> np.ndarray:
+    """Add the inner boundaries of segments that hold a copy of another segment.
+
+    A section repeated back to back without a cue (A A, the same
+    arrangement) often leaves no peak in a boundary curve, while the same
+    section elsewhere in the song (A A B A) is found as a segment of its
+    own. Each segment ``[a, e)`` of at least ``2 * min_segment`` is compared
+    with every other segment ``j`` of length ``L`` (``min_segment <= L <=
+    e - a - min_segment``): the mean cosine similarity of the time-aligned
+    frames of ``j`` and of ``[a, a + L)`` (the segment starts with a copy
+    of ``j``: candidate boundary ``a + L``), and of ``j`` and ``[e - L,
+    e)`` (it ends with one: ``e - L``). The best candidate at or above
+    ``threshold`` is added. Passes over all segments repeat until none is
+    split (A A A: two passes).
+
+    Parameters
+    ----------
+    times : np.ndarray [shape=(k,)] [s]
+        Boundaries, ascending, inside ``(0, duration)``.
+    feats : np.ndarray [shape=(n, d)]
+        Frames at ``fps`` (z-scored over the file and scaled to unit length here).
+    fps : float [Hz]
+    threshold : float in (0, 1]
+    min_segment : float [s]
+    max_passes : int
+
+    Returns
+    -------
+    np.ndarray [shape=(k',)], k' >= k [s], ascending
+    """
+    times = np.asarray(times, dtype=np.float64)
+    n = len(feats)
+    if threshold <= 0 or n == 0 or feats.shape[1] == 0:
+        return times
+    x = unit_rows(feats).astype(np.float32)
+    msf = max(1, int(round(min_segment * fps)))
+    bounds = sorted({0, n} | {int(min(max(round(t * fps), 0), n)) for t in times})
+    added = []
+    for _ in range(int(max_passes)):
+        segs = list(zip(bounds[:-1], bounds[1:]))
+        lens = np.array([e - a for a, e in segs])
+        new = []
+        for i, (a, e) in enumerate(segs):
+            if e - a < 2 * msf:
+                continue
+            cand = [j for j in range(len(segs)) if j != i and msf <= lens[j] <= e - a - msf]
+            if not cand:
+                continue
+            g = x[a:e] @ x.T  # (e - a, n): frame similarities of this segment to the song
+            best, where = threshold, None
+            for j in cand:
+                s2, L = segs[j][0], int(lens[j])
+                k = np.arange(L)
+                for off in (0, e - a - L):  # copy at the start, copy at the end
+                    v = float(g[off + k, s2 + k].mean())
+                    if v >= best:
+                        best, where = v, a + (L if off == 0 else off)
+            if where is not None:
+                new.append(where)
+        if not new:
+            break
+        added += new
+        bounds = sorted(set(bounds) | set(new))
+    if not added:
+        return times
+    return np.sort(np.concatenate([times, np.asarray(added, np.float64) / fps]))
+
+
+def structure_boundaries(curve: np.ndarray, feats: np.ndarray, fps: float, duration: float,
+                         params: StructureParams, *, min_duration: float = 0.0):
+    """The inner boundaries [s] :func:`decode_structure` segments at (None: one segment)."""
+    if duration <= 0:
+        raise ParameterError(f"duration must be > 0 seconds, got {duration}")
+    if duration < min_duration or len(curve) < 3:
+        return None
+    times = pick_boundaries(curve, fps, duration, params)
+    if params.repeat_split > 0:
+        times = split_repeats(times, feats, fps, threshold=params.repeat_split,
+                              min_segment=params.min_segment)
     return times
 
 
@@ -272,11 +364,9 @@ def decode_structure(curve: np.ndarray, feats: np.ndarray, fps: float, duration:
     -------
     Segments
     """
-    if duration <= 0:
-        raise ParameterError(f"duration must be > 0 seconds, got {duration}")
-    if duration < min_duration or len(curve) < 3:
+    times = structure_boundaries(curve, feats, fps, duration, params, min_duration=min_duration)
+    if times is None:
         return Segments(intervals=np.array([[0.0, duration]]), labels=("A",))
-    times = pick_boundaries(curve, fps, duration, params)
     edges = np.concatenate([[0.0], times, [duration]])
     frames = np.minimum(np.round(edges * fps).astype(int), len(feats))
     frames[-1] = len(feats)

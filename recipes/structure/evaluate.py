@@ -9,7 +9,9 @@ training templates' validation); the CNN's decoder was tuned on its
 validation during training (it is in its card; ``--retune`` tunes it again
 on these songs, for old cards trained with another validation), the Foote and structural-features decoders are tuned on
 them here with the same grid (:func:`audiodl.training.specs.structure.tune_decoder`).
-Test songs: the ``test`` split of ``--manifest`` and every song of each
+``--params-from RESULTS.json`` takes the Foote and SF decoders of an
+earlier run of this script instead (no tuning: to score them on a new test
+set). Test songs: the ``test`` split of ``--manifest`` and every song of each
 ``--test-manifest`` (reported per test set). Scores: mir_eval hit rates at
 0.5 s and 3 s with ``trim=True`` (file start and end excluded), pairwise F
 and NCE F, means over songs. Several ``--card`` runs (seeds) give mean ± std.
@@ -83,6 +85,10 @@ def main(argv=None):
     ap.add_argument("--methods", default="cnn,foote,sf")
     ap.add_argument("--retune", action="store_true",
                     help="Tune the CNN's decoder on these validation songs too (default: the card's).")
+    ap.add_argument("--params-from", default=None,
+                    help="A results JSON of this script: the Foote / SF decoders (and their "
+                         "validation scores) are taken from it instead of tuned again, e.g. to "
+                         "score them on a new test set.")
     ap.add_argument("--out", default="recipes/structure/results/test.json")
     ap.add_argument("--write-card", action="store_true",
                     help="Also record the test scores in each CNN card's metrics (before "
@@ -101,6 +107,10 @@ def main(argv=None):
                "test_songs": {k: len(v) for k, v in tests.items()},
                "trim": True, "methods": {}}
     methods = args.methods.split(",")
+    earlier = (json.loads(Path(args.params_from).read_text())["methods"]
+               if args.params_from else None)
+    if earlier is not None:
+        results["params_from"] = args.params_from
     for method in methods:
         if method == "cnn":
             pipes = [(c, StructurePipeline.from_pretrained(c)) for c in args.card]
@@ -109,7 +119,11 @@ def main(argv=None):
         # name: the card path (cnn) or the method
         for name, pipe in pipes:
             t0 = time.process_time()
-            if method != "cnn" or args.retune:  # tune on validation with the training spec's grid
+            if method != "cnn" and earlier is not None:
+                if method not in earlier:
+                    raise SystemExit(f"{args.params_from}: no decoder of {method!r}")
+                params, vs = earlier[method]["params"], earlier[method]["valid"]
+            elif method != "cnn" or args.retune:  # tune on validation with the training spec's grid
                 vacts = [pipe.activations(it["audio"]) for it in valid]
                 dec, vs = tune_decoder(vacts, [reference(it) for it in valid],
                                        min_duration=pipe.context_seconds,

@@ -33,6 +33,10 @@ python recipes/structure/make_varied.py --generator families -o "$S/vfam" --hour
   --split valid --exclude-patterns-of "$S/random0/manifest.jsonl"
 python recipes/structure/make_varied.py --generator random -o "$S/random1" --hours 2 --seed 11 \
   --doubled-p 0.35 --exclude-patterns-of "$S/vvalid/manifest.jsonl" --exclude-patterns-of "$S/vfam/manifest.jsonl"
+# a second test set (seed 15, rendered after every model and decoder above was chosen): the test
+# grammar minus every validation pattern (it may share forms with the first test set)
+python recipes/structure/make_varied.py -o "$S/varied2" --hours 1.0 --seed 15 \
+  --exclude-patterns-of "$S/vvalid/manifest.jsonl" --exclude-patterns-of "$S/vfam/manifest.jsonl"
 # 2. train one model per seed (each resumes from its last.pt); decoder tuned on validation
 cards=()
 for seed in $SEEDS; do
@@ -43,6 +47,7 @@ done
 #    (--retune --write-card: each card's decoder re-tuned on vvalid + vfam, as shipped)
 python recipes/structure/evaluate.py "${cards[@]}" --retune --write-card \
   --valid-manifest structure/vvalid/manifest.jsonl --valid-manifest structure/vfam/manifest.jsonl \
+  --test-manifest structure/varied/manifest.jsonl --test-manifest structure/varied2/manifest.jsonl \
   --out recipes/structure/results/test.json
 # 4. speed (one core) and peak memory on a 1-hour file
 python recipes/structure/speed.py "$S/varied/audio/sv000000.flac" \
@@ -52,7 +57,7 @@ python recipes/structure/speed.py "$S/varied/audio/sv000000.flac" \
 #    python3.11 -m venv V && V/bin/pip install msaf==0.1.80 'numpy<2' 'scipy<1.12' 'pandas<3'
 if [ -n "${MSAF_PYTHON:-}" ]; then
   "$MSAF_PYTHON" bench/structure_msaf.py msaf-run --manifest "$S/varied/manifest.jsonl" \
-    --manifest "$S/synth0/manifest.jsonl:test" --out "$D/msaf"
+    --manifest "$S/varied2/manifest.jsonl" --manifest "$S/synth0/manifest.jsonl:test" --out "$D/msaf"
   python bench/structure_msaf.py score --manifest "$S/varied/manifest.jsonl" \
-    --manifest "$S/synth0/manifest.jsonl:test" --out "$D/msaf" --json bench/results/structure_msaf.json
+    --manifest "$S/varied2/manifest.jsonl" --manifest "$S/synth0/manifest.jsonl:test" --out "$D/msaf" --json bench/results/structure_msaf.json
 fi

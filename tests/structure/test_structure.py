@@ -238,3 +238,30 @@ def test_boundary_cnn_rejects_bad_sslm_args():
         BoundaryCNN(sslm_lags=8, sslm_conv=4, sslm_kernel=4)
     with pytest.raises(ValueError, match="sslm_lag_pool"):
         BoundaryCNN(sslm_lags=8, sslm_conv=4, sslm_lag_pool=0)
+
+
+def test_split_repeats_finds_a_back_to_back_repeat():
+    """A B [A A] B with the A | A boundary missing: split where the copy of A ends."""
+    from audiodl.tasks.structure_baselines import StructureParams, decode_structure, split_repeats
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((80, 12)), rng.standard_normal((60, 12))
+    feats = np.concatenate([a, b, a, a, b]) + 0.3 * rng.standard_normal((360, 12))
+    fps, times = 10.0, np.array([8.0, 14.0, 30.0])  # found: A|B, B|A, A|B; missed: A|A at 22 s
+    got = split_repeats(times, feats, fps, threshold=0.6, min_segment=3.0)
+    np.testing.assert_allclose(got, [8.0, 14.0, 22.0, 30.0])
+    assert np.array_equal(split_repeats(times, feats, fps, threshold=0.0, min_segment=3.0), times)
+    # new material of twice a segment's length is left alone
+    c = rng.standard_normal((160, 12))
+    other = np.concatenate([a, b, c, b]) + 0.3 * rng.standard_normal((360, 12))
+    np.testing.assert_allclose(split_repeats(times, other, fps, threshold=0.6, min_segment=3.0),
+                               times)
+    # in the decoder: A A found as one segment is new material (C); split, both halves are A
+    curve = np.zeros(360, np.float32)
+    curve[[80, 140, 300]] = 1.0
+    p = StructureParams(threshold=0.5, pre_max=3.0, post_max=3.0, label_threshold=0.5)
+    assert decode_structure(curve, feats, fps, 36.0, p).labels == ("A", "B", "C", "B")
+    seg = decode_structure(curve, feats, fps, 36.0, p.replace(repeat_split=0.6))
+    assert seg.labels == ("A", "B", "A", "A", "B")
+    np.testing.assert_allclose(seg.intervals[1:, 0], [8.0, 14.0, 22.0, 30.0])
+    with pytest.raises(ParameterError, match="repeat_split"):
+        StructureParams(repeat_split=1.5)

@@ -44,6 +44,7 @@ DECODER_GRID = {
     "look": [1.0, 2.0, 3.0, 4.0, 6.0, 8.0],
     "label_threshold": [0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.5, 0.6, 0.7, 0.8],
     "min_segment": [3.0],
+    "repeat_split": [0.0, 0.5, 0.6, 0.7],
 }
 
 
@@ -256,8 +257,9 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
     acts : list of Activations [shape=(n, 1 + d)]
     refs : list of Segments
     grid : dict or None
-        ``threshold``, ``look`` (pre_max = post_max [s]), ``min_segment`` [s] and
-        ``label_threshold`` values (default :data:`DECODER_GRID`).
+        ``threshold``, ``look`` (pre_max = post_max [s]), ``min_segment`` [s],
+        ``repeat_split`` (tuned jointly, for HR F@0.5 s) and ``label_threshold``
+        values (default :data:`DECODER_GRID`).
     min_duration : float [s]
         Context of the method (shorter songs give one segment).
     base : StructureParams or None
@@ -271,7 +273,8 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
         Mean scores of that decoder on the same songs (trim=True).
     """
     from ...evaluation.segment import evaluate, summarize
-    from ...tasks.structure_baselines import StructureParams, decode_structure
+    from ...tasks.structure_baselines import (StructureParams, decode_structure,
+                                              structure_boundaries)
     grid = dict(grid or DECODER_GRID)
     base = base or StructureParams()
 
@@ -284,11 +287,31 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None)
             res.append(evaluate(r, est, trim=True))
         return summarize(res)
 
+    def hr05(p):  # = run(p)["hr0.5_f"] (labels do not move boundaries), without the labels
+        import warnings
+
+        import mir_eval
+        fs = []
+        for a, r in zip(acts, refs):
+            v = np.asarray(a.values).reshape(len(a.values), -1)
+            t = structure_boundaries(v[:, 0], v[:, 1:], a.fps, a.duration, p,
+                                     min_duration=min_duration)
+            edges = np.concatenate([[0.0], [] if t is None else t, [a.duration]])
+            est = np.stack([edges[:-1], edges[1:]], axis=1)
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", "Estimated intervals are empty")
+                warnings.filterwarnings("ignore", "Reference intervals are empty")
+                fs.append(mir_eval.segment.detection(np.asarray(r.intervals, np.float64), est,
+                                                     window=0.5, trim=True)[2])
+        return float(np.mean(fs))
+
     best, best_s = base, -1.0
-    for thr, look, ms in itertools.product(grid["threshold"], grid["look"],
-                                           grid.get("min_segment", [base.min_segment])):
-        p = base.replace(threshold=thr, pre_max=look, post_max=look, min_segment=ms)
-        s = run(p.replace(label_threshold=0.0))["hr0.5_f"]  # labels do not move boundaries
+    for thr, look, ms, rs in itertools.product(grid["threshold"], grid["look"],
+                                               grid.get("min_segment", [base.min_segment]),
+                                               grid.get("repeat_split", [base.repeat_split])):
+        p = base.replace(threshold=thr, pre_max=look, post_max=look, min_segment=ms,
+                         repeat_split=rs)
+        s = hr05(p)
         if s > best_s + 1e-9:
             best, best_s = p, s
     best_pw = -1.0
