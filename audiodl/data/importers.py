@@ -167,11 +167,18 @@ def _decode(src, sr, *, fmt=None, data=None):
     return y.astype(np.float32)
 
 
-def _write_item(out_dir, rel_audio, y, sr, label, *, min_gap):
+#: klettres labels: frames more than this above each recording's noise floor (and within
+#: 35 dB of its active level): its noise floor lies only 30-50 dB under the voice, so the
+#: 35 dB rule alone labelled whole recordings speech (the rule of the unseen-speaker mixtures)
+KLETTRES_FLOOR_DB = 10.0
+
+
+def _write_item(out_dir, rel_audio, y, sr, label, *, min_gap, floor_db=None):
     from audiodl.data.synth.common import activity_segments, save_audio
 
     save_audio(Path(out_dir, rel_audio), y, sr)
-    segs = activity_segments(y, sr, label=label, threshold_db=-35.0, min_gap=min_gap)
+    segs = activity_segments(y, sr, label=label, threshold_db=-35.0, min_gap=min_gap,
+                             floor_db=floor_db)
     rel_lab = str(Path("labels", Path(rel_audio).stem + ".lab"))
     Path(out_dir, "labels").mkdir(parents=True, exist_ok=True)
     write_segments(Path(out_dir, rel_lab), segs)
@@ -313,7 +320,8 @@ def _run_job(source, job, out_dir, sr):
                     meta={"file": origin, "package": job["package"], "licence": "GPL"})
     elif source == "klettres":
         y = _decode(job["src"], sr)
-        rel_lab = _write_item(out_dir, rel_audio, y, sr, "speech", min_gap=0.3)
+        rel_lab = _write_item(out_dir, rel_audio, y, sr, "speech", min_gap=0.3,
+                              floor_db=KLETTRES_FLOOR_DB)
         item.update(task="speech", labels=["speech"], speaker=job["speaker"],
                     annotations={"segments": rel_lab},
                     meta={"file": os.fspath(job["src"]), "text": job["text"],

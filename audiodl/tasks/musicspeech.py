@@ -66,20 +66,38 @@ class MusicSpeechParams(SegmentParams):
         :func:`classify` answers ``neither`` when the decoded music and speech
         segments cover less than this share of the file (0: never). Tuned on
         validation with the decoder; :func:`detect` ignores it.
+    gate : dict or None
+        Segment-decoding parameters (:class:`SegmentParams` fields) of the
+        segments the ``neither`` gate measures, when they differ from the
+        frame decoder's (``None``: the same). The frame decoder is then tuned
+        on validation files holding music or speech, the gate's decoder and
+        ``min_active`` on all validation files: hard negatives (engines,
+        machines) need a stricter music threshold than music under speech.
     """
 
     what = "music/speech decoding"
 
     min_active: float = 0.0
+    gate: Optional[dict] = None
 
     def __post_init__(self):
         super().__post_init__()
         from ..decoders.smoothing import _check
         object.__setattr__(self, "min_active", _check("min_active", self.min_active, 0.0, 1.0))
+        if self.gate is not None:
+            if not isinstance(self.gate, dict):
+                raise ParameterError(f"gate must be a dict of segment-decoding parameters, "
+                                     f"got {self.gate!r}")
+            object.__setattr__(self, "gate", SegmentParams.from_dict(self.gate).to_dict())
 
     def segment_params(self) -> dict:
         """Keyword arguments of :func:`~audiodl.decoders.smoothing.decode_segments`."""
         return {f.name: getattr(self, f.name) for f in fields(SegmentParams)}
+
+    def gate_params(self) -> dict:
+        """Keyword arguments of :func:`~audiodl.decoders.smoothing.decode_segments` for the
+        segments of the ``neither`` gate (:attr:`gate`, else :meth:`segment_params`)."""
+        return dict(self.gate) if self.gate is not None else self.segment_params()
 
 
 def covered_fraction(segments: Segments, duration: float) -> float:
@@ -149,7 +167,8 @@ class MusicSpeechClassifier(Pipeline):
         Frame models (activations at a frame rate, not per excerpt) decode the
         music and speech segments with the card's parameters (``params``
         override them, see :class:`MusicSpeechParams`); the file is
-        ``neither`` when they cover less than ``min_active`` of it.
+        ``neither`` when they cover less than ``min_active`` of it (segments
+        of the gate's own decoder when the parameters carry one: ``gate``).
         """
         p = self.params(**params)
         v = np.asarray(activations.values, dtype=np.float64)
@@ -166,7 +185,7 @@ class MusicSpeechClassifier(Pipeline):
         label = "speech" if p_speech > 0.5 else "music"
         if self.backend is not None and self.backend.layout != "excerpt":
             from ..decoders.smoothing import decode_segments
-            segs = decode_segments(activations, **p.segment_params())
+            segs = decode_segments(activations, **p.gate_params())
             active = covered_fraction(segs, activations.duration)
             probs = {"music": active * probs["music"], "speech": active * probs["speech"],
                      NEITHER: 1.0 - active}

@@ -156,3 +156,20 @@ def test_activity_floor_rule_drops_a_recordings_noise_floor():
     assert 0.22 < floor.mean() < 0.28  # with the floor rule: the 0.5 s burst only
     segs = activity_segments(y * np.repeat(floor, 160)[:len(y)], sr, label="speech")
     assert len(segs) == 1 and abs(segs[0][0] - 0.5) < 0.03 and abs(segs[0][1] - 1.0) < 0.03
+    direct = activity_segments(y, sr, label="speech", floor_db=10.0)
+    assert len(direct) == 1 and abs(direct[0][0] - 0.5) < 0.03 and abs(direct[0][1] - 1.0) < 0.03
+    assert activity_segments(y, sr, label="speech")[0][1] - activity_segments(
+        y, sr, label="speech")[0][0] > 1.9
+
+
+def test_importer_labels_with_the_floor_rule(tmp_path):
+    from audiodl.data import importers
+    from audiodl.data.manifest import read_segments
+    sr = 16000
+    rng = np.random.default_rng(1)
+    y = (rng.standard_normal(2 * sr) * 10 ** (-30 / 20) * 0.1).astype(np.float32)
+    y[sr // 2:sr] += 0.1 * np.sin(2 * np.pi * 300 * np.arange(sr // 2) / sr).astype(np.float32)
+    rel = importers._write_item(tmp_path, "audio/x.flac", y, sr, "speech", min_gap=0.3,
+                                floor_db=importers.KLETTRES_FLOOR_DB)
+    segs = read_segments(tmp_path / rel)
+    assert len(segs) == 1 and 0.45 < segs[0][0] < 0.55 and 0.95 < segs[0][1] < 1.05

@@ -201,6 +201,48 @@ def test_tune_min_active_separates_neither_files():
     assert scores["neither_valid_accuracy"] == 1.0 and scores["active_valid_accuracy"] == 1.0
 
 
+def test_gate_decoder_decides_neither_and_is_validated():
+    from audiodl.errors import ParameterError
+    from audiodl.tasks.musicspeech import NEITHER, MusicSpeechClassifier, MusicSpeechParams
+    from audiodl.types import Activations
+    with pytest.raises(ParameterError, match="gate"):
+        MusicSpeechParams(gate=0.5)
+    with pytest.raises(ParameterError, match="unknown"):
+        MusicSpeechParams(gate={"thresh": 0.5})
+    p = MusicSpeechParams(threshold=0.3, min_active=0.2, gate={"threshold": 0.8})
+    assert p.gate_params()["threshold"] == 0.8
+    assert "gate" not in p.segment_params() and p.segment_params()["threshold"] == 0.3
+    assert MusicSpeechParams(threshold=0.3).gate_params() == MusicSpeechParams(
+        threshold=0.3).segment_params()
+    pipe = MusicSpeechClassifier.from_pretrained("musicspeech_tcn")
+    v = np.zeros((430, 2), np.float32)
+    v[:, 0] = 0.6  # music at 0.6 everywhere: above the frame threshold, below the gate's
+    act = Activations(values=v, fps=pipe.fps / 2, labels=("music", "speech"))
+    assert pipe.decode(act, threshold=0.3, min_active=0.2).label == "music"
+    assert pipe.decode(act, threshold=0.3, min_active=0.2,
+                       gate={"threshold": 0.8}).label == NEITHER
+
+
+def test_tune_gated_keeps_a_strict_gate_and_a_lenient_frame_decoder():
+    from audiodl.training.specs.musicspeech import tune_gated
+    from audiodl.types import Activations, Segments
+    acts, refs, durs = [], [], []
+    # music files at 0.45 (music under speech) and hard negatives at 0.65 (engines)
+    for level, has_ref in [(0.45, True)] * 4 + [(0.65, False)] * 16 + [(0.95, True)] * 2:
+        v = np.zeros((100, 2))
+        v[:, 0] = level
+        acts.append(Activations(values=v, fps=10.0, labels=("music", "speech")))
+        refs.append(Segments(intervals=np.array([[0.0, 10.0]]) if has_ref else np.zeros((0, 2)),
+                             labels=("music",) if has_ref else ()))
+        durs.append(10.0)
+    one, _, _ = tune_gated(acts, refs, durs)
+    assert "gate" not in one and one["min_active"] > 0
+    two, scores, tuned_on = tune_gated(acts, refs, durs, separate_gate=True)
+    assert two["threshold"][0] < 0.45 and two["gate"]["threshold"][0] > 0.45
+    assert two["min_active"] == one["min_active"] and "gate decoder" in tuned_on
+    assert scores["music_f"] == pytest.approx(1.0)
+
+
 def test_neither_has_a_fixed_plot_colour():
     from audiodl.plotting import LABEL_COLOURS, label_colour
     assert label_colour("neither") == LABEL_COLOURS["neither"]

@@ -124,7 +124,8 @@ def activity(y, sr, *, threshold_db=-35.0, hop_length=None, frame_length=None, f
     return active, hop_length
 
 
-def activity_segments(y, sr, *, label, threshold_db=-35.0, min_gap=0.3, min_duration=0.1):
+def activity_segments(y, sr, *, label, threshold_db=-35.0, min_gap=0.3, min_duration=0.1,
+                      floor_db=None):
     """Segments where a stem is active.
 
     Parameters
@@ -137,12 +138,15 @@ def activity_segments(y, sr, *, label, threshold_db=-35.0, min_gap=0.3, min_dura
         Gaps shorter than this are closed.
     min_duration : float [seconds]
         Shorter segments are dropped.
+    floor_db : float or None [dB]
+        Also require frames more than this above the stem's noise floor
+        (:func:`activity`; real recordings with a noise floor).
 
     Returns
     -------
     segments : list of (float, float, str) [seconds]
     """
-    act, hop = activity(y, sr, threshold_db=threshold_db)
+    act, hop = activity(y, sr, threshold_db=threshold_db, floor_db=floor_db)
     if not np.any(act):
         return []
     edges = np.diff(np.concatenate([[0], act.astype(np.int8), [0]]))
