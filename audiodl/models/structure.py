@@ -23,7 +23,7 @@ from torch.nn import functional as F
 from .common import Standardize
 from .registry import register
 
-__all__ = ["BoundaryCNN"]
+__all__ = ["BoundaryCNN", "BoundaryCNNEnsemble"]
 
 
 @register("boundary_cnn")
@@ -157,3 +157,53 @@ class BoundaryCNN(nn.Module):
         past = [(u * up[..., L - k:L - k + t]).sum(1) for k in range(1, L + 1)]
         future = [(u * up[..., L + k:L + k + t]).sum(1) for k in range(1, L + 1)]
         return torch.stack(past + future, dim=1)
+
+
+@register("boundary_cnn_ensemble")
+class BoundaryCNNEnsemble(nn.Module):
+    """Several :class:`BoundaryCNN` of one architecture (e.g. training seeds), averaged.
+
+    The output is the logit of the members' mean boundary probability, so the
+    pipeline's sigmoid gives that mean (averaging probabilities, not logits).
+    Every member keeps its own input standardisation and sees the same input;
+    they share the receptive field and the stride.
+
+    Parameters
+    ----------
+    members : int
+        Number of networks (their weights: ``members.0.*``, ``members.1.*`` ...).
+    member_args : dict
+        :class:`BoundaryCNN` arguments, the same for every member.
+    """
+
+    kind = "frames"
+
+    def __init__(self, members: int = 2, member_args: dict | None = None):
+        super().__init__()
+        if isinstance(members, bool) or int(members) < 1:
+            raise ValueError(f"members must be >= 1, got {members}")
+        args = dict(member_args or {})
+        self.members = nn.ModuleList([BoundaryCNN(**args) for _ in range(int(members))])
+        first = self.members[0]
+        self.n_mels, self.pool = first.n_mels, first.pool
+        self.time_stride, self.receptive_field = first.time_stride, first.receptive_field
+
+    @classmethod
+    def from_members(cls, models, member_args: dict | None = None) -> "BoundaryCNNEnsemble":
+        """An ensemble holding copies of the trained ``models`` (BoundaryCNN, same args)."""
+        models = list(models)
+        ens = cls(len(models), member_args)
+        for dst, src in zip(ens.members, models):
+            dst.load_state_dict(src.state_dict())
+        return ens.eval()
+
+    def set_normalization(self, mean, std) -> None:
+        """Per-band statistics of the training features (every member)."""
+        for m in self.members:
+            m.set_normalization(mean, std)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logit of the mean member probability, ``(batch, ceil(n_frames / pool), 1)``."""
+        p = torch.stack([torch.sigmoid(m(x)) for m in self.members]).mean(dim=0)
+        p = p.clamp(1e-7, 1 - 1e-7)
+        return torch.log(p) - torch.log1p(-p)

@@ -28,3 +28,43 @@ def test_repeat_lengths_are_the_first_section_of_each_direct_repeat(tmp_path):
     one = tmp_path / "one.lab"
     one.write_text("0\t30\tA\n30\t60\tB\n")
     assert len(mod.repeat_lengths([{"id": "y", "annotations": {"sections": str(one)}}])) == 0
+
+
+def test_ensemble_card_runs_in_the_pipeline_and_exports(tmp_path):
+    """ensemble.py: two member cards -> one card whose activations are the members' mean,
+    in the pipeline (torch) and through the ONNX export."""
+    import pytest
+    import torch
+
+    from audiodl.features.config import preset
+    from audiodl.models.structure import BoundaryCNN
+    from audiodl.pretrained import build_card, save
+    from audiodl.tasks.structure import StructurePipeline
+    mod = _recipe("ensemble")
+    args = {"channels": 2, "hidden": 4, "dilations": [1, 2, 4], "sslm_lags": 8,
+            "sslm_conv": 2, "sslm_lag_pool": 2}
+    cards = []
+    for seed in (0, 1):
+        torch.manual_seed(seed)
+        card = build_card(name="structure_cnn", task="structure", arch="boundary_cnn",
+                          args=args, frontend=preset("boundaries"), labels=["boundary"],
+                          layout="same", decoder={"offline": {"threshold": 0.3}},
+                          training={"data": {}, "command": "x", "seed": seed, "seconds": 2.0})
+        cards.append(str(save(BoundaryCNN(**args).eval(), card, tmp_path / f"m{seed}")))
+    path = mod.build(cards, tmp_path / "ens")
+    pipe = StructurePipeline.from_pretrained(str(path), backend="torch")
+    assert pipe.card.arch == "boundary_cnn_ensemble" and pipe.card.training.seconds == 4.0
+    assert [m["seed"] for m in pipe.card.training.extra["members"]] == [0, 1]
+    rng = np.random.default_rng(0)
+    y = (0.1 * rng.standard_normal(22050 * 40)).astype(np.float32)
+    acts = [StructurePipeline.from_pretrained(c, backend="torch").activations(y, 22050)
+            for c in cards]
+    ens = pipe.activations(y, 22050)
+    np.testing.assert_allclose(ens.values, (acts[0].values + acts[1].values) / 2, atol=1e-5)
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    from audiodl.pretrained import onnx as ox
+    onnx_path = ox.export(str(path), str(tmp_path / "ens.onnx"))
+    assert ox.check_export(str(path), onnx_path) < 1e-4
+    with pytest.raises(Exception, match="at least two"):
+        mod.build(cards[:1], tmp_path / "one")

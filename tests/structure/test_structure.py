@@ -265,3 +265,30 @@ def test_split_repeats_finds_a_back_to_back_repeat():
     np.testing.assert_allclose(seg.intervals[1:, 0], [8.0, 14.0, 22.0, 30.0])
     with pytest.raises(ParameterError, match="repeat_split"):
         StructureParams(repeat_split=1.5)
+
+
+def test_boundary_cnn_ensemble_is_the_mean_member_probability():
+    """The ensemble's sigmoid output is the mean of its members' probabilities."""
+    import torch
+
+    from audiodl.models.registry import build
+    from audiodl.models.structure import BoundaryCNN, BoundaryCNNEnsemble
+    args = {"channels": 2, "hidden": 4, "dilations": (1, 2), "sslm_lags": 6, "sslm_conv": 2}
+    members = []
+    for seed in (0, 1, 2):
+        torch.manual_seed(seed)
+        m = BoundaryCNN(**args)
+        m.set_normalization(torch.randn(80), 1.0 + torch.rand(80))  # each its own statistics
+        members.append(m.eval())
+    ens = BoundaryCNNEnsemble.from_members(members, args)
+    x = torch.randn(2, 200, 80)
+    with torch.no_grad():
+        want = torch.stack([torch.sigmoid(m(x)) for m in members]).mean(0)
+        got = torch.sigmoid(ens(x))
+    assert got.shape == want.shape == (2, 34, 1)
+    torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+    assert (ens.receptive_field, ens.time_stride) == (members[0].receptive_field, 6)
+    built = build("boundary_cnn_ensemble", {"members": 3, "member_args": args})
+    assert set(built.state_dict()) == set(ens.state_dict())
+    with pytest.raises(ValueError, match="members"):
+        BoundaryCNNEnsemble(members=0)
