@@ -292,3 +292,25 @@ def test_boundary_cnn_ensemble_is_the_mean_member_probability():
     assert set(built.state_dict()) == set(ens.state_dict())
     with pytest.raises(ValueError, match="members"):
         BoundaryCNNEnsemble(members=0)
+
+
+def test_tune_decoder_objective_hr3_keeps_a_peak_off_by_two_seconds():
+    """Peak picking for HR.5F drops a weak peak 2 s from a boundary (a false alarm at 0.5 s);
+    for HR.5F + HR3F it keeps it (a hit at 3 s)."""
+    from audiodl.training.specs.structure import tune_decoder
+    from audiodl.types import Activations, Segments
+    rng = np.random.default_rng(0)
+    fps = 10.0
+    curve = np.zeros(600, np.float32)
+    curve[200], curve[420] = 0.9, 0.3         # boundaries at 20 s (exact) and 40 s (found at 42 s)
+    acts = [Activations(values=np.concatenate([curve[:, None], rng.standard_normal((600, 4))],
+                                              axis=1).astype(np.float32), fps=fps)]
+    refs = [Segments(intervals=np.array([[0, 20], [20, 40], [40, 60]]), labels=("a", "b", "c"))]
+    grid = {"threshold": [0.2, 0.5], "look": [3.0], "label_threshold": [0.5],
+            "repeat_split": [0.0]}
+    dec, s = tune_decoder(acts, refs, grid=grid)
+    assert dec["threshold"] == 0.5 and s["hr0.5_f"] == pytest.approx(2 / 3, abs=1e-4)
+    dec, s = tune_decoder(acts, refs, grid=grid, objective="hr0.5+hr3")
+    assert dec["threshold"] == 0.2 and s["hr3_f"] == pytest.approx(1.0, abs=1e-4)
+    with pytest.raises(ParameterError, match="objective"):
+        tune_decoder(acts, refs, grid=grid, objective="hr3")
