@@ -53,7 +53,8 @@ def test_shipped_cnn_on_rendered_song(tmp_path):
     65 bpm; a test song of the varied corpus). Four of its seven boundaries are repeats of
     exactly the same material with no cue (A | A ...). Measured with the model shipped
     later on 2026-12-01 (conf/lagconv.toml seed 0, 33 s lags + lag-stripe convolution):
-    recall 0.43 at 3 s (three of seven), pairwise F 0.96 (seed 2 of that config: 0.43 and
+    recall 0.43 at 3 s (three of seven), pairwise F 0.96, with its first decoder and with
+    the repeat-split decoder shipped after it (seed 2 of that config: 0.43 and
     0.92); the one shipped before it
     (conf/random.toml seed 2) with its re-tuned decoder: 0.29 (two of seven) and 0.93
     (0.82 with its first decoder); seed 1 of that config: 0.43 and 0.80; the model before
