@@ -30,7 +30,9 @@ threshold) is tuned on the validation files by the shipped model's rule
 among decoders whose false-positive rate on the validation hard negatives is
 at most ``--max-negative-fp``; ``--max-negative-fp -1``: plain frame error),
 on the same validation files (WORLD-sung songs left out), then test is scored
-by the groups of ``evaluate.py``.
+by the groups of ``evaluate.py``. ``--compare NPZ`` adds the threshold-free
+frame-wise ROC AUC of another detector's activations (``evaluate.py
+--save-activations``) next to musicnn's.
 """
 
 from __future__ import annotations
@@ -160,6 +162,8 @@ def score(args):
           f"{vscores['error']:.4f}, F1 {vscores['f1']:.4f}")
     per, fine, audio_s, compute_s = {}, {}, 0.0, 0.0
     import numpy as np
+    other = np.load(args.compare) if args.compare else None
+    truth, mine, theirs = [], [], []
     for uid, _, it in _items(args.test_manifest):
         z = os.path.join(args.test, f"{uid}.npz")
         dur = float(np.load(z)["duration"])
@@ -171,6 +175,16 @@ def score(args):
         ref = read_segments(os.path.join(os.path.dirname(os.path.abspath(args.test_manifest)),
                                          it["annotations"]["vocals"]))
         res = evaluate(ref, est, duration=dur, join_gap=args.join_gap)
+        # threshold-free: frame-wise ROC AUC against the (joined) reference
+        y = np.zeros(len(a.values), bool)
+        t = np.arange(len(y)) / FPS
+        for s0, s1 in join_gaps(ref, args.join_gap).intervals:
+            y[(t >= s0) & (t < s1)] = True
+        k = len(y) if other is None else min(len(y), len(other[uid]))
+        truth.append(y[:k])
+        mine.append(a.values[:k, 0])
+        if other is not None:
+            theirs.append(np.asarray(other[uid])[:k, 0])
         for g in groups_of(it, held_out):
             per.setdefault(g, []).append(res)
             fine.setdefault(g, []).append(evaluate(ref, est, duration=dur))
@@ -182,6 +196,8 @@ def score(args):
            "valid": vscores, "label_join_gap": args.join_gap, "groups": table,
            "groups_fine": {g: aggregate(rs) for g, rs in fine.items()},
            "x_real_time": round(audio_s / compute_s, 1),
+           "frame_auc": _auc(truth, mine),
+           "frame_auc_compare": _auc(truth, theirs) if theirs else None,
            "speed_note": "musicnn extractor per file (audio loading at 16 kHz, mel, TF graph "
                          "build and restore, patches), one TF thread; the first file of each "
                          "tag process (numba/TF warm-up) left out"}
@@ -199,8 +215,23 @@ def score(args):
                 r = tab[g]
                 print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols)
                       + " |")
-    print(f"musicnn: {out['x_real_time']}x real time (incl. per-file graph set-up)")
+    print(f"musicnn: {out['x_real_time']}x real time (incl. per-file graph set-up); frame-wise "
+          f"ROC AUC {out['frame_auc']:.3f}" + (f" ({args.compare}: {out['frame_auc_compare']:.3f})"
+                                               if theirs else ""))
     return 0
+
+
+def _auc(truth, scores) -> float:
+    """Frame-wise ROC AUC over all files (ties count half; Mann-Whitney U)."""
+    import numpy as np
+    from scipy.stats import rankdata
+    y = np.concatenate(truth)
+    r = rankdata(np.concatenate(scores))
+    n1 = int(y.sum())
+    n0 = len(y) - n1
+    if not n1 or not n0:
+        return float("nan")
+    return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 
 def main(argv=None):
@@ -220,6 +251,9 @@ def main(argv=None):
     s.add_argument("--join-gap", type=float, default=0.5)
     s.add_argument("--medians", default="0.4,0.8,1.2,1.6")
     s.add_argument("--max-negative-fp", type=float, default=0.05)
+    s.add_argument("--compare", default=None,
+                   help="another detector's test activations (.npz by item id, e.g. evaluate.py "
+                        "--save-activations) for the frame-wise ROC AUC next to musicnn's")
     s.add_argument("--out", default=None)
     args = ap.parse_args(argv)
     return tag(args) if args.cmd == "tag" else score(args)

@@ -73,7 +73,9 @@ def test_score_tunes_on_valid_and_scores_test(tmp_path, flip):
     err = res["groups"]["all"]["error"]
     if flip:  # taggram inverted on test: most frames wrong
         assert err > 0.5
-    else:     # interpolation smears ~0.5 s at each of the two edges
+        assert res["frame_auc"] < 0.2
+    else:
+        assert res["frame_auc"] > 0.95     # interpolation smears ~0.5 s at each of the two edges
         assert err < 0.05
         assert res["groups"]["instrumental"]["false_positive_rate"] == 0.0
     assert res["valid"]["error"] < 0.05
