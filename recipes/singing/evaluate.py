@@ -67,6 +67,21 @@ def groups_of(item, held_out):
     return out
 
 
+def print_tables(tables, cols):
+    """Print (title, {group: scores}) pairs as Markdown tables, one row per test group."""
+    for title, tab in tables:
+        if not tab:
+            continue
+        print(f"{title}:")
+        print("| group | files | " + " | ".join(cols) + " |")
+        print("|---|---|" + "---|" * len(cols))
+        for g in GROUPS:
+            if g in tab:
+                r = tab[g]
+                print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols)
+                      + " |")
+
+
 def tta_activations(pipe, path, factors):
     """Frame probabilities averaged over spectrogram pitch shifts by ``factors``."""
     import numpy as np
@@ -187,18 +202,8 @@ def main(argv=None):
             metrics["speed"] = out["speed"]
         card.replace(metrics=metrics).write(args.model)
     cols = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate")
-    for title, tab in (("labels" + (f" with gaps <= {join_gap:g} s joined" if join_gap else ""),
-                        table), ("labels as written", out.get("groups_fine"))):
-        if not tab:
-            continue
-        print(f"{title}:")
-        print("| group | files | " + " | ".join(cols) + " |")
-        print("|---|---|" + "---|" * len(cols))
-        for g in GROUPS:
-            if g in tab:
-                r = tab[g]
-                print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols)
-                      + " |")
+    print_tables((("labels" + (f" with gaps <= {join_gap:g} s joined" if join_gap else ""),
+                   table), ("labels as written", out.get("groups_fine"))), cols)
     if args.speed:
         print(f"speed: {out['speed']['x_real_time']}x real time on one thread "
               f"({out['speed']['audio_seconds']} s of audio)")

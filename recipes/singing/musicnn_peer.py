@@ -131,7 +131,7 @@ def _activations(npz_path, duration):
 
 def score(args):
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from evaluate import GROUPS, groups_of  # the recipe's test groups
+    from evaluate import groups_of, print_tables  # the recipe's test groups
 
     from audiodl.data.manifest import read_segments
     from audiodl.decoders.smoothing import decode_segments
@@ -205,16 +205,8 @@ def score(args):
         with open(args.out, "w") as f:
             json.dump(out, f, indent=2, default=float)
     cols = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate")
-    for title, tab in (("joined labels" if args.join_gap else "labels", table),
-                       ("labels as written", out["groups_fine"])):
-        print(f"{title}:")
-        print("| group | files | " + " | ".join(cols) + " |")
-        print("|---|---|" + "---|" * len(cols))
-        for g in GROUPS:
-            if g in tab:
-                r = tab[g]
-                print(f"| {g} | {r['n_files']} | " + " | ".join(f"{r[c]:.4f}" for c in cols)
-                      + " |")
+    print_tables((("joined labels" if args.join_gap else "labels", table),
+                  ("labels as written", out["groups_fine"])), cols)
     print(f"musicnn: {out['x_real_time']}x real time (incl. per-file graph set-up); frame-wise "
           f"ROC AUC {out['frame_auc']:.3f}" + (f" ({args.compare}: {out['frame_auc_compare']:.3f})"
                                                if theirs else ""))
