@@ -81,7 +81,8 @@ SOUND_EFFECTS = {
     "freeciv-data": ("train", "/usr/share/games/freeciv/stdsounds", "*.ogg", r"^wakeup\."),
     # real engine, vehicle and machine recordings (issue 16, round 4: the OpenTTD engine and
     # vehicle recordings of the test split were the remaining `neither` misses)
-    "torcs-data": ("train", "/usr/share/games/torcs/data/sound", "*.wav", r"^$"),
+    "torcs-data": ("train", "/usr/share/games/torcs/data/sound", "*.wav",
+                   r"^locked\.wav$"),  # locked.wav: not a sound file
     "supertuxkart-data": ("train", "/usr/share/games/supertuxkart/data/sfx", "*.ogg",
                           r"^(WilhelmScream|gnu_flute|goal_scored|gp_end|last_lap_fanfare"
                           r"|lenautile_restaurant|race_finish|sara_airport_pa|start_race"

@@ -156,7 +156,7 @@ def test_effect_name_filters_leave_out_voices_and_jingles():
     left_out = {"supertuxkart-data": ["WilhelmScream.ogg", "sara_airport_pa.ogg", "gp_end.ogg",
                                       "race_finish_victory.ogg", "gnu_flute.ogg"],
                 "btanks-data": ["laugh01.ogg", "zombie-dead.ogg", "kamikaze-scream.ogg"],
-                "dustracing2d-data": ["bell.ogg"]}
+                "dustracing2d-data": ["bell.ogg"], "torcs-data": ["locked.wav"]}
     kept = {"supertuxkart-data": ["engine_large.ogg", "airplane_jetEngine.ogg", "car_revup.ogg"],
             "btanks-data": ["helicopter.ogg", "train.ogg", "engine-start.ogg"],
             "dustracing2d-data": ["carEngine.ogg"], "torcs-data": ["f360.wav"]}
