@@ -47,6 +47,7 @@ if [ "$FULL" = 1 ]; then
         heroes-sound-effects psi-plus-sounds eiskaltdcpp-sounds openttd-opensfx
         lbreakout2-data chromium-bsu-data pinball-data tuxpaint-data klettres-data
         simutrans-pak64 freeciv-data scorched3d-data
+        torcs-data supertuxkart-data stormbaancoureur-data btanks-data dustracing2d-data
     )
 fi
 

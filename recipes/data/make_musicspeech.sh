@@ -13,6 +13,8 @@ done
 audiodl -v synth musicspeech -o "$D/musicspeech/synth" --hours 2.5 --seed 1 -j 2
 # neither music nor speech: generated silence/noise/hum/tones/DTMF (70/10/20 split) + real
 # sound effects (split by Debian package; see audiodl.data.importers.SOUND_EFFECTS)
+# (round 4 adds real engine/vehicle recordings: torcs-data, supertuxkart-data, stormbaancoureur-data
+# for training, btanks-data and dustracing2d-data for validation; install-system-deps.sh --full)
 audiodl -v synth nonspeech -o "$D/musicspeech/nonspeech" --hours 0.6 --seed 1 -j 2
 # the hard negatives: engines, motors, fans, hum, rhythmic mechanics (train/valid only)
 audiodl -v synth machinery -o "$D/musicspeech/machinery" --hours 0.6 --seed 1 -j 2

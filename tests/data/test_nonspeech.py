@@ -142,6 +142,28 @@ def test_new_effect_packages_are_train_or_valid_only():
     for pkg in ("simutrans-pak64", "freeciv-data", "scorched3d-data"):
         assert SOUND_EFFECTS[pkg][0] in ("train", "valid")
     assert SOUND_EFFECTS["scorched3d-data"][0] == "valid"  # engines/rotors to tune the gate on
+    # round 4: real engine/vehicle recordings of other games, never in the test split
+    for pkg in ("torcs-data", "supertuxkart-data", "stormbaancoureur-data"):
+        assert SOUND_EFFECTS[pkg][0] == "train"
+    for pkg in ("btanks-data", "dustracing2d-data"):
+        assert SOUND_EFFECTS[pkg][0] == "valid"
+
+
+def test_effect_name_filters_leave_out_voices_and_jingles():
+    import re
+
+    from audiodl.data.importers import SOUND_EFFECTS
+    left_out = {"supertuxkart-data": ["WilhelmScream.ogg", "sara_airport_pa.ogg", "gp_end.ogg",
+                                      "race_finish_victory.ogg", "gnu_flute.ogg"],
+                "btanks-data": ["laugh01.ogg", "zombie-dead.ogg", "kamikaze-scream.ogg"],
+                "dustracing2d-data": ["bell.ogg"], "torcs-data": ["locked.wav"]}
+    kept = {"supertuxkart-data": ["engine_large.ogg", "airplane_jetEngine.ogg", "car_revup.ogg"],
+            "btanks-data": ["helicopter.ogg", "train.ogg", "engine-start.ogg"],
+            "dustracing2d-data": ["carEngine.ogg"], "torcs-data": ["f360.wav"]}
+    for pkg, names in left_out.items():
+        assert all(re.search(SOUND_EFFECTS[pkg][3], n) for n in names), pkg
+    for pkg, names in kept.items():
+        assert not any(re.search(SOUND_EFFECTS[pkg][3], n) for n in names), pkg
 
 
 def test_activity_floor_rule_drops_a_recordings_noise_floor():

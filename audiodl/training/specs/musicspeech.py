@@ -146,6 +146,7 @@ def read_items(config, split: str, *, data_root) -> list:
     """Items of ``split`` in the config's manifests and kinds, tagged ``_corpus`` (source)."""
     from ...data.manifest import read_manifest
     from ...data.paths import resolve_data_path
+    from ...io.audio import MIN_ANALYSIS
     out, seen = [], set()
     for rel in config.manifests:
         for it in read_manifest(resolve_data_path(rel, data_root)):
@@ -157,6 +158,8 @@ def read_items(config, split: str, *, data_root) -> list:
             labs = set(it.get("labels", []))
             if labs and not labs <= set(LABELS):
                 continue
+            if it.get("duration", MIN_ANALYSIS) < MIN_ANALYSIS:
+                continue  # the reader refuses it (e.g. lbreakout2's 6 ms clicks)
             seen.add((it["audio"], it["id"]))
             out.append(dict(it, _corpus=src))
     return out
