@@ -130,8 +130,15 @@ def _activations(npz_path, duration):
 
 
 def score(args):
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from evaluate import groups_of, print_tables  # the recipe's test groups
+    # the recipe's test groups and table printer, loaded by path: other recipes have an
+    # ``evaluate`` module too, and a plain import would take whichever came first
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "audiodl_recipe_singing_evaluate",
+        os.path.join(os.path.dirname(os.path.abspath(__file__)), "evaluate.py"))
+    ev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ev)
+    groups_of, print_tables = ev.groups_of, ev.print_tables
 
     from audiodl.data.manifest import read_segments
     from audiodl.decoders.smoothing import decode_segments
