@@ -60,9 +60,11 @@ def record_test_scores(card, card_path, test, n_songs, retuned=None):
     """
     from audiodl.pretrained.card import DecoderSpec
     metrics = dict(card.metrics, test={"trim": True, "n_songs": n_songs, **test})
-    last = list(test)[-1]
-    metrics["headline"] = {f"test_{last}_hr0.5_f": test[last]["hr0.5_f"],
-                           f"test_{last}_hr3_f": test[last]["hr3_f"]}
+    # the headline is the recipe's first unseen-form test set when it was scored
+    # (`audiodl models` shows it), else the last test set given
+    main = "varied" if "varied" in test else list(test)[-1]
+    metrics["headline"] = {f"test_{main}_hr0.5_f": test[main]["hr0.5_f"],
+                           f"test_{main}_hr3_f": test[main]["hr3_f"]}
     changes = {}
     if retuned is not None:
         params, vs, manifests = retuned
