@@ -14,7 +14,7 @@
   ``recurrence_matrix`` and ``recurrence_to_lag``);
 * :class:`StructureParams` and :func:`decode_structure` — peak picking of a
   boundary curve (madmom-style, :mod:`audiodl.decoders.peaks`), optionally
-  :func:`split_repeats` (a segment that starts or ends with a copy of
+  :func:`~audiodl.decoders.sections.split_repeats` (a segment that starts or ends with a copy of
   another segment is split there: A A found as one segment), and section
   labels from segment similarity + agglomerative clustering
   (:mod:`audiodl.decoders.sections`, re-exported here).
@@ -30,13 +30,13 @@ import numpy as np
 
 from ..decoders.params import ParamSet
 from ..decoders.sections import (cluster_labels, label_segments, section_names,  # noqa: F401
-                                 segment_distances, unit_rows)
+                                 segment_distances, split_repeats, unit_rows)
 from ..errors import ParameterError
 from ..types import Segments
 
 __all__ = ["FramePooler", "foote_novelty", "sf_novelty", "StructureParams",
-           "decode_structure", "pick_boundaries", "split_repeats", "structure_boundaries", "label_segments", "normalize_curve",
-           "section_names"]
+           "decode_structure", "pick_boundaries", "split_repeats", "structure_boundaries",
+           "label_segments", "normalize_curve", "section_names"]
 
 
 class FramePooler:
@@ -260,74 +260,6 @@ def pick_boundaries(curve: np.ndarray, fps: float, duration: float,
                 kept.append(i)
         times = np.sort(times[kept])
     return times
-
-
-def split_repeats(times: np.ndarray, feats: np.ndarray, fps: float, *, threshold: float, min_segment: float, max_passes: int = 8) -> np.ndarray:
-    """Add the inner boundaries of segments that hold a copy of another segment.
-
-    A section repeated back to back without a cue (A A, the same
-    arrangement) often leaves no peak in a boundary curve, while the same
-    section elsewhere in the song (A A B A) is found as a segment of its
-    own. Each segment ``[a, e)`` of at least ``2 * min_segment`` is compared
-    with every other segment ``j`` of length ``L`` (``min_segment <= L <=
-    e - a - min_segment``): the mean cosine similarity of the time-aligned
-    frames of ``j`` and of ``[a, a + L)`` (the segment starts with a copy
-    of ``j``: candidate boundary ``a + L``), and of ``j`` and ``[e - L,
-    e)`` (it ends with one: ``e - L``). The best candidate at or above
-    ``threshold`` is added. Passes over all segments repeat until none is
-    split (A A A: two passes).
-
-    Parameters
-    ----------
-    times : np.ndarray [shape=(k,)] [s]
-        Boundaries, ascending, inside ``(0, duration)``.
-    feats : np.ndarray [shape=(n, d)]
-        Frames at ``fps`` (z-scored over the file and scaled to unit length here).
-    fps : float [Hz]
-    threshold : float in (0, 1]
-    min_segment : float [s]
-    max_passes : int
-
-    Returns
-    -------
-    np.ndarray [shape=(k',)], k' >= k [s], ascending
-    """
-    times = np.asarray(times, dtype=np.float64)
-    n = len(feats)
-    if threshold <= 0 or n == 0 or feats.shape[1] == 0:
-        return times
-    x = unit_rows(feats).astype(np.float32)
-    msf = max(1, int(round(min_segment * fps)))
-    bounds = sorted({0, n} | {int(min(max(round(t * fps), 0), n)) for t in times})
-    added = []
-    for _ in range(int(max_passes)):
-        segs = list(zip(bounds[:-1], bounds[1:]))
-        lens = np.array([e - a for a, e in segs])
-        new = []
-        for i, (a, e) in enumerate(segs):
-            if e - a < 2 * msf:
-                continue
-            cand = [j for j in range(len(segs)) if j != i and msf <= lens[j] <= e - a - msf]
-            if not cand:
-                continue
-            g = x[a:e] @ x.T  # (e - a, n): frame similarities of this segment to the song
-            best, where = threshold, None
-            for j in cand:
-                s2, L = segs[j][0], int(lens[j])
-                k = np.arange(L)
-                for off in (0, e - a - L):  # copy at the start, copy at the end
-                    v = float(g[off + k, s2 + k].mean())
-                    if v >= best:
-                        best, where = v, a + (L if off == 0 else off)
-            if where is not None:
-                new.append(where)
-        if not new:
-            break
-        added += new
-        bounds = sorted(set(bounds) | set(new))
-    if not added:
-        return times
-    return np.sort(np.concatenate([times, np.asarray(added, np.float64) / fps]))
 
 
 def structure_boundaries(curve: np.ndarray, feats: np.ndarray, fps: float, duration: float,

@@ -25,6 +25,15 @@ from audiodl.training.specs.structure import DECODER_GRID, tune_decoder
 from evaluate import reference, songs
 
 
+def write_rows(args, n_valid, rows):
+    """Write a validation study's rows (and what they were run on) to ``args.out``, if given."""
+    out = {"card": str(Path(Path(args.card).parent.name, Path(args.card).name)),
+           "valid_manifests": args.valid_manifest, "valid_songs": n_valid, "trim": True,
+           "rows": rows}
+    if args.out:
+        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--card", required=True)
@@ -46,11 +55,7 @@ def main(argv=None):
                **{k: s[k] for k in ("hr0.5_f", "hr3_f", "pairwise_f", "hr0.5_p", "hr0.5_r")}}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    out = {"card": str(Path(Path(args.card).parent.name, Path(args.card).name)),
-           "valid_manifests": args.valid_manifest, "valid_songs": len(valid), "trim": True,
-           "rows": rows}
-    if args.out:
-        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    write_rows(args, len(valid), rows)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import numpy as np
 from audiodl.data.paths import data_root, resolve_data_path
 from audiodl.training.specs.structure import DECODER_GRID, tune_decoder
 
+from decoder_grid import write_rows
 from evaluate import reference, songs
 
 FINE_SPLIT = [0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8]
@@ -83,11 +84,7 @@ def main(argv=None):
                "sum": round(s["hr0.5_f"] + s["hr3_f"] + s["pairwise_f"], 4)}
         rows.append(row)
         print(json.dumps(row), flush=True)
-    out = {"card": str(Path(Path(args.card).parent.name, Path(args.card).name)),
-           "valid_manifests": args.valid_manifest, "valid_songs": len(valid), "trim": True,
-           "rows": rows}
-    if args.out:
-        Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    write_rows(args, len(valid), rows)
 
 
 if __name__ == "__main__":

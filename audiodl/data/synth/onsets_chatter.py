@@ -17,18 +17,16 @@ from __future__ import annotations
 
 __all__ = ["TASK", "DEFAULT_SR", "chatter_tail", "check", "plan", "make_context", "generate"]
 
-import glob
-import os
 
 import numpy as np
 
 from audiodl.data.augment import active_rms, random_augment
 from audiodl.data.synth.common import plan_durations
-from audiodl.data.synth.engines import EngineUnavailable
 from audiodl.data.synth.onsets import merge_onsets
-from audiodl.data.synth.onsets_extra import (LMMS_DRUMS, _save, drum_events, lmms_bank,
+from audiodl.data.synth.onsets_extra import (_save, check_lmms, drum_events, lmms_bank,
                                              mix_drums, rough_tail)
-from audiodl.data.synth.onsets_kits import KIT_DIR, kit_bank
+from audiodl.data.synth.onsets_kits import check as check_kit
+from audiodl.data.synth.onsets_kits import kit_bank
 from audiodl.data.synth.runner import item_rng
 
 TASK = "onsets_chatter"
@@ -68,12 +66,8 @@ def chatter_tail(s, sr, rng, attack, *, depth_db=(2.0, 9.0), gap=(0.04, 0.18),
 
 def check():
     """Raise EngineUnavailable if the kit's or LMMS's samples are missing."""
-    if not glob.glob(os.path.join(KIT_DIR, "*.wav")):
-        raise EngineUnavailable(f"no drum samples under {KIT_DIR} "
-                                "(apt-get install hydrogen-data)")
-    if not glob.glob(os.path.join(LMMS_DRUMS, "*.ogg")):
-        raise EngineUnavailable(f"no drum samples under {LMMS_DRUMS} "
-                                "(apt-get install lmms-common)")
+    check_kit()
+    check_lmms()
 
 
 def plan(hours, seed, sr):

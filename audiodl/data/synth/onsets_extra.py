@@ -143,6 +143,11 @@ def lmms_bank(sr, renderer=None):
 def check():
     """Raise EngineUnavailable if FluidSynth, a soundfont or the LMMS samples are missing."""
     check_fluidsynth()
+    check_lmms()
+
+
+def check_lmms():
+    """Raise EngineUnavailable if LMMS's drum samples are missing."""
     if not glob.glob(os.path.join(LMMS_DRUMS, "*.ogg")):
         raise EngineUnavailable(f"no drum samples under {LMMS_DRUMS} "
                                 "(apt-get install lmms-common)")
