@@ -30,6 +30,36 @@ def test_repeat_lengths_are_the_first_section_of_each_direct_repeat(tmp_path):
     assert len(mod.repeat_lengths([{"id": "y", "annotations": {"sections": str(one)}}])) == 0
 
 
+def test_repeat_cues_classes_boundaries_from_the_score():
+    """repeat_cues.py: changes, repeats with a crash on their first beat, repeats without a cue;
+    the varied generator's sections are whole progressions (4 or 8 bars), so every repeat is
+    seamless, and the score is found again from the manifest's id, seed, tempo and form."""
+    from audiodl.data.synth.compose import DRUM_KEYS, compose
+    from audiodl.data.synth.runner import item_rng
+    from audiodl.data.synth.structure_varied import random_form
+
+    mod = _recipe("repeat_cues")
+    rng = np.random.default_rng(3)
+    score = compose(rng, form=["A", "A", "B", "A", "A"], tempo=120.0, drums=True)
+    kinds = mod.boundary_classes(score)
+    assert [k for _, k, _, _ in kinds][1:3] == ["change", "change"]
+    starts = [s.start for s in score.sections]
+    drum = next(i for i, p in enumerate(score.parts) if p.is_drum)
+    crash = {n.start for n in score.notes if n.part == drum and n.pitch in DRUM_KEYS["crash"]}
+    for (beat, kind, bars, seamless), k in zip(kinds, (1, 2, 3, 4)):
+        assert beat == starts[k] and bars in (4, 8) and seamless
+        if k in (1, 4):  # A | A
+            assert kind == ("repeat+crash" if beat in crash else "repeat-nocue")
+    # a manifest item of the varied generator (seed 5, index 2) is composed again
+    r = item_rng(5, 2, salt=47)
+    tempo = float(r.uniform(60, 180))
+    form = random_form(r)
+    item = {"id": "sv000002", "meta": {"generator": "structure_varied", "tempo": tempo, "form": form}}
+    again = mod.score_of(item, 5)
+    assert again is not None and [s.label for s in again.sections] == form
+    assert mod.score_of(dict(item, meta=dict(item["meta"], tempo=tempo + 1.0)), 5) is None
+
+
 def test_ensemble_card_runs_in_the_pipeline_and_exports(tmp_path):
     """ensemble.py: two member cards -> one card whose activations are the members' mean,
     in the pipeline (torch) and through the ONNX export."""
