@@ -18,9 +18,13 @@ The section material of these generators is periodic within a section
 1 bar; sections are 4 or 8 bars), so a ``repeat-nocue`` boundary continues
 the texture without a seam: the audio around it is the same as in the middle
 of a section, and a self-similarity lag matrix shows the same stripes there
-as at every 4 bars of the block, whatever its lag range. ``--card``
-also gives the model's recall within 0.5 s and 3 s per class (its card's
-decoder, or ``--decoder`` overrides).
+as at every 4 bars of the block, whatever its lag range. ``ceiling_f`` is
+the mean over songs of ``mir_eval.segment.detection`` (trim, as the
+recipe scores) of an estimate holding every boundary but the cue-less
+repeats, exactly placed: what a method reaches that finds every boundary
+the audio marks locally, and nothing else. ``--card`` also gives the
+model's recall within 0.5 s and 3 s per class (its card's decoder, or
+``--decoder`` overrides).
 """
 
 from __future__ import annotations
@@ -73,6 +77,16 @@ def boundary_classes(score) -> list:
     return out
 
 
+def _ceiling_f(secs, kinds) -> float:
+    """Detection F (trim) of the reference sections merged across their cue-less repeats."""
+    import mir_eval
+    ref = np.array([[a, b] for a, b, _ in secs], dtype=float)
+    keep = [0] + [k + 1 for k, kind in enumerate(kinds) if kind != "repeat-nocue"]
+    starts = ref[keep, 0]
+    est = np.stack([starts, np.r_[starts[1:], ref[-1, 1]]], axis=1)
+    return float(mir_eval.segment.detection(ref, est, window=0.5, trim=True)[2])
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--manifest", action="append", required=True, help="MANIFEST:SEED (repeatable)")
@@ -85,7 +99,7 @@ def main(argv=None):
         from audiodl.tasks.structure import StructurePipeline
         pipe = StructurePipeline.from_pretrained(args.card)
     overrides = json.loads(args.decoder)
-    counts, skipped, songs = {}, [], 0
+    counts, skipped, songs, ceiling = {}, [], 0, []
     for spec in args.manifest:
         path, seed = spec.rsplit(":", 1)
         for it in read_manifest(resolve_data_path(path, data_root())):
@@ -99,7 +113,9 @@ def main(argv=None):
             if pipe is not None:
                 est = pipe(it["audio"], **overrides)
                 eb = np.asarray(est.intervals[1:, 0], dtype=float)
-            for (beat, kind, _bars, seamless), sec in zip(boundary_classes(score), secs[1:]):
+            classes = boundary_classes(score)
+            ceiling.append(_ceiling_f(secs, [k for _, k, _, _ in classes]))
+            for (beat, kind, _bars, seamless), sec in zip(classes, secs[1:]):
                 t = sec[0]
                 assert abs(beat * 60.0 / score.tempo - t) < 0.05, (it["id"], beat, t)
                 c = counts.setdefault(kind, {"n": 0, "seamless": 0, "hit0.5": 0, "hit3": 0})
@@ -111,6 +127,7 @@ def main(argv=None):
                     c["hit3"] += d <= 3.0
     n = sum(c["n"] for c in counts.values())
     out = {"manifests": args.manifest, "songs": songs, "skipped": skipped, "boundaries": n,
+           "ceiling_f": round(float(np.mean(ceiling)), 4),
            "card": args.card and str(Path(Path(args.card).parent.name, Path(args.card).name)),
            "classes": {k: dict(v, share=round(v["n"] / n, 3),
                                **({"recall0_5": round(v["hit0.5"] / v["n"], 3),
