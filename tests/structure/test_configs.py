@@ -10,7 +10,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CONF = os.path.join(ROOT, "recipes", "structure", "conf")
 
 
-@pytest.mark.parametrize("name", ["ci.toml", "default.toml", "shipped.toml"])
+@pytest.mark.parametrize("name", ["ci.toml", "default.toml", "shipped.toml", "longctx.toml"])
 def test_structure_configs_load(name):
     from audiodl.training.config import load_config
     from audiodl.training.specs import get_spec
