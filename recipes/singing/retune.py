@@ -36,6 +36,9 @@ def main(argv=None):
     ap.add_argument("--max-negative-fp", type=float, default=None,
                     help="keep decoders whose false-positive rate on the hard-negative files "
                          "(speech / instrumental / choir kinds) is at most this")
+    ap.add_argument("--max-file-fp", type=float, default=None,
+                    help="and keep decoders whose false-positive rate on each hard-negative "
+                         "file is at most this")
     ap.add_argument("--join-gap", type=float, default=None,
                     help="label convention [s]: close reference gaps up to this length "
                          "(default: the card's training.data.label_join_gap, else 0)")
@@ -68,7 +71,8 @@ def main(argv=None):
     negatives = [(it.get("meta") or {}).get("kind") in ("speech", "instrumental", "choir")
                  for it in items]
     dec, scores = tune_decoder(acts, refs, durs, medians=medians, objective=args.objective,
-                               negatives=negatives, max_negative_fp=args.max_negative_fp)
+                               negatives=negatives, max_negative_fp=args.max_negative_fp,
+                               max_file_fp=args.max_file_fp)
     decoder = card.decoder.to_dict()
     decoder["offline"] = dict(decoder.get("offline") or {}, **dec)
     import os
@@ -81,6 +85,8 @@ def main(argv=None):
                            + (f"among those with a false-positive rate <= {args.max_negative_fp} "
                               f"on the {sum(negatives)} hard-negative files "
                               if args.max_negative_fp is not None else "")
+                           + (f"and <= {args.max_file_fp} on each of them "
+                              if args.max_file_fp is not None else "")
                            +
                            "on a 70 fps grid, counts summed over files"
                            + (f", reference gaps <= {join_gap:g} s joined" if join_gap else "")

@@ -124,3 +124,23 @@ def test_ci_training_writes_a_loadable_card_that_is_never_shipped(ci_root, tmp_p
     audio = sorted((ci_root / "ci" / "singing" / "audio").glob("*.flac"))[0]
     seg = pipe(str(audio))
     assert set(seg.labels) <= {"singing"}
+
+
+def test_tune_decoder_per_file_negative_limit():
+    """A short lead called singing throughout hides in the pooled FP rate, not per file."""
+    from audiodl.training.specs.singing import tune_decoder
+    from audiodl.types import Activations, Segments
+    fps = 70.0
+    sung = np.full(1400, 0.05, np.float32)
+    sung[200:700], sung[700:1200] = 0.9, 0.4      # half of the sung part is unsure
+    short_neg = np.full(100, 0.6, np.float32)     # a lead the model likes
+    long_neg = np.full(3000, 0.1, np.float32)
+    acts = [Activations(x[:, None], fps, ("singing",)) for x in (sung, short_neg, long_neg)]
+    refs = [Segments(np.array([[200 / fps, 1200 / fps]]), ("singing",)),
+            Segments(np.zeros((0, 2)), ()), Segments(np.zeros((0, 2)), ())]
+    durs = [len(x) / fps for x in (sung, short_neg, long_neg)]
+    kw = dict(medians=[0.2], negatives=[False, True, True], max_negative_fp=0.05)
+    pooled, _ = tune_decoder(acts, refs, durs, **kw)
+    per_file, s = tune_decoder(acts, refs, durs, max_file_fp=0.05, **kw)
+    assert pooled["threshold"] < 0.4 < 0.6 < per_file["threshold"]
+    assert s["negative_max_file_false_positive_rate"] == 0.0

@@ -526,7 +526,7 @@ def valid_activations(model, feature_set):
 
 
 def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
-                 objective="error", negatives=None, max_negative_fp=None):
+                 objective="error", negatives=None, max_negative_fp=None, max_file_fp=None):
     """Median length and threshold minimising the summed frame error (or the balanced error).
 
     Parameters
@@ -549,6 +549,11 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
         Keep only decoders whose false-positive rate over the ``negatives``
         files is at most this; if none does, the one with the lowest such
         rate (ties: by ``objective``).
+    max_file_fp : float or None
+        Also keep only decoders whose false-positive rate on *each* of the
+        ``negatives`` files is at most this (the pooled rate can hide one
+        lead called singing for a third of its length); violations of both
+        limits add up when no decoder meets them.
 
     Returns
     -------
@@ -569,11 +574,13 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
         return r["error"] if objective == "error" else 1 - (r["recall"] + r["specificity"]) / 2
     neg = [bool(x) for x in negatives] if negatives is not None else [False] * len(acts)
     limit = max_negative_fp if (max_negative_fp is not None and any(neg)) else None
+    file_limit = max_file_fp if (max_file_fp is not None and any(neg)) else None
 
-    def key(res, neg_fp):
-        if limit is None:
-            return (0.0, score(res))
-        return (max(0.0, neg_fp - limit), score(res))
+    def key(res, neg_fp, worst):
+        over = max(0.0, neg_fp - limit) if limit is not None else 0.0
+        if file_limit is not None:
+            over += max(0.0, worst - file_limit)
+        return (over, score(res))
     best = None
     for med in medians:
         for thr in thresholds:
@@ -583,9 +590,13 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
             res = aggregate(per_file)
             neg_fp = aggregate([x for x, n in zip(per_file, neg) if n])["false_positive_rate"] \
                 if any(neg) else 0.0
+            worst = max([x["false_positive_rate"] for x, n in zip(per_file, neg) if n],
+                        default=0.0)
             if limit is not None:
                 res["negative_false_positive_rate"] = neg_fp
-            k = key(res, neg_fp)
+            if file_limit is not None:
+                res["negative_max_file_false_positive_rate"] = worst
+            k = key(res, neg_fp, worst)
             if best is None or k < best[2]:
                 best = (dec, res, k)
     log.info("singing decoder tuned on validation (%s): %s -> error %.4f", objective, best[0],
