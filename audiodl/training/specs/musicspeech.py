@@ -127,6 +127,11 @@ class DetectConfig(MusicSpeechConfig):
         speech only, and give the ``neither`` gate its own decoder, tuned
         (with ``min_active``) on all validation files (:func:`tune_gated`);
         false: one decoder tuned on all files serves both.
+    loop_negatives : float
+        Probability that a window drawn from a short training entry holding
+        neither music nor speech (a sound effect, a recorded engine loop) is
+        filled by repeating that entry periodically instead of stringing it
+        with other short entries (``SequenceDataset(loop_prob=...)``).
     """
 
     name: str = "musicspeech_tcn"
@@ -140,6 +145,7 @@ class DetectConfig(MusicSpeechConfig):
     mix_prob: float = 0.35
     tune: bool = True
     separate_gate: bool = False
+    loop_negatives: float = 0.0
 
 
 def read_items(config, split: str, *, data_root) -> list:
@@ -301,7 +307,8 @@ class DetectSpec(_MusicSpeechSpec):
         steps = config.max_steps_per_epoch or 150
         train_ds = SequenceDataset(tr, n_frames=config.window, time_stride=model.time_stride,
                                    n_per_epoch=config.batch_size * steps, augment=SpecAugment(),
-                                   mix_prob=config.mix_prob, seed=config.seed, weights=w)
+                                   mix_prob=config.mix_prob, seed=config.seed, weights=w,
+                                   loop_prob=config.loop_negatives)
         valid_ds = SequenceDataset(va, n_frames=config.window, time_stride=model.time_stride,
                                    n_per_epoch=config.n_valid, mix_prob=config.mix_prob,
                                    seed=12345)
