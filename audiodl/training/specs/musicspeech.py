@@ -127,6 +127,12 @@ class DetectConfig(MusicSpeechConfig):
         speech only, and give the ``neither`` gate its own decoder, tuned
         (with ``min_active``) on all validation files (:func:`tune_gated`);
         false: one decoder tuned on all files serves both.
+    gate_tuning : {'frames', 'files'}
+        With ``separate_gate``: the gate's decoder is the one maximising
+        frame F on all validation files (``frames``), or its music and
+        speech thresholds and minimum duration are searched together with
+        ``min_active`` for the balanced file accuracy the gate is judged by
+        (``files``, :func:`tune_gate_files`).
     loop_negatives : float
         Probability that a window drawn from a short training entry holding
         neither music nor speech (a sound effect, a recorded engine loop) is
@@ -145,7 +151,13 @@ class DetectConfig(MusicSpeechConfig):
     mix_prob: float = 0.35
     tune: bool = True
     separate_gate: bool = False
+    gate_tuning: str = "frames"
     loop_negatives: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.gate_tuning not in ("frames", "files"):
+            raise ParameterError(f"gate_tuning must be 'frames' or 'files', got {self.gate_tuning!r}")
 
 
 def read_items(config, split: str, *, data_root) -> list:
@@ -339,7 +351,8 @@ class DetectSpec(_MusicSpeechSpec):
         if not config.tune:
             return None
         acts, refs, durs = self._valid_activations(model, prepared)
-        dec, scores, tuned_on = tune_gated(acts, refs, durs, separate_gate=config.separate_gate)
+        dec, scores, tuned_on = tune_gated(acts, refs, durs, separate_gate=config.separate_gate,
+                                           gate_tuning=config.gate_tuning)
         return {"offline": dec, "online": None, "tuned_on": tuned_on, "scores": scores}
 
     @staticmethod
@@ -407,7 +420,58 @@ def tune_min_active(acts, refs, durations, decoder, *, grid=MIN_ACTIVE_GRID):
                "active_valid_accuracy": round(float((cover[~empty] >= g).mean()), 5)}
 
 
-def tune_gated(acts, refs, durations, *, separate_gate=False):
+#: gate-decoder candidates of :func:`tune_gate_files` (per-class thresholds, shared minimum duration)
+GATE_GRID = {"threshold": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+             "min_duration": [0.0, 0.3, 1.0, 2.0]}
+
+
+def tune_gate_files(acts, refs, durations, decoder, *, grid=None, min_active_grid=MIN_ACTIVE_GRID):
+    """The ``neither`` gate's decoder and ``min_active``, searched for file accuracy.
+
+    Starting from ``decoder`` (its median and minimum gaps are kept), every
+    pair of music / speech thresholds and every minimum segment duration of
+    ``grid`` (default :data:`GATE_GRID`) is tried with every ``min_active``;
+    the winner maximises the balanced file accuracy of :func:`tune_min_active`
+    (files without music or speech answered ``neither``, the others not;
+    ``min_active``: the middle of the first run of best values, as there),
+    ties going to the higher accuracy on the files holding music or speech,
+    then to the first candidate.
+
+    Returns
+    -------
+    gate : dict
+    min_active : float
+    scores : dict
+    """
+    from ...decoders.smoothing import decode_segments
+    from ...tasks.musicspeech import covered_fraction
+    grid = dict(grid or GATE_GRID)
+    empty = np.array([len(r.intervals) == 0 for r in refs])
+    if empty.all() or not empty.any():
+        return dict(decoder), 0.0, {"n_valid_neither": int(empty.sum())}
+    gates = np.asarray(min_active_grid, dtype=np.float64)
+    best = None
+    for tm, ts, md in itertools.product(grid["threshold"], grid["threshold"],
+                                        grid["min_duration"]):
+        dec = dict(decoder, threshold=[tm, ts], min_duration=[md, md])
+        cover = np.array([covered_fraction(decode_segments(a, **dec), d)
+                          for a, d in zip(acts, durations)])
+        n_ok = (cover[empty][:, None] < gates[None]).mean(axis=0)
+        a_ok = (cover[~empty][:, None] >= gates[None]).mean(axis=0)
+        acc = (n_ok + a_ok) / 2
+        top = np.flatnonzero(acc >= acc.max() - 1e-12)
+        run = top[:np.argmax(np.diff(np.r_[top, top[-1] + 2]) > 1) + 1]  # first run of maxima
+        k = int(run[len(run) // 2])  # its middle, as tune_min_active
+        key = (acc[k], a_ok[k])
+        if best is None or key > best[0]:
+            best = (key, dec, float(gates[k]), n_ok[k], a_ok[k])
+    _, dec, g, n_acc, a_acc = best
+    return dec, g, {"n_valid_neither": int(empty.sum()), "n_valid_active": int((~empty).sum()),
+                    "neither_valid_accuracy": round(float(n_acc), 5),
+                    "active_valid_accuracy": round(float(a_acc), 5)}
+
+
+def tune_gated(acts, refs, durations, *, separate_gate=False, gate_tuning="frames"):
     """Frame decoder plus ``neither`` gate of a detector, tuned on validation files.
 
     ``separate_gate`` false: one decoder (:func:`tune_decoder` on all files)
@@ -433,13 +497,18 @@ def tune_gated(acts, refs, durations, *, separate_gate=False):
     if separate_gate and 0 < len(active) < len(refs) and min_active > 0:
         frame, scores = tune_decoder([acts[i] for i in active], [refs[i] for i in active],
                                      [durations[i] for i in active])
+        if gate_tuning == "files":
+            dec, min_active, gate_scores = tune_gate_files(acts, refs, durations, dec)
+            how = ("its music/speech thresholds, minimum duration and min_active searched "
+                   "together for the balanced file accuracy of neither vs. music/speech files")
+        else:
+            how = ("gate decoder: the same objective; min_active: balanced file accuracy of "
+                   "neither vs. music/speech files")
         frame["gate"] = dec
         dec = frame
         tuned_on = (f"validation split: frame decoder on the {len(active)} files with music "
                     f"or speech (mean frame F of both, 10 ms grid, counts summed over files); "
-                    f"gate decoder and min_active on all {len(acts)} files (gate decoder: the "
-                    "same objective; min_active: balanced file accuracy of neither vs. "
-                    "music/speech files)")
+                    f"gate decoder and min_active on all {len(acts)} files ({how})")
     dec["min_active"] = min_active
     scores.update(gate_scores)
     return dec, scores, tuned_on
