@@ -420,8 +420,8 @@ def tune_min_active(acts, refs, durations, decoder, *, grid=MIN_ACTIVE_GRID):
                "active_valid_accuracy": round(float((cover[~empty] >= g).mean()), 5)}
 
 
-#: gate-decoder candidates of :func:`tune_gate_files` (per-class thresholds, shared minimum duration)
-GATE_GRID = {"threshold": [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+#: gate-decoder candidates of :func:`tune_gate_files` (per class: threshold x minimum duration)
+GATE_GRID = {"threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
              "min_duration": [0.0, 0.3, 1.0, 2.0]}
 
 
@@ -429,13 +429,15 @@ def tune_gate_files(acts, refs, durations, decoder, *, grid=None, min_active_gri
     """The ``neither`` gate's decoder and ``min_active``, searched for file accuracy.
 
     Starting from ``decoder`` (its median and minimum gaps are kept), every
-    pair of music / speech thresholds and every minimum segment duration of
-    ``grid`` (default :data:`GATE_GRID`) is tried with every ``min_active``;
-    the winner maximises the balanced file accuracy of :func:`tune_min_active`
-    (files without music or speech answered ``neither``, the others not;
-    ``min_active``: the middle of the first run of best values, as there),
-    ties going to the higher accuracy on the files holding music or speech,
-    then to the first candidate.
+    combination of a music and a speech (threshold, minimum segment
+    duration) from ``grid`` (default :data:`GATE_GRID`, plus the values of
+    ``decoder`` itself, which is the first candidate) is tried with every
+    ``min_active``; the winner maximises the balanced file accuracy of
+    :func:`tune_min_active` (files without music or speech answered
+    ``neither``, the others not; ``min_active``: the middle of the first run
+    of best values, as there), ties going to the higher accuracy on the
+    files holding music or speech, then to the first candidate (so the
+    result is never worse on these files than ``decoder``'s gate).
 
     Returns
     -------
@@ -445,17 +447,39 @@ def tune_gate_files(acts, refs, durations, decoder, *, grid=None, min_active_gri
     """
     from ...decoders.smoothing import decode_segments
     from ...tasks.musicspeech import covered_fraction
+    from ...types import Activations, Segments
     grid = dict(grid or GATE_GRID)
     empty = np.array([len(r.intervals) == 0 for r in refs])
     if empty.all() or not empty.any():
         return dict(decoder), 0.0, {"n_valid_neither": int(empty.sum())}
     gates = np.asarray(min_active_grid, dtype=np.float64)
+
+    def per_class(key, c):
+        v = decoder.get(key, 0.0)
+        return float(v[c] if isinstance(v, (list, tuple)) else v)
+
+    # classes are decoded independently: decode each class's candidates once per file
+    cands, segs = [], []
+    for c in range(len(LABELS)):
+        own = (per_class("threshold", c), per_class("min_duration", c))
+        cc = [own] + [p for p in itertools.product(grid["threshold"], grid["min_duration"])
+                      if p != own]
+        one = dict(decoder, threshold=per_class("threshold", c), min_gap=per_class("min_gap", c),
+                   low=None if decoder.get("low") is None else per_class("low", c))
+        sc = []
+        for thr, md in cc:
+            d1 = dict(one, threshold=thr, min_duration=md)
+            sc.append([decode_segments(Activations(values=np.asarray(a.values)[:, c:c + 1],
+                                                   fps=a.fps, labels=(LABELS[c],)), **d1)
+                       .intervals.reshape(-1, 2) for a in acts])
+        cands.append(cc)
+        segs.append(sc)
     best = None
-    for tm, ts, md in itertools.product(grid["threshold"], grid["threshold"],
-                                        grid["min_duration"]):
-        dec = dict(decoder, threshold=[tm, ts], min_duration=[md, md])
-        cover = np.array([covered_fraction(decode_segments(a, **dec), d)
-                          for a, d in zip(acts, durations)])
+    for (i, (tm, mm)), (j, (ts, ms)) in itertools.product(enumerate(cands[0]), enumerate(cands[1])):
+        cover = np.empty(len(durations))
+        for f, d in enumerate(durations):
+            iv = np.concatenate([segs[0][i][f], segs[1][j][f]])
+            cover[f] = covered_fraction(Segments(intervals=iv, labels=("x",) * len(iv)), d)
         n_ok = (cover[empty][:, None] < gates[None]).mean(axis=0)
         a_ok = (cover[~empty][:, None] >= gates[None]).mean(axis=0)
         acc = (n_ok + a_ok) / 2
@@ -463,7 +487,9 @@ def tune_gate_files(acts, refs, durations, decoder, *, grid=None, min_active_gri
         run = top[:np.argmax(np.diff(np.r_[top, top[-1] + 2]) > 1) + 1]  # first run of maxima
         k = int(run[len(run) // 2])  # its middle, as tune_min_active
         key = (acc[k], a_ok[k])
-        if best is None or key > best[0]:
+        if best is None or key[0] > best[0][0] + 1e-12 or (
+                key[0] > best[0][0] - 1e-12 and key[1] > best[0][1] + 1e-12):
+            dec = dict(decoder, threshold=[tm, ts], min_duration=[mm, ms])
             best = (key, dec, float(gates[k]), n_ok[k], a_ok[k])
     _, dec, g, n_acc, a_acc = best
     return dec, g, {"n_valid_neither": int(empty.sum()), "n_valid_active": int((~empty).sum()),
