@@ -464,6 +464,14 @@ class SequenceDataset(_SeededDraws):
     weights : sequence of float or None
         Sampling weight of every entry (default: its length).
     tiles : bool
+    loop_prob : float
+        Probability that a training window drawn from a short entry without
+        any target (a sound effect, an engine loop) is filled by repeating
+        that entry periodically instead of stringing it with other entries:
+        back to back (half of the time) or with the same pause of 0.05-1 s
+        after every repetition, so recorded loops and short noises also
+        appear as the steady periodic textures (engines, machines) that a
+        single repetition does not show.
 
     Items are ``(x [shape=(n_frames + 2 * context, ...)] float32,
     y [shape=(ceil(n_frames / time_stride), k)] float32)``.
@@ -472,7 +480,7 @@ class SequenceDataset(_SeededDraws):
     def __init__(self, data: FeatureSet, *, n_frames: int = 860, context: int = 0,
                  time_stride: int = 1, n_per_epoch: int = 2000, augment=None,
                  mix_prob: float = 0.0, mix_gain_db=(-15.0, 5.0), unit_db: float = 10.0,
-                 seed: int = 0, weights=None, tiles: bool = False):
+                 seed: int = 0, weights=None, tiles: bool = False, loop_prob: float = 0.0):
         if n_frames < 1 or context < 0 or time_stride < 1 or not len(data):
             raise ParameterError("SequenceDataset: n_frames >= 1, context >= 0, "
                                  "time_stride >= 1 and a non-empty FeatureSet needed")
@@ -484,6 +492,14 @@ class SequenceDataset(_SeededDraws):
         w = lengths if weights is None else np.asarray(weights, dtype=np.float64)
         self.p = w / w.sum()
         self.short = np.nonzero(lengths < n_frames)[0]
+        if not 0.0 <= loop_prob <= 1.0:
+            raise ParameterError(f"SequenceDataset: loop_prob must lie in [0, 1], got {loop_prob}")
+        self.loop_prob = float(loop_prob)
+        #: short entries without targets (repeated periodically with ``loop_prob``)
+        self.loopable = np.zeros(len(lengths), dtype=bool)
+        if self.loop_prob:
+            for i in self.short:
+                self.loopable[i] = not np.any(data.targets[i])
         if not len(self.short):
             self.short = np.arange(len(lengths))
         #: (entry, first frame, frames holding data) of every item when ``tiles``
@@ -511,6 +527,8 @@ class SequenceDataset(_SeededDraws):
         n = self.n_frames
         if len(f) >= n:
             return self._cut(i, int(rng.integers(0, len(f) - n + 1)))
+        if self.loopable[i] and rng.random() < self.loop_prob:
+            return self._loop(f, t, rng)
         # short entry (an utterance): fill the window with a stream of short
         # entries separated by random pauses at the entry's noise floor
         h = self.context
@@ -526,6 +544,22 @@ class SequenceDataset(_SeededDraws):
             j = int(rng.choice(self.short))
             f, t = self.data.feats[j], self.data.targets[j]
         return x, y
+
+    def _loop(self, f, t, rng):
+        """A window filled by repeating one short entry with a fixed period."""
+        n, h = self.n_frames, self.context
+        gap = 0 if rng.random() < 0.5 else int(rng.uniform(0.05, 1.0) * self.data.fps)
+        cycle = np.asarray(f, dtype=np.float32)
+        if gap:
+            pause = np.full((gap,) + cycle.shape[1:], np.float32(np.percentile(f, 1)),
+                            dtype=np.float32)
+            cycle = np.concatenate([cycle, pause])
+        total = n + 2 * h
+        off = int(rng.integers(0, len(cycle)))
+        reps = -(-(off + total) // len(cycle))
+        x = np.concatenate([cycle] * reps)[off:off + total]
+        # targets of an entry without targets: zeros throughout
+        return x, np.zeros((n, t.shape[1]), dtype=np.float32)
 
     def __getitem__(self, k):
         if self.tiles:

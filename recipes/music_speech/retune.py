@@ -8,9 +8,12 @@ The same tuning as the end of ``audiodl train musicspeech-detect``
 files of the recipe's manifests (music/speech files and files with neither),
 without retraining: ``--separate-gate`` tunes the frame decoder on the files
 holding music or speech and gives the neither gate its own decoder, tuned on
-all files. Writes OUT/NAME.json (the card with the new decoder and its
-validation scores), a copy of the weights and run.json; evaluate OUT with
-evaluate.py as any run. Validation activations are cached in OUT/activations.
+all files; ``--gate-tuning files`` searches the gate decoder's thresholds and
+minimum duration with ``min_active`` for file accuracy
+(:func:`audiodl.training.specs.musicspeech.tune_gate_files`). Writes
+OUT/NAME.json (the card with the new decoder and its validation scores), a
+copy of the weights and run.json; evaluate OUT with evaluate.py as any run.
+Validation activations are cached in OUT/activations.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ def main(argv=None):
     ap.add_argument("--run", required=True, help="trained detector run folder")
     ap.add_argument("--out", required=True, help="new run folder (created)")
     ap.add_argument("--separate-gate", action="store_true")
+    ap.add_argument("--gate-tuning", choices=["frames", "files"], default="frames",
+                    help="with --separate-gate: the gate decoder maximises frame F (frames) "
+                         "or, with min_active, the balanced file accuracy (files)")
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
@@ -46,7 +52,8 @@ def main(argv=None):
     acts = activations_for(pipe, items, os.path.join(args.out, "activations", "valid-all"))
     refs = [reference_segments(it) for it in items]
     dec, scores, tuned_on = tune_gated(acts, refs, [a.duration for a in acts],
-                                       separate_gate=args.separate_gate)
+                                       separate_gate=args.separate_gate,
+                                       gate_tuning=args.gate_tuning)
     src = card_path(args.run)
     card = json.loads(src.read_text())
     card["decoder"] = {"offline": dec, "online": None, "tuned_on": tuned_on}

@@ -243,6 +243,30 @@ def test_tune_gated_keeps_a_strict_gate_and_a_lenient_frame_decoder():
     assert scores["music_f"] == pytest.approx(1.0)
 
 
+def test_tune_gate_files_searches_the_gate_decoder_for_file_accuracy():
+    from audiodl.training.specs.musicspeech import tune_gate_files, tune_gated, tune_min_active
+    from audiodl.types import Activations, Segments
+    acts, refs, durs = [], [], []
+    # music files: confident music (0.85) on half of the file; hard negatives: 0.6 throughout
+    for level, has_ref in [(0.85, True)] * 6 + [(0.6, False)] * 6:
+        v = np.zeros((100, 2))
+        v[:50 if has_ref else 100, 0] = level
+        acts.append(Activations(values=v, fps=10.0, labels=("music", "speech")))
+        refs.append(Segments(intervals=np.array([[0.0, 5.0]]) if has_ref else np.zeros((0, 2)),
+                             labels=("music",) if has_ref else ()))
+        durs.append(10.0)
+    lenient = {"method": "hysteresis", "median": 0.0, "threshold": [0.5, 0.5],
+               "min_duration": [0.0, 0.0], "min_gap": [0.0, 0.0]}
+    _, sc = tune_min_active(acts, refs, durs, lenient)
+    assert sc["neither_valid_accuracy"] + sc["active_valid_accuracy"] < 2  # cannot separate
+    gate, g, scores = tune_gate_files(acts, refs, durs, lenient)
+    assert 0.6 < gate["threshold"][0] <= 0.85 and 0.2 < g <= 0.5  # the middle of 0.02-0.5
+    assert scores["neither_valid_accuracy"] == scores["active_valid_accuracy"] == 1.0
+    assert gate["median"] == lenient["median"] and gate["min_gap"] == lenient["min_gap"]
+    dec, _, tuned_on = tune_gated(acts, refs, durs, separate_gate=True, gate_tuning="files")
+    assert dec["gate"]["threshold"][0] > 0.6 and "file accuracy" in tuned_on
+
+
 def test_neither_has_a_fixed_plot_colour():
     from audiodl.plotting import LABEL_COLOURS, label_colour
     assert label_colour("neither") == LABEL_COLOURS["neither"]

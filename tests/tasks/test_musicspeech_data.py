@@ -5,6 +5,7 @@ import pytest
 import soundfile as sf
 
 from audiodl.data.augment import SpecAugment, mix_power
+from audiodl.errors import ParameterError
 from audiodl.data.dataset import (ExcerptDataset, FeatureCache, FeatureSet, SequenceDataset,
                                   frame_targets, normalization_stats)
 from audiodl.features import PRESETS
@@ -137,3 +138,38 @@ def test_excerpts_from_mixed_entries(tmp_path):
     music, speech = ex.by_class[0][0][1], ex.by_class[1][0][1]
     fps = fs.fps
     assert music.max() + 40 <= 2.0 * fps + 1 and speech.min() >= 2.0 * fps - 1
+
+
+def test_sequence_loops_short_entries_without_targets():
+    class _Set:  # the attributes SequenceDataset reads from a FeatureSet
+        fps = 86.1
+
+        def __init__(self):
+            rng = np.random.default_rng(0)
+            self.feats = [rng.normal(size=(40, 5)).astype(np.float32),
+                          rng.normal(size=(30, 5)).astype(np.float32),
+                          rng.normal(size=(500, 5)).astype(np.float32)]
+            self.targets = [np.zeros((40, 2), np.float32), np.ones((30, 2), np.float32),
+                            np.ones((500, 2), np.float32)]
+
+        def __len__(self):
+            return 3
+
+    data = _Set()
+    seq = SequenceDataset(data, n_frames=200, context=3, n_per_epoch=40, seed=0,
+                          weights=[1, 0, 0], loop_prob=1.0)
+    assert seq.loopable.tolist() == [True, False, False]  # short and without targets only
+    f = data.feats[0]
+    for k in range(40):
+        x, y = seq[k]
+        assert x.shape == (206, 5) and not y.any()
+        # periodic: the entry recurs whole, every period (40 frames + a fixed pause)
+        starts = [s for s in range(len(x)) if np.array_equal(x[s], f[0])]
+        assert starts and all(x[s:s + 40].tolist() == f[:len(x) - s].tolist() for s in starts)
+        if len(starts) > 1:
+            p = starts[1] - starts[0]
+            assert p >= 40 and np.array_equal(x[starts[0]:len(x) - p], x[starts[0] + p:])
+    off = SequenceDataset(data, n_frames=200, n_per_epoch=4, seed=0, weights=[1, 0, 0])
+    assert not off.loopable.any()  # loop_prob 0 (default): strung with other short entries
+    with pytest.raises(ParameterError):
+        SequenceDataset(data, n_frames=200, loop_prob=1.5)

@@ -127,6 +127,17 @@ class DetectConfig(MusicSpeechConfig):
         speech only, and give the ``neither`` gate its own decoder, tuned
         (with ``min_active``) on all validation files (:func:`tune_gated`);
         false: one decoder tuned on all files serves both.
+    gate_tuning : {'frames', 'files'}
+        With ``separate_gate``: the gate's decoder is the one maximising
+        frame F on all validation files (``frames``), or its music and
+        speech thresholds and minimum duration are searched together with
+        ``min_active`` for the balanced file accuracy the gate is judged by
+        (``files``, :func:`tune_gate_files`).
+    loop_negatives : float
+        Probability that a window drawn from a short training entry holding
+        neither music nor speech (a sound effect, a recorded engine loop) is
+        filled by repeating that entry periodically instead of stringing it
+        with other short entries (``SequenceDataset(loop_prob=...)``).
     """
 
     name: str = "musicspeech_tcn"
@@ -140,6 +151,13 @@ class DetectConfig(MusicSpeechConfig):
     mix_prob: float = 0.35
     tune: bool = True
     separate_gate: bool = False
+    gate_tuning: str = "frames"
+    loop_negatives: float = 0.0
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.gate_tuning not in ("frames", "files"):
+            raise ParameterError(f"gate_tuning must be 'frames' or 'files', got {self.gate_tuning!r}")
 
 
 def read_items(config, split: str, *, data_root) -> list:
@@ -301,7 +319,8 @@ class DetectSpec(_MusicSpeechSpec):
         steps = config.max_steps_per_epoch or 150
         train_ds = SequenceDataset(tr, n_frames=config.window, time_stride=model.time_stride,
                                    n_per_epoch=config.batch_size * steps, augment=SpecAugment(),
-                                   mix_prob=config.mix_prob, seed=config.seed, weights=w)
+                                   mix_prob=config.mix_prob, seed=config.seed, weights=w,
+                                   loop_prob=config.loop_negatives)
         valid_ds = SequenceDataset(va, n_frames=config.window, time_stride=model.time_stride,
                                    n_per_epoch=config.n_valid, mix_prob=config.mix_prob,
                                    seed=12345)
@@ -332,7 +351,8 @@ class DetectSpec(_MusicSpeechSpec):
         if not config.tune:
             return None
         acts, refs, durs = self._valid_activations(model, prepared)
-        dec, scores, tuned_on = tune_gated(acts, refs, durs, separate_gate=config.separate_gate)
+        dec, scores, tuned_on = tune_gated(acts, refs, durs, separate_gate=config.separate_gate,
+                                           gate_tuning=config.gate_tuning)
         return {"offline": dec, "online": None, "tuned_on": tuned_on, "scores": scores}
 
     @staticmethod
@@ -400,7 +420,84 @@ def tune_min_active(acts, refs, durations, decoder, *, grid=MIN_ACTIVE_GRID):
                "active_valid_accuracy": round(float((cover[~empty] >= g).mean()), 5)}
 
 
-def tune_gated(acts, refs, durations, *, separate_gate=False):
+#: gate-decoder candidates of :func:`tune_gate_files` (per class: threshold x minimum duration)
+GATE_GRID = {"threshold": [0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+             "min_duration": [0.0, 0.3, 1.0, 2.0]}
+
+
+def tune_gate_files(acts, refs, durations, decoder, *, grid=None, min_active_grid=MIN_ACTIVE_GRID):
+    """The ``neither`` gate's decoder and ``min_active``, searched for file accuracy.
+
+    Starting from ``decoder`` (its median and minimum gaps are kept), every
+    combination of a music and a speech (threshold, minimum segment
+    duration) from ``grid`` (default :data:`GATE_GRID`, plus the values of
+    ``decoder`` itself, which is the first candidate) is tried with every
+    ``min_active``; the winner maximises the balanced file accuracy of
+    :func:`tune_min_active` (files without music or speech answered
+    ``neither``, the others not; ``min_active``: the middle of the first run
+    of best values, as there), ties going to the higher accuracy on the
+    files holding music or speech, then to the first candidate (so the
+    result is never worse on these files than ``decoder``'s gate).
+
+    Returns
+    -------
+    gate : dict
+    min_active : float
+    scores : dict
+    """
+    from ...decoders.smoothing import decode_segments
+    from ...tasks.musicspeech import covered_fraction
+    from ...types import Activations, Segments
+    grid = dict(grid or GATE_GRID)
+    empty = np.array([len(r.intervals) == 0 for r in refs])
+    if empty.all() or not empty.any():
+        return dict(decoder), 0.0, {"n_valid_neither": int(empty.sum())}
+    gates = np.asarray(min_active_grid, dtype=np.float64)
+
+    def per_class(key, c):
+        v = decoder.get(key, 0.0)
+        return float(v[c] if isinstance(v, (list, tuple)) else v)
+
+    # classes are decoded independently: decode each class's candidates once per file
+    cands, segs = [], []
+    for c in range(len(LABELS)):
+        own = (per_class("threshold", c), per_class("min_duration", c))
+        cc = [own] + [p for p in itertools.product(grid["threshold"], grid["min_duration"])
+                      if p != own]
+        one = dict(decoder, threshold=per_class("threshold", c), min_gap=per_class("min_gap", c),
+                   low=None if decoder.get("low") is None else per_class("low", c))
+        sc = []
+        for thr, md in cc:
+            d1 = dict(one, threshold=thr, min_duration=md)
+            sc.append([decode_segments(Activations(values=np.asarray(a.values)[:, c:c + 1],
+                                                   fps=a.fps, labels=(LABELS[c],)), **d1)
+                       .intervals.reshape(-1, 2) for a in acts])
+        cands.append(cc)
+        segs.append(sc)
+    best = None
+    for (i, (tm, mm)), (j, (ts, ms)) in itertools.product(enumerate(cands[0]), enumerate(cands[1])):
+        cover = np.empty(len(durations))
+        for f, d in enumerate(durations):
+            iv = np.concatenate([segs[0][i][f], segs[1][j][f]])
+            cover[f] = covered_fraction(Segments(intervals=iv, labels=("x",) * len(iv)), d)
+        n_ok = (cover[empty][:, None] < gates[None]).mean(axis=0)
+        a_ok = (cover[~empty][:, None] >= gates[None]).mean(axis=0)
+        acc = (n_ok + a_ok) / 2
+        top = np.flatnonzero(acc >= acc.max() - 1e-12)
+        run = top[:np.argmax(np.diff(np.r_[top, top[-1] + 2]) > 1) + 1]  # first run of maxima
+        k = int(run[len(run) // 2])  # its middle, as tune_min_active
+        key = (acc[k], a_ok[k])
+        if best is None or key[0] > best[0][0] + 1e-12 or (
+                key[0] > best[0][0] - 1e-12 and key[1] > best[0][1] + 1e-12):
+            dec = dict(decoder, threshold=[tm, ts], min_duration=[mm, ms])
+            best = (key, dec, float(gates[k]), n_ok[k], a_ok[k])
+    _, dec, g, n_acc, a_acc = best
+    return dec, g, {"n_valid_neither": int(empty.sum()), "n_valid_active": int((~empty).sum()),
+                    "neither_valid_accuracy": round(float(n_acc), 5),
+                    "active_valid_accuracy": round(float(a_acc), 5)}
+
+
+def tune_gated(acts, refs, durations, *, separate_gate=False, gate_tuning="frames"):
     """Frame decoder plus ``neither`` gate of a detector, tuned on validation files.
 
     ``separate_gate`` false: one decoder (:func:`tune_decoder` on all files)
@@ -426,13 +523,18 @@ def tune_gated(acts, refs, durations, *, separate_gate=False):
     if separate_gate and 0 < len(active) < len(refs) and min_active > 0:
         frame, scores = tune_decoder([acts[i] for i in active], [refs[i] for i in active],
                                      [durations[i] for i in active])
+        if gate_tuning == "files":
+            dec, min_active, gate_scores = tune_gate_files(acts, refs, durations, dec)
+            how = ("its music/speech thresholds, minimum duration and min_active searched "
+                   "together for the balanced file accuracy of neither vs. music/speech files")
+        else:
+            how = ("gate decoder: the same objective; min_active: balanced file accuracy of "
+                   "neither vs. music/speech files")
         frame["gate"] = dec
         dec = frame
         tuned_on = (f"validation split: frame decoder on the {len(active)} files with music "
                     f"or speech (mean frame F of both, 10 ms grid, counts summed over files); "
-                    f"gate decoder and min_active on all {len(acts)} files (gate decoder: the "
-                    "same objective; min_active: balanced file accuracy of neither vs. "
-                    "music/speech files)")
+                    f"gate decoder and min_active on all {len(acts)} files ({how})")
     dec["min_active"] = min_active
     scores.update(gate_scores)
     return dec, scores, tuned_on
