@@ -70,7 +70,8 @@ def report(label, acts, items, params):
                                          (it.get("meta") or {}).get("chatter")]}
     for it in items:
         groups.setdefault(subset(it), []).append(it)
-    keys = ("threshold", "smooth", "pre_max", "post_max", "decay_ratio", "decay_time")
+    keys = ("threshold", "smooth", "pre_max", "post_max", "decay_ratio", "decay_time",
+            "gate_rise", "gate_release", "gate_keep")
     print(f"\n#### {label}: " + ", ".join(f"{k} {getattr(params, k):g}" for k in keys))
     print("\n| subset | files | F mean ±50 | F mean ±25 | F sum ±50 | F sum ±25 | P ±50 | R ±50 |")
     print("|---|---|---|---|---|---|---|---|")
