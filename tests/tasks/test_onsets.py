@@ -228,3 +228,18 @@ def test_energy_gate_keeps_the_envelope_and_every_click(files, tmp_path):
         assert act.envelope is None
         with pytest.raises(ParameterError):
             plain.decode(act, gate_rise=6.0)
+
+
+def test_activations_envelope_round_trip_and_checks(tmp_path):
+    from audiodl.errors import ManifestError
+    from audiodl.types import Activations
+    env = np.linspace(-80, 0, 30, dtype=np.float32).reshape(10, 3)
+    act = Activations(values=np.linspace(0, 1, 10, dtype=np.float32), fps=100.0, envelope=env)
+    act.save(tmp_path / "a.npz")
+    np.testing.assert_array_equal(Activations.load(tmp_path / "a.npz").envelope, env)
+    Activations(values=act.values, fps=100.0).save(tmp_path / "b.npz")
+    assert Activations.load(tmp_path / "b.npz").envelope is None
+    np.savez(tmp_path / "c.npz", values=act.values, fps=np.float64(100), labels=np.array([], str),
+             envelope=env[:-1])  # one row short
+    with pytest.raises(ManifestError):
+        Activations.load(tmp_path / "c.npz")
