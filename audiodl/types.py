@@ -52,12 +52,18 @@ class Activations:
         Length of the audio the activations were computed from; the last
         frames may reach past it (centred frames, padding). Decoders clamp
         results to it.
+    envelope : np.ndarray [shape=(n_frames, n_bands)] or None, dB
+        Spectral envelope of the input, one row per activation frame, for decoders that
+        also look at the signal's energy (the onset CNN keeps its log-mel input here for
+        the energy gate, ``gate_rise`` of
+        :class:`~audiodl.decoders.peaks.PeakPickingParams`); None when not kept.
     """
 
     values: np.ndarray
     fps: float
     labels: tuple = ()
     audio_duration: Optional[float] = None
+    envelope: Optional[np.ndarray] = None
 
     def __post_init__(self):
         if not self.fps > 0:
@@ -77,11 +83,13 @@ class Activations:
         return len(self.values) / self.fps
 
     def save(self, path) -> None:
-        """Write to an ``.npz`` file (values, fps, labels, audio duration)."""
+        """Write to an ``.npz`` file (values, fps, labels, audio duration, envelope if kept)."""
+        extra = {} if self.envelope is None else {"envelope": np.asarray(self.envelope,
+                                                                         np.float32)}
         np.savez(path, values=self.values, fps=np.float64(self.fps),
                  labels=np.array(self.labels, dtype=str),
                  audio_duration=np.float64(np.nan if self.audio_duration is None
-                                           else self.audio_duration))
+                                           else self.audio_duration), **extra)
 
     #: largest activations file :meth:`load` accepts (declared uncompressed bytes)
     MAX_LOAD_BYTES = 2 ** 30
@@ -111,8 +119,8 @@ class Activations:
             if total > cls.MAX_LOAD_BYTES:
                 raise bad(f"{total} bytes of arrays, more than {cls.MAX_LOAD_BYTES}")
             with np.load(path, allow_pickle=False) as f:
-                arrays = {k: f[k] for k in ("values", "fps", "labels", "audio_duration")
-                          if k in f.files}
+                arrays = {k: f[k] for k in ("values", "fps", "labels", "audio_duration",
+                                            "envelope") if k in f.files}
         except ManifestError:
             raise
         except FileNotFoundError:
@@ -137,9 +145,14 @@ class Activations:
                 or np.isinf(dur):
             raise bad(f"'audio_duration' must be one number >= 0 (NaN: unknown), got "
                       f"{dur!r}"[:200])
+        env = arrays.get("envelope")
+        if env is not None and (env.dtype.kind != "f" or env.ndim != 2 or len(env) != len(v)
+                                or not np.all(np.isfinite(env))):
+            raise bad(f"'envelope' must be a finite 2-D float array with one row per frame, "
+                      f"got {env.dtype} {env.shape}")
         return cls(values=v if v.dtype.kind == "f" else v.astype(np.float32), fps=float(fps),
                    labels=tuple(str(s) for s in labels),
-                   audio_duration=None if np.isnan(dur) else float(dur))
+                   audio_duration=None if np.isnan(dur) else float(dur), envelope=env)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ __all__ = [
     "SUPERFLUX_DEFAULTS",
     "smooth_activations",
     "decay_mask",
+    "envelope_rise",
     "peak_picking",
     "combine_events",
     "pick_onsets",
@@ -68,6 +69,17 @@ class PeakPickingParams(ParamSet):
         the hit and close to it, a new hit is not. See :func:`decay_mask`.
     decay_time : float [s]
         Time constant of that decaying maximum.
+    gate_rise : float [dB]
+        Energy gate (0: off; offline only, needs the input's spectral envelope, see
+        :func:`envelope_rise`). A frame is a candidate only when some band of the
+        spectrogram rises at least ``gate_rise`` dB above that band's held past maximum:
+        the ringing tail of a hit (an open hi-hat's chatter, a cymbal's shimmer) stays
+        under the envelope the hit itself left, a new hit rises above it.
+    gate_release : float [dB/s]
+        How fast the held maximum falls (peak hold with a linear release in dB).
+    gate_keep : float
+        Frames whose (unsmoothed) activation reaches ``gate_keep`` pass the gate anyway
+        (1: the gate applies to every frame): a confident detection is kept.
     """
 
     what = "peak picking"
@@ -82,12 +94,18 @@ class PeakPickingParams(ParamSet):
     delay: float = 0.0
     decay_ratio: float = 0.0
     decay_time: float = 0.1
+    gate_rise: float = 0.0
+    gate_release: float = 40.0
+    gate_keep: float = 1.0
 
     def __post_init__(self):
         self._as_floats(signed=("threshold", "delay"))
         if self.decay_ratio and not self.decay_time > 0:
             raise ParameterError(f"{self.what}: decay_time must be > 0 when decay_ratio is "
                                  f"set, got {self.decay_time}")
+        if self.gate_rise and not self.gate_release > 0:
+            raise ParameterError(f"{self.what}: gate_release must be > 0 when gate_rise is "
+                                 f"set, got {self.gate_release}")
 
     def frames(self, fps: float) -> dict:
         """The frame counts used internally at ``fps``."""
@@ -188,9 +206,61 @@ def decay_mask(activations, ratio: float, time_frames: float) -> np.ndarray:
     return float(ratio) * out
 
 
+#: dB per natural-log unit of a magnitude spectrogram (``20 / ln 10``)
+DB_PER_NEPER = 20.0 / np.log(10.0)
+
+
+def envelope_rise(envelope, release: float, *, lookahead: int = 2) -> np.ndarray:
+    """How far each frame's spectrum rises above its own held past maximum [dB].
+
+    Each band's envelope is held with a linear release of ``release`` dB per frame (a peak
+    hold: ``H[t] = max(E[t - 1], H[t - 1] - release)``, so ``H[t]`` remembers frames before
+    ``t``). Frame ``t`` gets the largest rise over bands of ``max(E[t - 1 .. t + lookahead])``
+    above ``H[t - 1]`` (the hold before the attack's first frame). Before the first frame
+    the hold is empty: the first frames always rise.
+
+    Parameters
+    ----------
+    envelope : np.ndarray [shape=(n_frames, n_bands)], dB
+        E.g. a log-magnitude (mel) spectrogram times :data:`DB_PER_NEPER`.
+    release : float [dB per frame], > 0
+    lookahead : int [frames], >= 0
+
+    Returns
+    -------
+    np.ndarray [shape=(n_frames,)], float64 [dB]; large (1000) where the hold is empty
+    """
+    e = np.asarray(envelope, dtype=np.float64)
+    if e.ndim != 2:
+        raise ParameterError(f"expected a (n_frames, n_bands) envelope, got shape {e.shape}")
+    if not release > 0:
+        raise ParameterError(f"release must be > 0 dB per frame, got {release}")
+    lookahead = int(lookahead)
+    if lookahead < 0:
+        raise ParameterError(f"lookahead must be >= 0 frames, got {lookahead}")
+    n = len(e)
+    if n == 0:
+        return np.zeros(0, np.float64)
+    # H[t] = max_{k >= 1} E[t - k] - (k - 1) * release: a running maximum of E[j] + j * release
+    j = np.arange(n, dtype=np.float64)[:, None] * release
+    run = np.maximum.accumulate(e + j, axis=0)
+    hold = np.full(e.shape, -np.inf)
+    hold[1:] = run[:-1] - j[1:] + release
+    # window maximum over frames t - 1 .. t + lookahead (frames beyond the ends: -inf)
+    padded = np.pad(e, ((1, lookahead), (0, 0)), constant_values=-np.inf)
+    win = np.lib.stride_tricks.sliding_window_view(padded, lookahead + 2, axis=0).max(-1)[:n]
+    before = np.full(e.shape, -np.inf)
+    before[1:] = hold[:-1]  # the hold before frame t - 1
+    with np.errstate(invalid="ignore"):
+        d = win - before
+    d = np.where(np.isfinite(d) | (d > 0), d, 0.0)
+    return np.minimum(d.max(axis=1), 1000.0)
+
+
 def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int = 0,
                  post_avg: int = 0, pre_max: int = 1, post_max: int = 1,
-                 decay_ratio: float = 0.0, decay_time: float = 10.0) -> np.ndarray:
+                 decay_ratio: float = 0.0, decay_time: float = 10.0,
+                 rise=None, gate_rise: float = 0.0, gate_keep: float = 1.0) -> np.ndarray:
     """Frame indices of peaks (madmom's ``peak_picking``; contexts in frames).
 
     A frame is a peak when its smoothed activation is >= the moving average
@@ -206,6 +276,12 @@ def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int
         With ``decay_ratio > 0`` a candidate must also reach :func:`decay_mask` of the
         smoothed activations (ratio ``decay_ratio``, time constant ``decay_time``).
     decay_time : float [frames]
+    rise : np.ndarray [shape=(n_frames,)] or None, dB
+        :func:`envelope_rise` of the input; needed when ``gate_rise > 0``.
+    gate_rise : float [dB]
+        With ``gate_rise > 0`` a candidate must also have ``rise >= gate_rise`` or an
+        (unsmoothed) activation of at least ``gate_keep``.
+    gate_keep : float
 
     Returns
     -------
@@ -227,6 +303,13 @@ def peak_picking(activations, threshold: float, *, smooth: int = 0, pre_avg: int
     det = a * (a >= mov_avg + threshold)
     if decay_ratio:
         det = det * (a >= decay_mask(a, decay_ratio, decay_time))
+    if gate_rise:
+        if rise is None:
+            raise ParameterError("gate_rise needs the input's envelope rise (rise=...)")
+        r = np.asarray(rise, dtype=np.float64).reshape(-1)
+        if r.shape != a.shape:
+            raise ParameterError(f"rise has {r.size} frames, the activations {a.size}")
+        det = det * ((r >= gate_rise) | (_check_activations(activations) >= gate_keep))
     max_len = int(pre_max) + int(post_max) + 1
     if max_len > 1:
         mov_max = _windows(det, int(pre_max), int(post_max)).max(axis=-1)
@@ -274,7 +357,9 @@ def pick_onsets(activations, fps: Optional[float] = None, *,
                 post_avg: Optional[float] = None, pre_max: Optional[float] = None,
                 post_max: Optional[float] = None, combine: Optional[float] = None,
                 delay: Optional[float] = None, decay_ratio: Optional[float] = None,
-                decay_time: Optional[float] = None) -> np.ndarray:
+                decay_time: Optional[float] = None, gate_rise: Optional[float] = None,
+                gate_release: Optional[float] = None, gate_keep: Optional[float] = None,
+                envelope=None) -> np.ndarray:
     """Onset times from an activation function (madmom ``OnsetPeakPickingProcessor``).
 
     Parameters
@@ -288,6 +373,11 @@ def pick_onsets(activations, fps: Optional[float] = None, *,
     threshold, smooth, pre_avg, post_avg, pre_max, post_max, combine, delay : float or None
     decay_ratio, decay_time : float or None
         See :class:`PeakPickingParams` (durations in seconds).
+    gate_rise, gate_release, gate_keep : float or None
+        See :class:`PeakPickingParams` (dB, dB/s, activation).
+    envelope : np.ndarray [shape=(n_frames, n_bands)] or None, dB
+        Spectral envelope of the input at the activations' frame rate (e.g. the onset
+        CNN's log-mel input times :data:`DB_PER_NEPER`); needed when ``gate_rise > 0``.
 
     Returns
     -------
@@ -297,10 +387,19 @@ def pick_onsets(activations, fps: Optional[float] = None, *,
     p = (params or CNN_DEFAULTS).replace(threshold=threshold, smooth=smooth, pre_avg=pre_avg,
                                          post_avg=post_avg, pre_max=pre_max,
                                          post_max=post_max, combine=combine, delay=delay,
-                                         decay_ratio=decay_ratio, decay_time=decay_time)
+                                         decay_ratio=decay_ratio, decay_time=decay_time,
+                                         gate_rise=gate_rise, gate_release=gate_release,
+                                         gate_keep=gate_keep)
     fr = p.frames(fps)
+    rise = None
+    if p.gate_rise:
+        if envelope is None:
+            raise ParameterError("gate_rise is set: pass the input's spectral envelope "
+                                 "(envelope=...)")
+        rise = envelope_rise(envelope, p.gate_release / fps)
     idx = peak_picking(values, p.threshold, **fr, decay_ratio=p.decay_ratio,
-                       decay_time=p.decay_time * fps)
+                       decay_time=p.decay_time * fps, rise=rise, gate_rise=p.gate_rise,
+                       gate_keep=p.gate_keep)
     times = idx.astype(np.float64) / fps
     if p.delay:
         times = times + p.delay
@@ -341,9 +440,9 @@ class OnlinePeakPicker:
     ----------
     fps : float
     params : PeakPickingParams or None
-        Default: :data:`CNN_DEFAULTS` with ``post_max=0``. ``smooth`` and
-        ``post_avg`` are ignored (set to 0); ``post_max`` is kept and adds
-        ``post_max`` seconds of latency.
+        Default: :data:`CNN_DEFAULTS` with ``post_max=0``. ``smooth``,
+        ``post_avg`` and the energy gate ``gate_rise`` (offline only) are ignored
+        (set to 0); ``post_max`` is kept and adds ``post_max`` seconds of latency.
     **overrides
         Fields of :class:`PeakPickingParams` to change (seconds).
     """
@@ -352,7 +451,7 @@ class OnlinePeakPicker:
         if not fps > 0:
             raise ParameterError(f"fps must be > 0, got {fps}")
         p = (params or CNN_DEFAULTS.replace(post_max=0.0)).replace(**overrides)
-        self.params = dataclasses.replace(p, smooth=0.0, post_avg=0.0)
+        self.params = dataclasses.replace(p, smooth=0.0, post_avg=0.0, gate_rise=0.0)
         self.fps = float(fps)
         fr = self.params.frames(self.fps)
         self._pre_avg, self._pre_max, self._post_max = fr["pre_avg"], fr["pre_max"], fr["post_max"]

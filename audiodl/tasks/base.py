@@ -266,13 +266,26 @@ class Pipeline:
         bar = progress_bar(dur, progress)
         fps = self.config.fps
         tick = (lambda n: bar.update(round(n / fps, 1))) if bar is not None else None
+        chunks, env = self.feature_chunks(x, sr), None
+        if self.keep_envelope:  # the decoder also looks at the input's energy
+            env = []
+            chunks = _kept(chunks, self.envelope_of, env)
         try:
-            values = self.activation_values(self.feature_chunks(x, sr), tick)
+            values = self.activation_values(chunks, tick)
         finally:
             if bar is not None:
                 bar.close()
+        if env is not None:
+            env = np.concatenate(env)[:len(values)] if env else None
         return Activations(values=values, fps=self.fps, labels=self.labels,
-                           audio_duration=dur)
+                           audio_duration=dur, envelope=env)
+
+    #: keep :meth:`envelope_of` of the features in :attr:`Activations.envelope`
+    keep_envelope = False
+
+    def envelope_of(self, features: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        """``(k, n_bands)`` dB envelope of a feature chunk (tasks with ``keep_envelope``)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ decoding
     def params(self, **overrides):
@@ -304,3 +317,10 @@ class Pipeline:
         from ..plotting import plot_result
         return plot_result(self.features(self.load(x, sr)), self.config, dest, result=result,
                            activations=activations, title=title)
+
+
+def _kept(chunks, envelope_of, out):
+    """Yield ``chunks`` unchanged, appending ``envelope_of(chunk)`` of each to ``out``."""
+    for c in chunks:
+        out.append(envelope_of(c))
+        yield c

@@ -28,7 +28,8 @@ from typing import Optional
 
 import numpy as np
 
-from ..decoders.peaks import SUPERFLUX_DEFAULTS, PeakPickingParams, pick_onsets
+from ..decoders.peaks import (DB_PER_NEPER, SUPERFLUX_DEFAULTS, PeakPickingParams,
+                             pick_onsets)
 from ..errors import ParameterError
 from ..types import Activations, Events
 from .base import Pipeline
@@ -82,6 +83,16 @@ def edge_margin(config, context_frames: int = 0) -> float:
     return max(config.n_ffts) / 2.0 / config.sr + context_frames / config.fps
 
 
+def envelope_of_features(features) -> np.ndarray:
+    """``(n_frames, n_bands)`` dB envelope of onset-CNN features: the first (shortest-FFT)
+    log-mel channel (natural log of magnitude) times ``20 / ln 10``; a 2-D input is one
+    channel already."""
+    f = np.asarray(features)
+    if f.ndim == 3:
+        f = f[0]
+    return (f * DB_PER_NEPER).astype(np.float32)
+
+
 class _OnsetTask(Pipeline):
     """Peak picking, formats and scores shared by the CNN and SuperFlux detectors."""
 
@@ -105,7 +116,11 @@ class _OnsetTask(Pipeline):
     def decode(self, activations: Activations, **params) -> OnsetResult:
         """Peak picking with the tuned parameters, overridden by ``params`` (seconds)."""
         p = self.params(**params)
-        times = pick_onsets(activations, params=p)
+        if p.gate_rise and activations.envelope is None:
+            raise ParameterError(f"{self.method}: gate_rise needs the input's envelope, which "
+                                 "these activations do not carry (computed without the gate, "
+                                 "or by another detector); pass gate_rise=0")
+        times = pick_onsets(activations, params=p, envelope=activations.envelope)
         if activations.audio_duration is not None:
             ctx = self.backend.context // 2 if self.backend is not None else 0
             times = times[times <= activations.audio_duration - edge_margin(self.config, ctx)]
@@ -155,6 +170,15 @@ class OnsetPipeline(_OnsetTask):
     method = "cnn"
     threshold_range = (0.0, 1.0)
     card_labels = ("onset",)
+
+    @property
+    def keep_envelope(self) -> bool:
+        """Keep the log-mel envelope when the card's peak picking has the energy gate."""
+        return bool(self.default_params.gate_rise)
+
+    def envelope_of(self, features):
+        """dB envelope of a feature chunk: its first (shortest-FFT) log-mel channel."""
+        return envelope_of_features(features)
 
     def postprocess(self, outputs):
         return np.asarray(outputs, np.float32).reshape(-1)

@@ -72,6 +72,11 @@ class Models:
         from audiodl import pretrained
         return pretrained.card(str(self.card_path(fold)))
 
+    def envelope(self, item, n_frames):
+        """dB envelope of ``item``'s input (the model's features; for the energy gate)."""
+        from audiodl.tasks.onsets import envelope_of_features
+        return envelope_of_features(self.cache.get(item["audio"]))[:n_frames]
+
     def activations(self, fold, items):
         import torch
 
@@ -232,9 +237,11 @@ def evaluate_set(cfg, models, test, valid, peers, work, *, madmom, fold_of=None)
         card = models.card(f)
         mine = [it for it in test if fold_of[it["id"]] == f]
         acts = models.activations(f, mine)
+        by_id = {it["id"]: it for it in mine}
         for mode in est:
             p = PP.from_dict(getattr(card.decoder, mode))
-            est[mode].update({i: pick_onsets(a, fps, params=p) for i, a in acts.items()})
+            est[mode].update({i: pick_onsets(a, fps, params=p, envelope=models.envelope(
+                by_id[i], len(a)) if p.gate_rise else None) for i, a in acts.items()})
     what = f"fold {f0} model" if len(set(fold_of.values())) == 1 else \
         f"{len(set(fold_of.values()))}-fold CV"
     rows[f"audiodl CNN ({cfg.arch}, {what})"] = evaluate_many(

@@ -5,8 +5,8 @@
         --card base=RUN_A/onsets_cnn.json --card kits=RUN_B/onsets_cnn_kits.json [--retune]
 
 Scores every card's own offline peak picking (and, with ``--retune``, peak picking re-tuned
-on the same files without and with the decay-aware threshold, as ``audiodl train`` does with
-``tune_decay``) on the validation items of fold ``fold`` of ``--config`` (the spec's folds),
+on the same files plain, with the decay-aware threshold, and with it and the energy gate, as
+``audiodl train`` does with ``tune_decay`` and ``tune_gate``) on the validation items of fold ``fold`` of ``--config`` (the spec's folds),
 per subset (``meta.kind``; items of ``onsets_kits`` as ``kits:<kind>``, of ``onsets_chatter``
 as ``chatter:<kind>``) and for the files outside ``onsets_kits`` and ``onsets_chatter``
 (``base files``: the validation set of a config without them) and outside ``onsets_chatter``. Several
@@ -49,6 +49,18 @@ def activations(card, items):
     return out
 
 
+def envelopes(items):
+    """dB envelope (the model's log-mel input) of each item, for the energy gate."""
+    from audiodl.data.dataset import FeatureCache
+    from audiodl.features.config import preset
+    from audiodl.tasks.onsets import envelope_of_features
+    cache = FeatureCache(preset("onset_cnn"))
+    return {it["id"]: envelope_of_features(cache.get(it["audio"])) for it in items}
+
+
+ENV = {}
+
+
 def report(label, acts, items, params):
     from audiodl.decoders.peaks import pick_onsets
     from audiodl.evaluation.onsets import evaluate_many
@@ -58,15 +70,17 @@ def report(label, acts, items, params):
                                          (it.get("meta") or {}).get("chatter")]}
     for it in items:
         groups.setdefault(subset(it), []).append(it)
-    keys = ("threshold", "smooth", "pre_max", "post_max", "decay_ratio", "decay_time")
+    keys = ("threshold", "smooth", "pre_max", "post_max", "decay_ratio", "decay_time",
+            "gate_rise", "gate_release", "gate_keep")
     print(f"\n#### {label}: " + ", ".join(f"{k} {getattr(params, k):g}" for k in keys))
     print("\n| subset | files | F mean ±50 | F mean ±25 | F sum ±50 | F sum ±25 | P ±50 | R ±50 |")
     print("|---|---|---|---|---|---|---|---|")
     for g, its in groups.items():
         if not its:
             continue
-        r = evaluate_many({it["id"]: (it["onsets"], pick_onsets(acts[it["id"]], 100,
-                                                                 params=params)) for it in its})
+        r = evaluate_many({it["id"]: (it["onsets"], pick_onsets(
+            acts[it["id"]], 100, params=params, envelope=ENV[it["id"]][:len(acts[it["id"]])]
+            if params.gate_rise else None)) for it in its})
         m, c = r["mirex"], r["cpjku"]
         print(f"| {g} | {len(its)} | {m['mean']['f_measure']:.4f} | {c['mean']['f_measure']:.4f}"
               f" | {m['sum']['f_measure']:.4f} | {c['sum']['f_measure']:.4f}"
@@ -96,6 +110,7 @@ def main(argv=None):
     by_id = {it["id"]: it for it in items}
     valid = [by_id[i] for i in fold_roles(make_folds(items, cfg.folds), cfg.fold)[1]]
     print(f"{len(valid)} validation files (fold {cfg.fold} of {args.config})")
+    ENV.update(envelopes(valid))
     all_acts = {}
     for spec in args.card:
         label, card = spec.split("=", 1)
@@ -103,12 +118,14 @@ def main(argv=None):
         report(f"{label}, its card's peak picking", acts, valid,
                PP.from_dict(pretrained.card(card).decoder.offline))
         if args.retune:
-            pairs = [(acts[it["id"]], it["onsets"]) for it in valid]
-            for decay in (False, True):
+            pairs = [(acts[it["id"]], it["onsets"], ENV[it["id"]][:len(acts[it["id"]])])
+                     for it in valid]
+            for decay, gate in ((False, False), (True, False), (True, True)):
                 f, p = tune_decoder(pairs, 100, window=cfg.tune_window,
-                                    objective=cfg.tune_objective, decay=decay)
-                report(f"{label}, re-tuned here ({'with' if decay else 'without'} the "
-                       f"decay stage; objective {f:.4f})", acts, valid, p)
+                                    objective=cfg.tune_objective, decay=decay, gate=gate)
+                stages = " and ".join(["the decay stage"] * decay + ["the energy gate"] * gate)
+                report(f"{label}, re-tuned here ({'with ' + stages if stages else 'plain'}; "
+                       f"objective {f:.4f})", acts, valid, p)
     if len(all_acts) > 1:
         mean = {i: np.mean([a[i] for a in all_acts.values()], axis=0) for i in by_id
                 if i in next(iter(all_acts.values()))}

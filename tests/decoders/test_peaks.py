@@ -172,3 +172,57 @@ def test_online_equals_offline_causal_with_decay(seed):
     picker = OnlinePeakPicker(100, **kw)
     chunks = [picker.process(a[i:i + 7]) for i in range(0, len(a), 7)] + [picker.flush()]
     np.testing.assert_allclose(np.concatenate(chunks), off)
+
+
+def test_envelope_rise_equals_brute_force():
+    from audiodl.decoders.peaks import envelope_rise
+    rng = np.random.default_rng(1)
+    env = rng.normal(-40, 6, size=(120, 7))
+    for release, look in ((0.4, 2), (1.5, 0), (0.05, 3)):
+        got = envelope_rise(env, release, lookahead=look)
+        hold = np.full(env.shape, -np.inf)
+        h = np.full(env.shape[1], -np.inf)
+        for t in range(len(env)):
+            hold[t] = h
+            h = np.maximum(env[t], h - release)
+        want = [min(1000.0, (env[max(t - 1, 0):t + look + 1].max(0)
+                             - (hold[t - 1] if t else -np.inf)).max()) for t in range(len(env))]
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    with pytest.raises(ParameterError):
+        envelope_rise(env, 0.0)
+    with pytest.raises(ParameterError):
+        envelope_rise(env[:, 0], 0.4)
+    with pytest.raises(ParameterError):
+        PeakPickingParams(gate_rise=6.0, gate_release=0.0)
+
+
+def test_energy_gate_drops_flare_ups_in_a_ringing_tail_but_keeps_new_hits():
+    fps, n = 100, 300
+    t = np.arange(n)
+    # one band rings after a hit at frame 50 (-60 dB/s), with an 8 dB flare-up at frame 90;
+    # a second band is silent until a new, much softer hit at frame 150 (a ghost note)
+    env = np.full((n, 2), -100.0)
+    env[50:, 0] = -10.0 - 0.6 * (t[50:] - 50)
+    env[90:93, 0] += 8.0
+    env[150:, 1] = -40.0 - 0.5 * (t[150:] - 150)
+    a = np.zeros(n)
+    a[[50, 90, 150]] = (1.0, 0.6, 0.5)  # the detector fires on all three
+    kw = dict(threshold=0.3, smooth=0, combine=0.03)
+    np.testing.assert_allclose(pick_onsets(a, fps, **kw), [0.5, 0.9, 1.5])
+    gated = pick_onsets(a, fps, gate_rise=6.0, gate_release=40.0, envelope=env, **kw)
+    np.testing.assert_allclose(gated, [0.5, 1.5])
+    # a confident detection (activation >= gate_keep) passes the gate anyway
+    keep = pick_onsets(a, fps, gate_rise=6.0, gate_release=40.0, gate_keep=0.55, envelope=env,
+                       **kw)
+    np.testing.assert_allclose(keep, [0.5, 0.9, 1.5])
+    # a hold that falls faster than the tail decays lets the flare-up through
+    fast = pick_onsets(a, fps, gate_rise=6.0, gate_release=400.0, envelope=env, **kw)
+    np.testing.assert_allclose(fast, [0.5, 0.9, 1.5])
+    with pytest.raises(ParameterError):
+        pick_onsets(a, fps, gate_rise=6.0, **kw)  # no envelope
+    with pytest.raises(ParameterError):
+        pick_onsets(a, fps, gate_rise=6.0, envelope=env[:-1], **kw)
+    # the online picker ignores the (offline-only) gate
+    online = OnlinePeakPicker(fps, threshold=0.3, combine=0.03, gate_rise=6.0)
+    np.testing.assert_allclose(np.concatenate([online.process(a), online.flush()]),
+                               [0.5, 0.9, 1.5])

@@ -75,3 +75,27 @@ def test_tune_decay_stage_removes_chatter_and_is_kept_only_when_it_helps():
     assert f0 < 0.9 and p1.decay_ratio > 0 and f1 == pytest.approx(1.0)
     f2, p2 = tune_decoder(clean, fps, window=0.025, decay=True)
     assert f2 == pytest.approx(1.0) and p2.decay_ratio == 0.0  # first stage already perfect
+
+
+def test_tune_gate_stage_removes_flare_ups_under_the_held_envelope():
+    from audiodl.training.specs.onsets import tune_decoder
+    fps, n = 100.0, 1000
+    pairs = []
+    for shift in range(3):
+        a, env, refs = np.zeros(n), np.full((n, 2), -100.0), []
+        for h in range(40 + 10 * shift, 900, 150):
+            a[h] = 1.0  # a loud hit whose band rings (-30 dB/s) ...
+            env[h:h + 150, 0] = -10.0 - 0.3 * np.arange(150)
+            for k in (30, 60):  # ... with 5 dB flare-ups the detector takes for onsets
+                a[h + k] = 0.5
+                env[h + k:h + k + 3, 0] += 5.0
+            a[h + 45] = 0.5  # a soft new hit in another band in between: same activation
+            env[h + 45:h + 60, 1] = -40.0 - 2.0 * np.arange(15)
+            refs += [h / fps, (h + 45) / fps]
+        pairs.append((a, np.array(refs), env))
+    f1, p1 = tune_decoder(pairs, fps, window=0.025, decay=True)
+    assert f1 < 0.9 and p1.gate_rise == 0.0  # no threshold or decay mask separates them
+    f2, p2 = tune_decoder(pairs, fps, window=0.025, decay=True, gate=True)
+    assert f2 == pytest.approx(1.0) and p2.gate_rise > 0 and p2.gate_keep > 0.5
+    fo, po = tune_decoder(pairs, fps, window=0.025, online=True, gate=True)
+    assert po.gate_rise == 0.0  # offline only

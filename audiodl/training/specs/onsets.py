@@ -33,7 +33,7 @@ from ...errors import ParameterError
 from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
 
 __all__ = ["OnsetsConfig", "OnsetsSpec", "onset_targets", "make_folds", "fold_roles",
-           "TUNE_GRID", "DECAY_GRID", "tune_decoder"]
+           "TUNE_GRID", "DECAY_GRID", "GATE_GRID", "tune_decoder"]
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,16 @@ TUNE_GRID = {
 DECAY_GRID = {
     "decay_ratio": [0.0, 0.4, 0.55, 0.7, 0.85],
     "decay_time": [0.05, 0.15, 0.4],
+}
+
+#: third tuning stage with ``tune_gate`` (offline only): the energy gate (see
+#: :class:`~audiodl.decoders.peaks.PeakPickingParams`; rise in dB above each band's held
+#: maximum, release in dB/s; peaks with an activation of at least ``gate_keep`` always pass),
+#: searched with every threshold, the other settings fixed
+GATE_GRID = {
+    "gate_rise": [6.0, 9.0, 12.0],
+    "gate_release": [20.0, 40.0],
+    "gate_keep": [0.5, 0.6, 0.8],
 }
 
 
@@ -93,6 +103,10 @@ class OnsetsConfig(SpecConfig):
     tune_decay : bool
         Also tune the decay-aware threshold (:data:`DECAY_GRID`, a second stage); kept only
         when it raises the validation objective.
+    tune_gate : bool
+        Also tune the energy gate of the offline peak picking (:data:`GATE_GRID`, a third
+        stage on the input's log-mel envelope); kept only when it raises the validation
+        objective.
     """
 
     name: str = "onsets_cnn"
@@ -123,6 +137,7 @@ class OnsetsConfig(SpecConfig):
     drop_medium_attack: bool = False
     tune: bool = True
     tune_decay: bool = False
+    tune_gate: bool = False
 
     def __post_init__(self):
         super().__post_init__()
@@ -241,8 +256,9 @@ def _activations(model, valid_ds, outputs=None):
 def _f_sum(pairs, fps, params, window, objective="sum"):
     from ...decoders.peaks import pick_onsets
     from ...evaluation.onsets import evaluate, summarize
-    scores = [evaluate(ref, pick_onsets(a, fps, params=params), window=window)
-              for a, ref in pairs]
+    scores = [evaluate(p[1], pick_onsets(p[0], fps, params=params,
+                                         envelope=p[2] if len(p) > 2 else None),
+                       window=window) for p in pairs]
     s = summarize(scores)
     if objective == "sum":
         return s["sum"]["f_measure"]
@@ -256,8 +272,9 @@ def tune_peaks(pairs, fps, *, window, online=False, grid=None, objective="sum"):
 
     Parameters
     ----------
-    pairs : list of (np.ndarray [shape=(n_frames,)], np.ndarray [seconds])
-        Activations and reference onsets of the validation files.
+    pairs : list of (np.ndarray [shape=(n_frames,)], np.ndarray [seconds][, envelope])
+        Activations and reference onsets of the validation files (and, for the energy
+        gate, the input's dB envelope, shape (n_frames, n_bands)).
     fps : float
     window : float [s]
     online : bool
@@ -284,23 +301,29 @@ def tune_peaks(pairs, fps, *, window, online=False, grid=None, objective="sum"):
     return best
 
 
-def tune_decoder(pairs, fps, *, window, online=False, objective="sum", decay=False):
+def tune_decoder(pairs, fps, *, window, online=False, objective="sum", decay=False,
+                 gate=False):
     """:func:`tune_peaks`, then (``decay``) a second stage over :data:`DECAY_GRID` and every
-    threshold, the other settings fixed at the first stage's best; the second stage's
-    result is kept only when its objective is higher.
+    threshold, the other settings fixed at the first stage's best, then (``gate``, offline
+    only; ``pairs`` carry envelopes) a third over :data:`GATE_GRID` and every threshold, the
+    other settings fixed at the best so far; a later stage's result is kept only when its
+    objective is higher.
 
     Returns
     -------
     (float, PeakPickingParams)
     """
     f, p = tune_peaks(pairs, fps, window=window, online=online, objective=objective)
-    if not decay:
-        return f, p
-    grid = {"threshold": TUNE_GRID["threshold"], "smooth": [p.smooth], "pre_max": [p.pre_max],
-            "post_max": [p.post_max], "combine": [p.combine], **DECAY_GRID}
-    f2, p2 = tune_peaks(pairs, fps, window=window, online=online, objective=objective,
-                        grid=grid)
-    return (f2, p2) if f2 > f else (f, p)
+    stages = ([DECAY_GRID] if decay else []) + ([GATE_GRID] if gate and not online else [])
+    for extra in stages:
+        fixed = {k: [getattr(p, k)] for k in ("smooth", "pre_max", "post_max", "combine",
+                                              "decay_ratio", "decay_time") if k not in extra}
+        grid = {"threshold": TUNE_GRID["threshold"], **fixed, **extra}
+        f2, p2 = tune_peaks(pairs, fps, window=window, online=online, objective=objective,
+                            grid=grid)
+        if f2 > f:
+            f, p = f2, p2
+    return f, p
 
 
 class OnsetsSpec(TrainingSpec):
@@ -399,7 +422,11 @@ class OnsetsSpec(TrainingSpec):
         pairs = list(zip(_activations(model, prepared.valid), prepared.extra["valid_onsets"]))
         obj = config.tune_objective
         kw = dict(window=config.tune_window, objective=obj, decay=config.tune_decay)
-        fo, po = tune_decoder(pairs, fps, **kw)
+        if config.tune_gate:  # the energy gate looks at each file's log-mel envelope
+            from ...tasks.onsets import envelope_of_features
+            pairs = [(a, ref, envelope_of_features(np.moveaxis(x, 1, 0).astype(np.float32))
+                      [:len(a)]) for (a, ref), x in zip(pairs, prepared.valid.data.feats)]
+        fo, po = tune_decoder(pairs, fps, gate=config.tune_gate, **kw)
         fn, pn = tune_decoder(pairs, fps, online=True, **kw)
         where = prepared.data["folds"]
         return {"offline": po.to_dict(), "online": pn.to_dict(),
