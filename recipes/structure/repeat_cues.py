@@ -38,7 +38,8 @@ import numpy as np
 
 from audiodl.data.manifest import read_manifest
 from audiodl.data.paths import data_root, resolve_data_path
-from audiodl.data.synth.compose import DRUM_KEYS, compose
+from audiodl.data.synth.compose import DRUM_KEYS
+from audiodl.data.synth.structure_varied import compose_song
 from audiodl.data.synth.runner import item_rng
 from audiodl.training.specs.structure import read_sections
 
@@ -51,13 +52,8 @@ def score_of(item, seed: int):
     mod = importlib.import_module(f"audiodl.data.synth.{gen}")
     form_fn = mod.random_form if gen == "structure_varied" else mod.family_form
     rng = item_rng(seed, int(item["id"][2:]), salt=SALTS[gen])
-    tempo = float(rng.uniform(60, 180))
-    form = form_fn(rng)
-    roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
-    if rng.random() < 0.25:
-        roles.remove(str(rng.choice(["melody", "bass"])))
-    score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
-    ok = abs(tempo - item["meta"]["tempo"]) < 1e-2 and [s.label for s in score.sections] == [
+    score = compose_song(rng, form_fn)
+    ok = abs(score.tempo - item["meta"]["tempo"]) < 1e-2 and [s.label for s in score.sections] == [
         s for s in item["meta"]["form"]]
     return score if ok else None
 

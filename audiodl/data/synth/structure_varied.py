@@ -117,15 +117,21 @@ def generate(spec, ctx, out_dir):
     return generate_with(spec, ctx, out_dir, form_fn=random_form, salt=47, task=TASK)
 
 
-def generate_with(spec, ctx, out_dir, *, form_fn, salt, task):
-    """Render one song with forms from ``form_fn(rng)`` (shared by the form families)."""
-    rng = item_rng(spec["seed"], spec["index"], salt=salt)
+def compose_song(rng, form_fn):
+    """The score of one song: tempo, form, roles and drums drawn from ``rng`` in this order
+    (recipes/structure/repeat_cues.py re-composes the rendered songs' scores with it)."""
     tempo = float(rng.uniform(60, 180))
     form = form_fn(rng)
     roles = ["melody", "chords", "bass"] + (["arp"] if rng.random() < 0.4 else [])
     if rng.random() < 0.25:
         roles.remove(str(rng.choice(["melody", "bass"])))
-    score = compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
+    return compose(rng, form=form, tempo=tempo, roles=roles, drums=bool(rng.random() < 0.7))
+
+
+def generate_with(spec, ctx, out_dir, *, form_fn, salt, task):
+    """Render one song with forms from ``form_fn(rng)`` (shared by the form families)."""
+    rng = item_rng(spec["seed"], spec["index"], salt=salt)
+    score = compose_song(rng, form_fn)
     return render_song(spec, ctx, out_dir, score, rng, jitter=0.01,
                        augment_p=dict(p_reverb=0.5, p_eq=0.5, p_noise=0.3, p_codec=0.2),
                        meta={"generator": task})
