@@ -94,7 +94,9 @@ def test_short_and_bad_input(classifier):
     from audiodl.errors import AudiodlError
     r = classifier(np.zeros(2000, np.float32) + 1e-3 * np.random.default_rng(0)
                    .standard_normal(2000).astype(np.float32), 22050)
-    assert r.label in ("music", "speech")
+    # 0.09 s of faint noise: neither, when the default classifier has a neither gate
+    gated = (classifier.default_params.min_active or 0) > 0
+    assert r.label == ("neither" if gated else "music") or (not gated and r.label == "speech")
     with pytest.raises(AudiodlError):
         classifier(np.zeros(0, np.float32), 22050)
 
@@ -218,7 +220,9 @@ def test_gate_decoder_decides_neither_and_is_validated():
     v = np.zeros((430, 2), np.float32)
     v[:, 0] = 0.6  # music at 0.6 everywhere: above the frame threshold, below the gate's
     act = Activations(values=v, fps=pipe.fps / 2, labels=("music", "speech"))
-    assert pipe.decode(act, threshold=0.3, min_active=0.2).label == "music"
+    # (the shipped card carries a gate of its own: a gate at the frame threshold acts as none)
+    assert pipe.decode(act, threshold=0.3, min_active=0.2,
+                       gate={"threshold": 0.3}).label == "music"
     assert pipe.decode(act, threshold=0.3, min_active=0.2,
                        gate={"threshold": 0.8}).label == NEITHER
 
