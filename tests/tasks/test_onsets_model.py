@@ -91,9 +91,17 @@ def test_ensemble_is_the_mean_member_probability():
         OnsetCNNEnsemble(member_arch="boundary_cnn")
 
 
-def test_pipeline_chunking_and_streaming_equal_offline(tmp_card):
+def test_pipeline_chunking_and_streaming_equal_offline(tmp_card, monkeypatch):
     from audiodl.tasks.onsets import OnsetPipeline
     from audiodl.testing import piano_like
+    # The online detector always runs the numba kernels (StreamingFrontend); the offline
+    # path runs numpy's float64 FFT for a process's first COLD_SECONDS of audio when numba
+    # is not yet imported (this module run alone). piano_like's upper bands hold almost
+    # no energy: there the kernels' float32 FFT rounding noise (~1e-7 of the frame) and
+    # numpy's float64 values differ by up to 1.4 in log units at the amin floor (1e-7),
+    # which moved the activations by 2.8e-4. Compare like with like: the kernels offline
+    # too (numpy vs kernels: tests/features/test_numpy_frontend.py); then they agree to 1e-6.
+    monkeypatch.setenv("AUDIODL_FRONTEND", "numba")
     pipe = OnsetPipeline.from_pretrained(tmp_card)
     y = 0.5 * piano_like([0.3, 0.7, 1.1, 1.6], sr=44100)
     act = pipe.activations(y, 44100)
@@ -108,7 +116,7 @@ def test_pipeline_chunking_and_streaming_equal_offline(tmp_card):
     streamed = det.all_activations().values
     assert streamed.shape == act.values.shape
     # the streaming front end + runner equal the offline path
-    np.testing.assert_allclose(streamed, act.values, atol=1e-4)
+    np.testing.assert_allclose(streamed, act.values, atol=1e-6)
 
 
 def test_import_does_not_load_torch():
