@@ -16,8 +16,9 @@ Bagging (``--bag``): each ``--bag A,B,...`` (labels of ``--card``) is the mean o
 onset probabilities (what ``recipes/onsets/ensemble.py`` builds as one model), with peak
 picking re-tuned here by the spec's tuner as the config asks (``tune_objective``,
 ``tune_decay``, ``tune_gate``), as ``audiodl train`` tunes a single model's card. The summary
-table then shows that objective for every card (re-tuned the same way, and with its card's
-own peak picking) and every bag:
+table shows that objective for every card with its own peak picking (for a card trained with
+this config, or built by ``ensemble.py --config`` with it, tuned on these same files by the
+same tuner) and for every bag:
 
     python recipes/onsets/valid_compare.py --config recipes/onsets/conf/shipped.toml \
         --card shipped=S.json --card ft1=A.json --card ft2=B.json \
@@ -185,9 +186,6 @@ def main(argv=None):
                 stages = " and ".join(["the decay stage"] * decay + ["the energy gate"] * gate)
                 report(f"{label}, re-tuned here ({'with ' + stages if stages else 'plain'}; "
                        f"objective {f:.4f})", acts, valid, p)
-        if bags:
-            f, p = retune(acts, valid, cfg)
-            summary.append((f"{label}, re-tuned as the config asks", f, scores(acts, valid, p)))
     for b in bags:
         mean = {it["id"]: np.mean([all_acts[k][it["id"]] for k in b], axis=0) for it in valid}
         f, p = retune(mean, valid, cfg)
