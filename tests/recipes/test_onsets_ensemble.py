@@ -41,12 +41,16 @@ def member_cards(tmp_path_factory):
     return cards
 
 
-def test_ensemble_card_runs_in_the_pipeline_the_cli_and_onnx(member_cards, tmp_path):
+def test_ensemble_card_runs_in_the_pipeline_the_cli_and_onnx(member_cards, tmp_path,
+                                                             monkeypatch):
     from click.testing import CliRunner
 
     from audiodl.cli.main import cli
     from audiodl.tasks.onsets import OnsetPipeline
     from audiodl.testing import piano_like
+    # one front end for every call (the numba kernels), whatever ran before in the process:
+    # see test_pipeline_chunking_and_streaming_equal_offline
+    monkeypatch.setenv("AUDIODL_FRONTEND", "numba")
     mod = _recipe("ensemble")
     path = mod.build(member_cards, tmp_path / "bag")
     pipe = OnsetPipeline.from_pretrained(str(path), backend="torch")
@@ -60,6 +64,11 @@ def test_ensemble_card_runs_in_the_pipeline_the_cli_and_onnx(member_cards, tmp_p
     ens = pipe.activations(y, 44100).values
     np.testing.assert_allclose(ens, (acts[0] + acts[1]) / 2, atol=1e-6)
     assert np.abs(acts[0] - acts[1]).max() > 1e-3
+    det = pipe.online()  # the streaming detector runs the bag as any card
+    for i in range(0, len(y), 4410):
+        det.process(y[i:i + 4410])
+    det.process(np.zeros(0, np.float32), last=True)
+    assert det.all_activations().values.shape == ens.shape
     wav = tmp_path / "y.wav"
     import soundfile as sf
     sf.write(wav, y, 44100)
