@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from .registry import register
 
-__all__ = ["OnsetCNN", "OnsetCNNBN"]
+__all__ = ["OnsetCNN", "OnsetCNNBN", "OnsetCNNEnsemble"]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
@@ -135,3 +135,61 @@ class OnsetCNNBN(OnsetCNN):
                          kernel1=kernel1, kernel2=kernel2, pool=pool, hidden=hidden,
                          dropout=dropout, conv_activation=conv_activation,
                          batch_norm=batch_norm)
+
+
+@register("onset_cnn_ensemble")
+class OnsetCNNEnsemble(nn.Module):
+    """Several onset CNNs of one architecture (e.g. seeds, folds), averaged (bagging).
+
+    The output is the logit of the members' mean onset probability, so the
+    pipeline's sigmoid gives that mean (averaging probabilities, as madmom's
+    bagged CNN does, not logits). Every member keeps its own input
+    standardisation and sees the same input; they share the context.
+
+    Parameters
+    ----------
+    members : int
+        Number of networks (their weights: ``members.0.*``, ``members.1.*`` ...).
+    member_arch : {'onset_cnn_bn', 'onset_cnn_sb2014'}
+        Registered architecture of every member.
+    member_args : dict
+        Arguments of ``member_arch``, the same for every member.
+    """
+
+    def __init__(self, members: int = 2, member_arch: str = "onset_cnn_bn",
+                 member_args: dict | None = None):
+        super().__init__()
+        if isinstance(members, bool) or int(members) < 1:
+            raise ValueError(f"members must be >= 1, got {members}")
+        if member_arch not in _MEMBER_ARCHS:
+            raise ValueError(f"member_arch must be one of {sorted(_MEMBER_ARCHS)}, "
+                             f"got {member_arch!r}")
+        cls, args = _MEMBER_ARCHS[member_arch], dict(member_args or {})
+        self.members = nn.ModuleList([cls(**args) for _ in range(int(members))])
+        first = self.members[0]
+        self.n_channels, self.n_bands, self.context = first.n_channels, first.n_bands, first.context
+
+    @classmethod
+    def from_members(cls, models, member_arch: str = "onset_cnn_bn",
+                     member_args: dict | None = None) -> "OnsetCNNEnsemble":
+        """An ensemble holding copies of the trained ``models`` (same architecture and args)."""
+        models = list(models)
+        ens = cls(len(models), member_arch, member_args)
+        for dst, src in zip(ens.members, models):
+            dst.load_state_dict(src.state_dict())
+        return ens.eval()
+
+    def set_normalization(self, mean, std) -> None:
+        """Per-(channel, band) input statistics of the training features (every member)."""
+        for m in self.members:
+            m.set_normalization(mean, std)
+
+    def forward(self, x: torch.Tensor, *, pad: bool = True) -> torch.Tensor:
+        """Logit of the mean member probability; shapes as :meth:`OnsetCNN.forward`."""
+        p = torch.stack([torch.sigmoid(m(x, pad=pad)) for m in self.members]).mean(dim=0)
+        p = p.clamp(1e-7, 1 - 1e-7)
+        return torch.log(p) - torch.log1p(-p)
+
+
+#: architectures an :class:`OnsetCNNEnsemble` can hold
+_MEMBER_ARCHS = {"onset_cnn_sb2014": OnsetCNN, "onset_cnn_bn": OnsetCNNBN}

@@ -33,7 +33,7 @@ from ...errors import ParameterError
 from .base import Prepared, SpecConfig, TrainingSpec, parse_arch_args
 
 __all__ = ["OnsetsConfig", "OnsetsSpec", "onset_targets", "make_folds", "fold_roles",
-           "TUNE_GRID", "DECAY_GRID", "GATE_GRID", "tune_decoder"]
+           "TUNE_GRID", "DECAY_GRID", "GATE_GRID", "tune_decoder", "tuned_decoder"]
 
 log = logging.getLogger(__name__)
 
@@ -326,6 +326,43 @@ def tune_decoder(pairs, fps, *, window, online=False, objective="sum", decay=Fal
     return f, p
 
 
+def tuned_decoder(pairs, fps, config, *, where: str, envelopes=None) -> dict:
+    """The card's ``decoder`` entry: offline and online peak picking tuned on ``pairs``.
+
+    Runs :func:`tune_decoder` as ``config`` asks (``tune_window``, ``tune_objective``,
+    ``tune_decay``; ``tune_gate`` needs ``envelopes``) for the offline and the online
+    (causal) picker. Used by :meth:`OnsetsSpec.tune` and by recipes that re-tune a
+    model built from trained ones (``recipes/onsets/ensemble.py``).
+
+    Parameters
+    ----------
+    pairs : list of (np.ndarray [shape=(n_frames,)], np.ndarray [seconds])
+        Activations and reference onsets of the validation files.
+    fps : float
+    config : OnsetsConfig
+    where : str
+        Which validation files (recorded in ``tuned_on``).
+    envelopes : list of np.ndarray [shape=(n_frames', n_bands)] or None
+        Each file's dB envelope (:func:`audiodl.tasks.onsets.envelope_of_features`);
+        required with ``config.tune_gate``.
+    """
+    obj = config.tune_objective
+    kw = dict(window=config.tune_window, objective=obj, decay=config.tune_decay)
+    offline = pairs
+    if config.tune_gate:
+        if envelopes is None:
+            raise ParameterError("tune_gate needs the validation files' envelopes")
+        offline = [(a, ref, e[:len(a)]) for (a, ref), e in zip(pairs, envelopes)]
+    fo, po = tune_decoder(offline, fps, gate=config.tune_gate, **kw)
+    fn, pn = tune_decoder(pairs, fps, online=True, **kw)
+    return {"offline": po.to_dict(), "online": pn.to_dict(),
+            "tuned_on": f"validation items, {where} (F ±{config.tune_window * 1000:g} ms, "
+                        f"objective {obj}: {fo:.4f} offline, {fn:.4f} online)",
+            "scores": {"f_offline": round(fo, 4), "f_online": round(fn, 4),
+                       "window": config.tune_window, "objective": obj,
+                       "files": len(pairs)}}
+
+
 class OnsetsSpec(TrainingSpec):
     """Onset CNN (``onset_cnn_sb2014`` / ``onset_cnn_bn``) on onset-annotated corpora."""
 
@@ -418,23 +455,14 @@ class OnsetsSpec(TrainingSpec):
     def tune(self, model, config, prepared):
         if not config.tune:
             return None
-        fps = prepared.extra["fps"]
         pairs = list(zip(_activations(model, prepared.valid), prepared.extra["valid_onsets"]))
-        obj = config.tune_objective
-        kw = dict(window=config.tune_window, objective=obj, decay=config.tune_decay)
+        envelopes = None
         if config.tune_gate:  # the energy gate looks at each file's log-mel envelope
             from ...tasks.onsets import envelope_of_features
-            pairs = [(a, ref, envelope_of_features(np.moveaxis(x, 1, 0).astype(np.float32))
-                      [:len(a)]) for (a, ref), x in zip(pairs, prepared.valid.data.feats)]
-        fo, po = tune_decoder(pairs, fps, gate=config.tune_gate, **kw)
-        fn, pn = tune_decoder(pairs, fps, online=True, **kw)
-        where = prepared.data["folds"]
-        return {"offline": po.to_dict(), "online": pn.to_dict(),
-                "tuned_on": f"validation items, {where} (F ±{config.tune_window * 1000:g} ms, "
-                            f"objective {obj}: {fo:.4f} offline, {fn:.4f} online)",
-                "scores": {"f_offline": round(fo, 4), "f_online": round(fn, 4),
-                           "window": config.tune_window, "objective": obj,
-                           "files": len(pairs)}}
+            envelopes = [envelope_of_features(np.moveaxis(x, 1, 0).astype(np.float32))
+                         for x in prepared.valid.data.feats]
+        return tuned_decoder(pairs, prepared.extra["fps"], config,
+                             where=prepared.data["folds"], envelopes=envelopes)
 
     def card(self, model, config, prepared, *, info, decoder):
         from ...pretrained.card import build_card
