@@ -348,3 +348,29 @@ def build_card(*, name: str, task: str, arch: str, args: dict, frontend, labels,
                      normalization=normalization, licence=licence, paper=paper, recipe=recipe,
                      description=description, default=default,
                      weights=weights or f"{name}.safetensors", sha256=sha256 or "0" * 64)
+
+
+def ensemble_training(cards, paths, script: str, *, member_metric: Optional[str] = None
+                      ) -> "tuple[TrainingInfo, str]":
+    """Training record of a seed ensemble built from the member ``cards`` (read from ``paths``)
+    by the recipe ``script``: the first member's record with the members listed (card, seed,
+    command, time, best epoch, weights sha256 and their ``member_metric`` when given), the
+    summed time and a command naming every member. Returns it and the members' seeds as text."""
+    members = []
+    for c, path in zip(cards, paths):
+        t = c.training
+        m = {"card": str(path), "name": c.name, "seed": t.seed, "command": t.command,
+             "seconds": t.seconds, "best_epoch": t.extra.get("best_epoch"), "sha256": c.sha256}
+        if member_metric:
+            m[member_metric] = (c.metrics or {}).get(member_metric)
+        members.append(m)
+    first = cards[0]
+    seeds = " ".join(str(m["seed"]) for m in members)
+    training = dict(first.training.to_dict(),
+                    command=f"{first.training.command} (seeds {seeds}; {script} "
+                            f"{' '.join('--card ' + str(p) for p in paths)})",
+                    seconds=round(sum(m["seconds"] or 0.0 for m in members), 1),
+                    members=members)
+    for k in ("best_epoch", "train_seconds"):
+        training.pop(k, None)
+    return TrainingInfo.from_dict(training), seeds

@@ -36,11 +36,11 @@ def combine(cards, *, name: str = "onsets_cnn"):
     from audiodl import pretrained
     from audiodl.errors import ModelError
     from audiodl.models.onsets import OnsetCNNEnsemble
-    from audiodl.pretrained.card import TrainingInfo
+    from audiodl.pretrained.card import ensemble_training
 
     if len(cards) < 2:
         raise ModelError("an ensemble needs at least two --card")
-    models, members, first = [], [], None
+    models, member_cards, first = [], [], None
     for path in cards:
         model, c = pretrained.load(str(path))
         if c.task != "onsets" or c.arch not in MEMBER_ARCHS:
@@ -53,25 +53,15 @@ def combine(cards, *, name: str = "onsets_cnn"):
             raise ModelError(f"{path}: other architecture, arguments or front end than "
                              f"{cards[0]}")
         models.append(model)
-        t = c.training
-        members.append({"card": str(path), "name": c.name, "seed": t.seed,
-                        "command": t.command, "seconds": t.seconds,
-                        "best_epoch": t.extra.get("best_epoch"), "sha256": c.sha256,
-                        "valid_tuned": (c.metrics or {}).get("valid_tuned")})
+        member_cards.append(c)
     ens = OnsetCNNEnsemble.from_members(models, first.arch, first.args)
-    seeds = " ".join(str(m["seed"]) for m in members)
-    training = dict(first.training.to_dict(),
-                    command=f"{first.training.command} (seeds {seeds}; recipes/onsets/"
-                            f"ensemble.py {' '.join('--card ' + str(p) for p in cards)})",
-                    seconds=round(sum(m["seconds"] or 0.0 for m in members), 1),
-                    members=members)
-    for k in ("best_epoch", "train_seconds"):
-        training.pop(k, None)
+    training, seeds = ensemble_training(member_cards, cards, "recipes/onsets/ensemble.py",
+                                        member_metric="valid_tuned")
     card = first.replace(
         name=name, arch="onset_cnn_ensemble",
         args={"members": len(models), "member_arch": first.arch,
               "member_args": dict(first.args)},
-        training=TrainingInfo.from_dict(training), metrics={}, default=False,
+        training=training, metrics={}, default=False,
         description=(f"{first.description}; " if first.description else "")
         + f"mean onset probability of {len(models)} {first.arch} networks "
           f"(training seeds {seeds})")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from audiodl import pretrained
 from audiodl.errors import ModelError
-from audiodl.pretrained.card import TrainingInfo
+from audiodl.pretrained.card import ensemble_training
 
 
 def build(cards, out, *, name: str = "structure_cnn", overwrite: bool = False) -> Path:
@@ -33,7 +33,7 @@ def build(cards, out, *, name: str = "structure_cnn", overwrite: bool = False) -
 
     if len(cards) < 2:
         raise ModelError("an ensemble needs at least two --card")
-    models, members = [], []
+    models, member_cards = [], []
     first = None
     for path in cards:
         model, c = pretrained.load(path)
@@ -44,24 +44,14 @@ def build(cards, out, *, name: str = "structure_cnn", overwrite: bool = False) -
         elif c.args != first.args or c.frontend != first.frontend or c.labels != first.labels:
             raise ModelError(f"{path}: other architecture arguments or front end than {cards[0]}")
         models.append(model)
-        t = c.training
-        members.append({"card": str(path), "seed": t.seed, "command": t.command,
-                        "seconds": t.seconds, "best_epoch": t.extra.get("best_epoch"),
-                        "sha256": c.sha256,
-                        "valid_segment": c.metrics.get("valid_segment")})
+        member_cards.append(c)
     ens = BoundaryCNNEnsemble.from_members(models, first.args)
-    seeds = " ".join(str(m["seed"]) for m in members)
-    training = dict(first.training.to_dict(),
-                    command=f"{first.training.command} (seeds {seeds}; recipes/structure/"
-                            f"ensemble.py {' '.join('--card ' + str(p) for p in cards)})",
-                    seconds=round(sum(m["seconds"] or 0.0 for m in members), 1),
-                    members=members)
-    for k in ("best_epoch", "train_seconds"):
-        training.pop(k, None)
+    training, seeds = ensemble_training(member_cards, cards, "recipes/structure/ensemble.py",
+                                        member_metric="valid_segment")
     card = first.replace(
         name=name, arch="boundary_cnn_ensemble",
         args={"members": len(models), "member_args": dict(first.args)},
-        training=TrainingInfo.from_dict(training), metrics={}, default=False,
+        training=training, metrics={}, default=False,
         description=f"{first.description}; mean boundary probability of {len(models)} "
                     f"networks of one config (training seeds {seeds})")
     return pretrained.save(ens, card, out, overwrite=overwrite)
