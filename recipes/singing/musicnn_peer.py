@@ -43,10 +43,16 @@ import os
 import sys
 import time
 
-for _v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-           "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
-    os.environ.setdefault(_v, "1")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def _one_thread_env() -> None:
+    """One thread everywhere (numpy, numba, TensorFlow), unless set: called by the script before
+    any of them is imported, never at import (a test importing this module must not change the
+    thread settings of its process: numba refuses a NUMBA_NUM_THREADS change after launch)."""
+    for v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+              "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ.setdefault(v, "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 VOICE_TAGS = ("vocal", "vocals", "voice", "male vocal", "female vocal")
 NO_VOICE_TAGS = ("no vocals", "no vocal", "no voice")
@@ -259,4 +265,5 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
+    _one_thread_env()
     sys.exit(main())

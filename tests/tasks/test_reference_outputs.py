@@ -8,7 +8,9 @@ onsets in the last half window of a file (whose frames reach into the
 zero padding) are not reported. The ``*/onsets_cnn/*`` entries were
 rewritten when a retrained onset model was shipped (issue 16: the
 ``onsets_extra`` corpus) and again for its fine-tune with ``onsets_kits``;
-the other entries are unchanged.
+the ``*/classify/*`` and ``*/detect/*`` entries were rewritten when the gated
+detector of issue 16 round 6 was shipped (``musicspeech_tcn``, now also what
+``classify`` runs); the other entries are unchanged.
 """
 
 from __future__ import annotations
