@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["Standardize"]
+__all__ = ["Standardize", "MemberMean"]
 
 
 class Standardize(nn.Module):
@@ -28,3 +28,29 @@ class Standardize(nn.Module):
 
     def forward(self, x):
         return (x - self.mean) / self.std
+
+
+class MemberMean(nn.Module):
+    """Base of the seed ensembles: ``self.members`` (an ``nn.ModuleList`` of networks with one
+    sigmoid output each) averaged in probability; the subclass builds the members and calls
+    :meth:`mean_logit` in its ``forward``."""
+
+    members: nn.ModuleList
+
+    def load_members(self, models) -> "MemberMean":
+        """Copy the weights of the trained ``models`` into the members; ``self`` in eval mode."""
+        for dst, src in zip(self.members, models):
+            dst.load_state_dict(src.state_dict())
+        return self.eval()
+
+    def set_normalization(self, mean, std) -> None:
+        """The training features' input statistics (every member)."""
+        for m in self.members:
+            m.set_normalization(mean, std)
+
+    @staticmethod
+    def mean_logit(logits) -> torch.Tensor:
+        """Logit of the mean of the members' probabilities ``sigmoid(logits[i])``."""
+        p = torch.stack([torch.sigmoid(z) for z in logits]).mean(dim=0)
+        p = p.clamp(1e-7, 1 - 1e-7)
+        return torch.log(p) - torch.log1p(-p)

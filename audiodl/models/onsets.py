@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from .common import MemberMean
 from .registry import register
 
 __all__ = ["OnsetCNN", "OnsetCNNBN", "OnsetCNNEnsemble"]
@@ -138,7 +139,7 @@ class OnsetCNNBN(OnsetCNN):
 
 
 @register("onset_cnn_ensemble")
-class OnsetCNNEnsemble(nn.Module):
+class OnsetCNNEnsemble(MemberMean):
     """Several onset CNNs of one architecture (e.g. seeds, folds), averaged (bagging).
 
     The output is the logit of the members' mean onset probability, so the
@@ -174,21 +175,11 @@ class OnsetCNNEnsemble(nn.Module):
                      member_args: dict | None = None) -> "OnsetCNNEnsemble":
         """An ensemble holding copies of the trained ``models`` (same architecture and args)."""
         models = list(models)
-        ens = cls(len(models), member_arch, member_args)
-        for dst, src in zip(ens.members, models):
-            dst.load_state_dict(src.state_dict())
-        return ens.eval()
-
-    def set_normalization(self, mean, std) -> None:
-        """Per-(channel, band) input statistics of the training features (every member)."""
-        for m in self.members:
-            m.set_normalization(mean, std)
+        return cls(len(models), member_arch, member_args).load_members(models)
 
     def forward(self, x: torch.Tensor, *, pad: bool = True) -> torch.Tensor:
         """Logit of the mean member probability; shapes as :meth:`OnsetCNN.forward`."""
-        p = torch.stack([torch.sigmoid(m(x, pad=pad)) for m in self.members]).mean(dim=0)
-        p = p.clamp(1e-7, 1 - 1e-7)
-        return torch.log(p) - torch.log1p(-p)
+        return self.mean_logit([m(x, pad=pad) for m in self.members])
 
 
 #: architectures an :class:`OnsetCNNEnsemble` can hold

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import Standardize
+from .common import MemberMean, Standardize
 from .registry import register
 
 __all__ = ["BoundaryCNN", "BoundaryCNNEnsemble"]
@@ -160,7 +160,7 @@ class BoundaryCNN(nn.Module):
 
 
 @register("boundary_cnn_ensemble")
-class BoundaryCNNEnsemble(nn.Module):
+class BoundaryCNNEnsemble(MemberMean):
     """Several :class:`BoundaryCNN` of one architecture (e.g. training seeds), averaged.
 
     The output is the logit of the members' mean boundary probability, so the
@@ -192,18 +192,8 @@ class BoundaryCNNEnsemble(nn.Module):
     def from_members(cls, models, member_args: dict | None = None) -> "BoundaryCNNEnsemble":
         """An ensemble holding copies of the trained ``models`` (BoundaryCNN, same args)."""
         models = list(models)
-        ens = cls(len(models), member_args)
-        for dst, src in zip(ens.members, models):
-            dst.load_state_dict(src.state_dict())
-        return ens.eval()
-
-    def set_normalization(self, mean, std) -> None:
-        """Per-band statistics of the training features (every member)."""
-        for m in self.members:
-            m.set_normalization(mean, std)
+        return cls(len(models), member_args).load_members(models)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logit of the mean member probability, ``(batch, ceil(n_frames / pool), 1)``."""
-        p = torch.stack([torch.sigmoid(m(x)) for m in self.members]).mean(dim=0)
-        p = p.clamp(1e-7, 1 - 1e-7)
-        return torch.log(p) - torch.log1p(-p)
+        return self.mean_logit([m(x) for m in self.members])
