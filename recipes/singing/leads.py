@@ -21,6 +21,10 @@ soundfonts beyond the generator's two (e.g. Debian's
 ``--noise P`` adds noise to a share P of the items (the generator's default
 is 0.3): a pitched lead under broadband noise is what the round-4..7 models
 mistook for a breathy voice.
+``--songs`` makes full songs instead (the generator's own mix of kinds, sung
+engines, speech and hard negatives, ``singing.plan``), each drawing its
+soundfont from the generator's two and the ``--soundfont`` files: sung
+training material on accompaniments the generator's default fonts never play.
 Without these options the specs (and items) are those of earlier versions.
 """
 
@@ -55,6 +59,18 @@ def plan(hours, seed, *, expression=0.0, soundfonts=(), programs=None, noise=Non
     return specs
 
 
+def plan_songs(hours, seed, sr, *, soundfonts=()):
+    """The generator's own song specs (``singing.plan``), each with a drawn soundfont."""
+    from audiodl.data.synth import singing
+    from audiodl.data.synth.runner import item_rng
+    specs = singing.plan(hours, seed, sr)
+    if soundfonts:
+        for spec in specs:
+            rng = item_rng(seed, spec["index"], salt=72)
+            spec["soundfont"] = str(soundfonts[int(rng.integers(len(soundfonts)))])
+    return specs
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("-o", "--output", required=True)
@@ -68,6 +84,8 @@ def main(argv=None):
     ap.add_argument("--noise", type=float, default=None,
                     help="probability of added noise (white/pink/brown, SNR 10-40 dB; "
                          "generator default 0.3)")
+    ap.add_argument("--songs", action="store_true",
+                    help="full songs of every kind (singing.plan) instead of lead negatives")
     ap.add_argument("--programs", default=None,
                     help="comma-separated GM lead programs (default: singing.WIND_LEADS)")
     a = ap.parse_args(argv)
@@ -87,16 +105,21 @@ def main(argv=None):
         ctx.renderer = FluidRenderer(a.sr, soundfonts=fonts)
         names = tuple(ctx.renderer.soundfonts)
     programs = [int(x) for x in a.programs.split(",")] if a.programs else None
+    if a.songs:
+        specs = plan_songs(a.hours, a.seed, a.sr, soundfonts=names)
+    else:
+        specs = plan(a.hours, a.seed, expression=a.expression, soundfonts=names,
+                     programs=programs, noise=a.noise)
     items = []
-    for spec in plan(a.hours, a.seed, expression=a.expression, soundfonts=names,
-                     programs=programs, noise=a.noise):
+    for spec in specs:
         item = singing.generate(spec, ctx, out)
-        item.setdefault("meta", {})["lead"] = spec["lead"]
+        if "lead" in spec:
+            item.setdefault("meta", {})["lead"] = spec["lead"]
         items.append(item)
     write_manifest(out / "manifest.jsonl", items)
     (out / "corpus.json").write_text(json.dumps({"generator": "recipes/singing/leads.py",
                                                  "seed": a.seed, "hours": a.hours,
-                                                 "expression": a.expression,
+                                                 "expression": a.expression, "songs": a.songs,
                                                  "soundfonts": list(names),
                                                  "programs": programs, "noise": a.noise,
                                                  "count": len(items)}, indent=1))

@@ -46,3 +46,15 @@ def test_forced_lead_sets_the_melody_program(tmp_path):
     assert len(changed) <= 1                                  # only the melody's program moves
     assert forced["meta"]["tempo"] == free["meta"]["tempo"]
     assert forced["labels"] == free["labels"] == ["music"]
+
+
+def test_songs_plan_keeps_the_generator_mix_and_draws_soundfonts():
+    from audiodl.data.synth import singing
+    fonts = ("a.sf2", "b.sf3", "c.sf3")
+    specs = _module().plan_songs(0.3, 25, 22050, soundfonts=fonts)
+    plain = singing.plan(0.3, 25, 22050)
+    assert [{k: v for k, v in s.items() if k != "soundfont"} for s in specs] == plain
+    assert {s["soundfont"] for s in specs} <= set(fonts) and len({s["soundfont"] for s in specs}) > 1
+    assert len({s["kind"] for s in specs}) > 2                # not only one kind
+    assert _module().plan_songs(0.3, 25, 22050, soundfonts=fonts) == specs   # deterministic
+    assert all("soundfont" not in s for s in _module().plan_songs(0.3, 25, 22050))
