@@ -25,6 +25,10 @@ mistook for a breathy voice.
 engines, speech and hard negatives, ``singing.plan``), each drawing its
 soundfont from the generator's two and the ``--soundfont`` files: sung
 training material on accompaniments the generator's default fonts never play.
+``--speech P`` makes speech-over-music negatives only (the generator's ``speech`` kind:
+a talker over the song, 40 % with the music 20-40 dB down), a share P of them with real
+recorded voices (Asterisk English and Spanish prompts, klettres' letters and syllables in
+~25 languages, ``singing.real_voice_files``) instead of the generator's 30 % Asterisk English.
 Without these options the specs (and items) are those of earlier versions.
 """
 
@@ -59,11 +63,15 @@ def plan(hours, seed, *, expression=0.0, soundfonts=(), programs=None, noise=Non
     return specs
 
 
-def plan_songs(hours, seed, sr, *, soundfonts=()):
-    """The generator's own song specs (``singing.plan``), each with a drawn soundfont."""
+def plan_songs(hours, seed, sr, *, soundfonts=(), speech=None):
+    """The generator's own song specs (``singing.plan``), each with a drawn soundfont;
+    ``speech`` (a share of real voices): every item of kind ``speech`` instead."""
     from audiodl.data.synth import singing
     from audiodl.data.synth.runner import item_rng
     specs = singing.plan(hours, seed, sr)
+    if speech is not None:
+        for spec in specs:
+            spec.update(kind="speech", real_voices=True, real_speech_p=float(speech))
     if soundfonts:
         for spec in specs:
             rng = item_rng(seed, spec["index"], salt=72)
@@ -86,6 +94,8 @@ def main(argv=None):
                          "generator default 0.3)")
     ap.add_argument("--songs", action="store_true",
                     help="full songs of every kind (singing.plan) instead of lead negatives")
+    ap.add_argument("--speech", type=float, default=None, metavar="P",
+                    help="speech-over-music negatives only, a share P with real voices")
     ap.add_argument("--programs", default=None,
                     help="comma-separated GM lead programs (default: singing.WIND_LEADS)")
     a = ap.parse_args(argv)
@@ -105,8 +115,8 @@ def main(argv=None):
         ctx.renderer = FluidRenderer(a.sr, soundfonts=fonts)
         names = tuple(ctx.renderer.soundfonts)
     programs = [int(x) for x in a.programs.split(",")] if a.programs else None
-    if a.songs:
-        specs = plan_songs(a.hours, a.seed, a.sr, soundfonts=names)
+    if a.songs or a.speech is not None:
+        specs = plan_songs(a.hours, a.seed, a.sr, soundfonts=names, speech=a.speech)
     else:
         specs = plan(a.hours, a.seed, expression=a.expression, soundfonts=names,
                      programs=programs, noise=a.noise)
@@ -119,7 +129,7 @@ def main(argv=None):
     write_manifest(out / "manifest.jsonl", items)
     (out / "corpus.json").write_text(json.dumps({"generator": "recipes/singing/leads.py",
                                                  "seed": a.seed, "hours": a.hours,
-                                                 "expression": a.expression, "songs": a.songs,
+                                                 "expression": a.expression, "songs": a.songs, "speech": a.speech,
                                                  "soundfonts": list(names),
                                                  "programs": programs, "noise": a.noise,
                                                  "count": len(items)}, indent=1))

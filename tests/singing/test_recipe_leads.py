@@ -58,3 +58,17 @@ def test_songs_plan_keeps_the_generator_mix_and_draws_soundfonts():
     assert len({s["kind"] for s in specs}) > 2                # not only one kind
     assert _module().plan_songs(0.3, 25, 22050, soundfonts=fonts) == specs   # deterministic
     assert all("soundfont" not in s for s in _module().plan_songs(0.3, 25, 22050))
+
+
+def test_speech_plan_is_speech_with_real_voices():
+    specs = _module().plan_songs(0.2, 44, 22050, speech=0.8)
+    assert specs and all(s["kind"] == "speech" and s["real_voices"] and s["real_speech_p"] == 0.8
+                         for s in specs)
+
+
+def test_real_voice_names():
+    from audiodl.data.synth import singing
+    assert singing._voice_of("/usr/share/klettres/fr/alpha/a.ogg") == "klettres:fr"
+    assert singing._voice_of("/usr/share/asterisk/sounds/es/digits/1.wav") == "asterisk:es"
+    assert singing._voice_of("/usr/share/asterisk/sounds/en/digits/1.wav") == "asterisk:en"
+    assert isinstance(singing.real_voice_files(), list)

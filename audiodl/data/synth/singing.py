@@ -67,7 +67,7 @@ from audiodl.data.synth.engines import (
 from audiodl.data.synth.runner import item_rng
 
 __all__ = ["TASK", "DEFAULT_SR", "KINDS", "ENGINE", "check", "engines", "plan", "make_context", "generate",
-           "sing", "festival_sing", "world_sing", "real_speech_track"]
+           "sing", "festival_sing", "world_sing", "real_speech_track", "real_voice_files"]
 
 TASK = "singing"
 DEFAULT_SR = 22050
@@ -370,6 +370,31 @@ def _asterisk_files():
     return sorted(os.fspath(p) for p in root.rglob("*.wav"))
 
 
+#: further real voices for ``real_voices`` specs (recipes/singing/leads.py --speech):
+#: Asterisk's Spanish prompts and klettres' letters and syllables, one speaker per language
+REAL_VOICE_ROOTS = (("asterisk:es", "/usr/share/asterisk/sounds/es", "*.wav"),
+                    ("klettres", "/usr/share/klettres", "*.ogg"))
+
+
+def real_voice_files():
+    """Real recorded speech files installed here: the Asterisk English and Spanish prompts
+    and every klettres language (sorted; empty when none is installed)."""
+    files = list(_asterisk_files())
+    for _, root, pattern in REAL_VOICE_ROOTS:
+        if Path(root).is_dir():
+            files += sorted(os.fspath(p) for p in Path(root).rglob(pattern))
+    return files
+
+
+def _voice_of(path):
+    """``asterisk:en``, ``asterisk:es`` or ``klettres:<language>`` for a real speech file."""
+    parts = Path(path).parts
+    if "klettres" in parts[:-1]:
+        return "klettres:" + parts[parts.index("klettres") + 1]
+    spanish = "sounds" in parts[:-1] and parts[parts.index("sounds") + 1].startswith("es")
+    return "asterisk:es" if spanish else "asterisk:en"
+
+
 def real_speech_track(rng, duration, sr, *, files=None, start_gap=(0.0, 1.5), pause=(0.2, 1.5)):
     """Asterisk English IVR prompts (one real voice) one after another on a silent track.
 
@@ -378,9 +403,11 @@ def real_speech_track(rng, duration, sr, *, files=None, start_gap=(0.0, 1.5), pa
     import soundfile as sf
 
     from audiodl.io.audio import resample
-    files = files if files is not None else _asterisk_files()
+    files_given = files is not None
+    files = files if files_given else _asterisk_files()
     if not files:
         return None, None
+    used_files = []
     n = int(round(duration * sr))
     track = np.zeros(n, np.float32)
     used = []
@@ -399,8 +426,10 @@ def real_speech_track(rng, duration, sr, *, files=None, start_gap=(0.0, 1.5), pa
             break
         track[a:b] += y[: b - a] * float(10 ** (rng.uniform(-3, 3) / 20.0))
         used.append(Path(f).stem)
+        used_files.append(f)
         t = b / sr + float(rng.uniform(*pause))
-    return track, {"voices": ["asterisk:en"], "prompts": used}
+    return track, {"voices": sorted({_voice_of(f) for f in used_files}) if files_given
+                   else ["asterisk:en"], "prompts": used}
 
 
 def world_sing(notes, duration, *, rng, sr, speech):
@@ -465,14 +494,15 @@ def _join(spans, gap):
     return [(a, b) for a, b in out]
 
 
-def _speech_for(rng, sr, seconds, *, real_p=0.3):
-    """About ``seconds`` of speech at ``sr``: TTS voices or (``real_p``) the Asterisk prompts."""
+def _speech_for(rng, sr, seconds, *, real_p=0.3, files=None):
+    """About ``seconds`` of speech at ``sr``: TTS voices or (``real_p``) real recorded speech,
+    the Asterisk English prompts unless ``files`` lists others."""
     from types import SimpleNamespace
 
     from audiodl.data.synth.common import speech_voices
     from audiodl.data.synth.musicspeech import _speech_track
     if rng.random() < real_p:
-        y, info = real_speech_track(rng, seconds, sr)
+        y, info = real_speech_track(rng, seconds, sr, files=files)
         if y is not None:
             return y, info
     voices, weights = speech_voices()
@@ -618,7 +648,11 @@ def generate(spec, ctx, out_dir):
         else:
             vocal, sing_spans = _sung_line(kind, mel_notes, dur, ctx, rng, rng2, meta)
     elif kind == "speech":
-        vocal, info = _speech_for(rng2, sr, dur)
+        if spec.get("real_voices"):  # recipes/singing/leads.py --speech: more real voices
+            vocal, info = _speech_for(rng2, sr, dur, real_p=float(spec.get("real_speech_p", 0.7)),
+                                      files=real_voice_files())
+        else:
+            vocal, info = _speech_for(rng2, sr, dur)
         vocal = vocal[:n] if len(vocal) >= n else np.pad(vocal, (0, n - len(vocal)))
         meta["speech"] = info
         if rng2.random() < SOLO_SPEECH_P:  # speech alone: the music 20-40 dB down
