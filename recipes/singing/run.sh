@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Singing-voice detection recipe, all stages (idempotent: finished work is skipped or resumed).
-#   bash recipes/singing/run.sh                                           # the shipped model: conf/round11.toml, seed 12
+#   bash recipes/singing/run.sh                                           # the shipped model: conf/round12.toml, seed 21
 #   CONFIG=recipes/singing/conf/default.toml SEEDS="0 1 2" bash recipes/singing/run.sh
 #   CONFIG=recipes/singing/conf/ci.toml bash recipes/singing/run.sh      # CI smoke run
 #   SETS="pitch_shift=0 time_stretch=0" TAG=noaug bash recipes/singing/run.sh   # an ablation
@@ -9,8 +9,8 @@
 #   audiodl ship "$AUDIODL_DATA/runs/singing/singing_cnn-seed0/singing_cnn.json" --replace --default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONFIG=${CONFIG:-recipes/singing/conf/round11.toml}
-SEEDS=${SEEDS:-12}
+CONFIG=${CONFIG:-recipes/singing/conf/round12.toml}
+SEEDS=${SEEDS:-21}
 SETS=${SETS:-}
 TAG=${TAG:-}
 D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")
