@@ -55,7 +55,9 @@ def test_shipped_onnx_matches_a_fresh_export(name, tmp_path):
     shape = {"excerpt": (2, n, fe.n_bins), "valid": (1, fe.n_channels, n, fe.n_bins)}.get(
         fresh.layout, (1, n, fe.n_bins))
     x = rng.normal(size=shape).astype(np.float32) - 2.0
-    np.testing.assert_allclose(fresh(x), shipped(x), rtol=0, atol=1e-6)
+    # float32 log-probabilities reach -15: allow a relative 1e-6 (onnx/ORT versions differ
+    # in the last bit; the CTC models' outputs differed by 5e-7 relative on a fresh machine)
+    np.testing.assert_allclose(fresh(x), shipped(x), rtol=1e-6, atol=1e-6)
     assert not (tmp_path / ox.SUMS_FILE).exists(), "-o elsewhere records no digest"
 
 
@@ -125,7 +127,7 @@ def test_threads_option_reaches_the_session(monkeypatch):
 TASK_COMMANDS = [["classify"], ["detect"], ["onsets"], ["segment"], ["index", "codes"],
                  ["transcribe"], ["transcribe", "--greedy"]]
 if "singing" in {pretrained.card(n).task for n in MODELS}:
-    TASK_COMMANDS.append(["singing"])
+    TASK_COMMANDS.append(["singing", "--format", "json"])  # JSON: output even with no singing
 
 _RUN = ("import sys\n"
         "from audiodl.cli.main import main\n"

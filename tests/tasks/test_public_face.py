@@ -25,9 +25,14 @@ def test_from_pretrained_dispatches_and_answers(name):
     assert act.audio_duration == pytest.approx(20.0)
     result = pipe.decode(act)
     text = pipe.write(result, pipe.default_format, source=MUSIC)
-    assert text.strip(), name
+    # a segment list may rightly be empty (no singing in this orchestral clip): no rows then
+    empty = hasattr(result, "intervals") and len(result.intervals) == 0
+    assert text.strip() or empty, name
     for fmt in pipe.formats:  # every format renders
-        assert pipe.write(result, fmt, source=MUSIC)
+        out = pipe.write(result, fmt, source=MUSIC)
+        assert isinstance(out, str) and (out or empty), (name, fmt)
+    if "json" in pipe.formats:  # JSON says so even when there are no rows
+        assert pipe.write(result, "json", source=MUSIC).strip(), name
     alias = audiodl.from_pretrained(name)
     assert type(alias) is type(pipe)
 
