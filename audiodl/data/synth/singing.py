@@ -46,6 +46,7 @@ inside the preceding silence), pieces closer than 0.1 s joined.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
@@ -372,18 +373,23 @@ def _asterisk_files():
 
 #: further real voices for ``real_voices`` specs (recipes/singing/leads.py --speech):
 #: Asterisk's Spanish prompts and klettres' letters and syllables, one speaker per language
-REAL_VOICE_ROOTS = (("asterisk:es", "/usr/share/asterisk/sounds/es", "*.wav"),
-                    ("klettres", "/usr/share/klettres", "*.ogg"))
+REAL_VOICE_ROOTS = (("/usr/share/asterisk/sounds/es", "*.wav"), ("/usr/share/klettres", "*.ogg"))
 
 
 def real_voice_files():
     """Real recorded speech files installed here: the Asterisk English and Spanish prompts
     and every klettres language (sorted; empty when none is installed)."""
+    return list(_real_voice_files())
+
+
+@functools.lru_cache(maxsize=1)
+def _real_voice_files():
+    """The folders are walked once per process (a corpus asks for every speech item)."""
     files = list(_asterisk_files())
-    for _, root, pattern in REAL_VOICE_ROOTS:
+    for root, pattern in REAL_VOICE_ROOTS:
         if Path(root).is_dir():
             files += sorted(os.fspath(p) for p in Path(root).rglob(pattern))
-    return files
+    return tuple(files)
 
 
 def _voice_of(path):
@@ -396,7 +402,8 @@ def _voice_of(path):
 
 
 def real_speech_track(rng, duration, sr, *, files=None, start_gap=(0.0, 1.5), pause=(0.2, 1.5)):
-    """Asterisk English IVR prompts (one real voice) one after another on a silent track.
+    """Real recorded speech files one after another on a silent track: the Asterisk English
+    IVR prompts (one real voice), or ``files`` (e.g. :func:`real_voice_files`).
 
     Returns ``(track, info)`` or ``(None, None)`` when the prompts are not installed.
     """
@@ -407,7 +414,6 @@ def real_speech_track(rng, duration, sr, *, files=None, start_gap=(0.0, 1.5), pa
     files = files if files_given else _asterisk_files()
     if not files:
         return None, None
-    used_files = []
     n = int(round(duration * sr))
     track = np.zeros(n, np.float32)
     used = []
@@ -425,11 +431,10 @@ def real_speech_track(rng, duration, sr, *, files=None, start_gap=(0.0, 1.5), pa
         if b - a < int(0.5 * sr):
             break
         track[a:b] += y[: b - a] * float(10 ** (rng.uniform(-3, 3) / 20.0))
-        used.append(Path(f).stem)
-        used_files.append(f)
+        used.append(f)
         t = b / sr + float(rng.uniform(*pause))
-    return track, {"voices": sorted({_voice_of(f) for f in used_files}) if files_given
-                   else ["asterisk:en"], "prompts": used}
+    return track, {"voices": sorted({_voice_of(f) for f in used}) if files_given
+                   else ["asterisk:en"], "prompts": [Path(f).stem for f in used]}
 
 
 def world_sing(notes, duration, *, rng, sr, speech):
