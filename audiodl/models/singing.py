@@ -21,6 +21,16 @@ Deviation from the paper: optional batch normalisation after each
 convolution (``batch_norm=True``, default), which lets the small CPU budget
 of the shipped model converge; ``batch_norm=False`` is the published network.
 
+``zero_mean=True`` is the level-invariant variant of J. Schlüter and B. Lehner,
+"Zero-mean convolutions for level-invariant singing voice detection", ISMIR
+2018: every kernel of the first convolution has its mean subtracted (over input
+channel, time and frequency) in the forward pass, and the input is standardised
+with one scale for all bands (the mean of the per-band deviations; the per-band
+means are still subtracted). A gain change adds the same constant to every
+log-mel bin (above the front end's floor), the first layer's responses do not
+see it (its convolutions are unpadded, the time padding repeats edge frames),
+so the whole network's output does not change with the recording's level.
+
 Input ``x [shape=(batch, n_frames, n_mels)]`` log-mel frames (the
 ``svd_schlueter`` front end), standardised per band with training-set
 statistics stored as buffers; output logits ``(batch, n_frames, 1)``
@@ -62,6 +72,9 @@ class SchlueterSVD(nn.Module):
         Leaky ReLU slope (0.01).
     batch_norm : bool
         Batch normalisation after each convolution (not in the paper).
+    zero_mean : bool
+        Zero-mean first-layer kernels and one input scale for all bands: the
+        output does not depend on the input level (Schlüter & Lehner 2018).
 
     Attributes
     ----------
@@ -75,8 +88,10 @@ class SchlueterSVD(nn.Module):
 
     def __init__(self, n_mels: int = 80, conv=(64, 32, 128, 64), dense=(256, 64),
                  pool: int = 3, n_frames: int = 115, dropout: float = 0.5,
-                 negative_slope: float = 0.01, batch_norm: bool = True):
+                 negative_slope: float = 0.01, batch_norm: bool = True,
+                 zero_mean: bool = False):
         super().__init__()
+        self.zero_mean = bool(zero_mean)
         if len(conv) != 4 or len(dense) != 2:
             raise ValueError("svd_schlueter: conv needs 4 sizes and dense 2")
         self.n_mels, self.n_frames, self.pool = int(n_mels), int(n_frames), int(pool)
@@ -126,9 +141,18 @@ class SchlueterSVD(nn.Module):
         if x.dim() != 3 or x.shape[-1] != self.n_mels:
             raise ValueError(f"svd_schlueter: expected log-mel frames of shape "
                              f"(batch, n_frames, {self.n_mels}), got {tuple(x.shape)}")
-        x = self.norm(x).unsqueeze(1)  # (b, 1, t, f)
+        if self.zero_mean:  # one scale for all bands keeps a level change a constant
+            x = ((x - self.norm.mean) / self.norm.std.mean()).unsqueeze(1)
+        else:
+            x = self.norm(x).unsqueeze(1)  # (b, 1, t, f)
         if pad:
             h = self.receptive_field // 2
             x = F.pad(x, (0, 0, h, h), mode="replicate")
-        x = self.dense(self.features(x))  # (b, 1, t', 1)
+        if self.zero_mean:
+            first = self.features[0]
+            w = first.weight - first.weight.mean(dim=(1, 2, 3), keepdim=True)
+            x = F.conv2d(x, w, first.bias, first.stride, first.padding, first.dilation)
+            x = self.dense(self.features[1:](x))
+        else:
+            x = self.dense(self.features(x))  # (b, 1, t', 1)
         return x[:, 0, :, :]  # (b, t', 1)

@@ -31,6 +31,9 @@ between sung segments are closed (phrase-level labels; default: the card's
 ``training.data.label_join_gap``, else 0). When it is > 0 the scores with the
 labels as written are reported too (``groups_fine``).
 
+``--gain-db G`` scales every file's waveform by G dB before the front end (no clipping:
+the samples stay float), to measure how much the model depends on the recording's level.
+
 ``--speed`` adds the throughput in x real time on one thread (torch) over
 the files. Writes a JSON file and prints a markdown table.
 """
@@ -82,7 +85,7 @@ def print_tables(tables, cols):
                       + " |")
 
 
-def tta_activations(pipe, path, factors):
+def tta_activations(pipe, path, factors, sr=None):
     """Frame probabilities averaged over spectrogram pitch shifts by ``factors``."""
     import numpy as np
 
@@ -93,9 +96,9 @@ def tta_activations(pipe, path, factors):
     vals = []
     for f in factors:
         m = pitch_shift_matrix(centres, f)
-        vals.append(pipe.activation_values(c @ m for c in pipe.feature_chunks(path)))
+        vals.append(pipe.activation_values(c @ m for c in pipe.feature_chunks(path, sr)))
     return Activations(values=np.mean(vals, axis=0), fps=pipe.fps, labels=pipe.labels,
-                       audio_duration=duration_of(path, None))
+                       audio_duration=duration_of(path, sr))
 
 
 def main(argv=None):
@@ -117,6 +120,8 @@ def main(argv=None):
     ap.add_argument("--join-gap", type=float, default=None,
                     help="label convention [s]: close reference gaps up to this length "
                          "(default: the card's training.data.label_join_gap, else 0)")
+    ap.add_argument("--gain-db", type=float, default=0.0,
+                    help="scale each waveform by this many dB first (level sensitivity)")
     ap.add_argument("--save-activations", default=None,
                     help="write every file's frame probabilities to this .npz (by item id)")
     args = ap.parse_args(argv)
@@ -143,8 +148,15 @@ def main(argv=None):
     audio_s = compute_s = 0.0
     factors = [float(f) for f in args.tta.split(",") if f.strip()]
     for it in items:
+        source = it["audio"]
+        if args.gain_db:
+            from audiodl.io.audio import as_signal
+            sig = as_signal(source, None, target_sr=pipe.config.sr)
+            source = sig.y * np.float32(10.0 ** (args.gain_db / 20.0))
+        sr_in = pipe.config.sr if args.gain_db else None
         t0 = time.perf_counter()
-        act = tta_activations(pipe, it["audio"], factors) if factors else pipe.activations(it["audio"])
+        act = (tta_activations(pipe, source, factors, sr_in) if factors
+               else pipe.activations(source, sr_in))
         compute_s += time.perf_counter() - t0
         audio_s += act.duration
         if args.save_activations:
@@ -163,7 +175,7 @@ def main(argv=None):
     table = {g: aggregate(rs) for g, rs in per_group.items()}
     out = {"model": card.name, "manifest": args.manifest, "decoder": pipe.params(
         threshold=args.threshold, median=args.median).to_dict(),
-        "held_out_voices": sorted(held_out), "tta": factors, "backend": pipe.backend.name, "label_join_gap": join_gap,
+        "held_out_voices": sorted(held_out), "tta": factors, "gain_db": args.gain_db, "backend": pipe.backend.name, "label_join_gap": join_gap,
         "groups": table, "files": files}
     if join_gap:
         out["groups_fine"] = {g: aggregate(rs) for g, rs in per_group_fine.items()}

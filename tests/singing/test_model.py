@@ -54,3 +54,20 @@ def test_bad_input_and_bad_geometry():
     from audiodl.models.singing import SchlueterSVD
     with pytest.raises(ValueError, match="n_frames"):
         SchlueterSVD(n_frames=100)
+
+
+def test_zero_mean_variant_ignores_the_input_level():
+    """Schlüter & Lehner 2018: a constant added to every log-mel bin (a gain change) leaves
+    the zero-mean network's output unchanged; the plain network's output moves."""
+    import torch
+    kw = dict(conv=[8, 8, 16, 8], dense=[16, 8])
+    zm, plain = _model(zero_mean=True, **kw), _model(**kw)
+    for m in (zm, plain):
+        m.norm.set_stats(torch.linspace(-4, 0, 80), torch.linspace(1.3, 2.3, 80))
+    x = torch.randn(1, 200, 80)
+    with torch.inference_mode():
+        for gain in (-3.0, 2.0):  # ln units of the front end: ~-26 dB, +17 dB
+            np.testing.assert_allclose(zm(x + gain).numpy(), zm(x).numpy(), atol=1e-4)
+            assert np.abs(plain(x + gain).numpy() - plain(x).numpy()).max() > 1e-3
+        # the same weights and statistics: only the first layer's kernel means and the band scales differ
+        assert set(zm.state_dict()) == set(plain.state_dict())
