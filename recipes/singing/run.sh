@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Singing-voice detection recipe, all stages (idempotent: finished work is skipped or resumed).
-#   bash recipes/singing/run.sh                                           # the shipped model: conf/round12.toml, seed 21
+#   bash recipes/singing/run.sh                                           # the shipped model: conf/round14.toml, seed 42
 #   CONFIG=recipes/singing/conf/default.toml SEEDS="0 1 2" bash recipes/singing/run.sh
 #   CONFIG=recipes/singing/conf/ci.toml bash recipes/singing/run.sh      # CI smoke run
 #   SETS="pitch_shift=0 time_stretch=0" TAG=noaug bash recipes/singing/run.sh   # an ablation
@@ -9,8 +9,8 @@
 #   audiodl ship "$AUDIODL_DATA/runs/singing/singing_cnn-seed0/singing_cnn.json" --replace --default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONFIG=${CONFIG:-recipes/singing/conf/round12.toml}
-SEEDS=${SEEDS:-21}
+CONFIG=${CONFIG:-recipes/singing/conf/round14.toml}
+SEEDS=${SEEDS:-42}
 SETS=${SETS:-}
 TAG=${TAG:-}
 D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")
@@ -31,7 +31,7 @@ case "$CONFIG" in
 esac
 # 1b. rounds 11-12: two Debian soundfonts (extracted, not installed) and the corpora drawing on them
 case "$CONFIG" in
-  *round11.toml|*round12.toml)
+  *round11.toml|*round12.toml|*round13.toml|*round14.toml|*zeromean.toml)
     SF="$D/sf/usr/share"
     if [ ! -f "$SF/sounds/sf3/MuseScore_General_Lite.sf3" ] || [ ! -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ]; then
       mkdir -p "$D/sf" && (cd "$D/sf" && apt-get download musescore-general-soundfont-small fluidr3mono-gm-soundfont \
@@ -46,21 +46,30 @@ case "$CONFIG" in
     [ -f "$D/singing/leads43/manifest.jsonl" ] || python $L -o "$D/singing/leads43" --hours 0.4 --seed 43 --expression 0.6 --noise 0.6 --programs $PROG43 "${FONTS[@]}"
     [ -f "$D/singing/train4/manifest.jsonl" ] || python $L -o "$D/singing/train4" --songs --hours 0.6 --seed 25 "${FONTS[@]}"
     [ -f "$D/singing/valid3/manifest.jsonl" ] || python $L -o "$D/singing/valid3" --songs --hours 0.25 --seed 26 "${FONTS[@]}"
-    [ -f "$D/singing/speech44/manifest.jsonl" ] || python $L -o "$D/singing/speech44" --speech 0.8 --hours 0.5 --seed 44 "${FONTS[@]}" ;;
+    [ -f "$D/singing/speech44/manifest.jsonl" ] || python $L -o "$D/singing/speech44" --speech 0.8 --hours 0.5 --seed 44 "${FONTS[@]}"
+    P45=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,68,71,65,66,69,53,54
+    [ -f "$D/singing/leads45/manifest.jsonl" ] || python $L -o "$D/singing/leads45" --hours 0.5 --seed 45 --expression 0.7 --noise 0.6 --programs $P45 "${FONTS[@]}" ;;
 esac
 # the shipped model continues from round 2 <- round 1 <- stage 1 (their `init`)
-# round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12
+# round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12,
+# round 13 round 12's seed 21, round 14 (shipped) round 13's seed 32
 case "$CONFIG" in
-  *shipped.toml|*round11.toml|*round12.toml)
+  *shipped.toml|*round1[1-4].toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round11.toml|*round12.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-4].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
-  *round12.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
+  *round1[2-4].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
+esac
+case "$CONFIG" in
+  *round1[34].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round12.toml --set seed=21 ;;
+esac
+case "$CONFIG" in
+  *round14.toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
 esac
 # 2. train (resumes from last.pt); the threshold is tuned on the validation files
 for seed in $SEEDS; do
@@ -72,7 +81,7 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round11.toml|*round12.toml)
+    *round1[1-4].toml|*zeromean.toml)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3/manifest.jsonl" \
