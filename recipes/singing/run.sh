@@ -31,7 +31,7 @@ case "$CONFIG" in
 esac
 # 1b. rounds 11-12: two Debian soundfonts (extracted, not installed) and the corpora drawing on them
 case "$CONFIG" in
-  *round11.toml|*round12.toml|*round13.toml|*round14.toml|*zeromean.toml)
+  *round1[1-5].toml|*zeromean.toml)
     SF="$D/sf/usr/share"
     if [ ! -f "$SF/sounds/sf3/MuseScore_General_Lite.sf3" ] || [ ! -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ]; then
       mkdir -p "$D/sf" && (cd "$D/sf" && apt-get download musescore-general-soundfont-small fluidr3mono-gm-soundfont \
@@ -54,22 +54,25 @@ esac
 # round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12,
 # round 13 round 12's seed 21, round 14 (shipped) round 13's seed 32
 case "$CONFIG" in
-  *shipped.toml|*round1[1-4].toml|*zeromean.toml)
+  *shipped.toml|*round1[1-5].toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round1[1-4].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
-  *round1[2-4].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
+  *round1[2-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
 esac
 case "$CONFIG" in
-  *round1[34].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round12.toml --set seed=21 ;;
+  *round1[3-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round12.toml --set seed=21 ;;
 esac
 case "$CONFIG" in
-  *round14.toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
+  *round1[45].toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
+esac
+case "$CONFIG" in
+  *round15.toml) audiodl train singing --config recipes/singing/conf/round14.toml --set seed=42 ;;
 esac
 # 2. train (resumes from last.pt); the threshold is tuned on the validation files
 for seed in $SEEDS; do
@@ -81,7 +84,7 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round1[1-4].toml|*zeromean.toml)
+    *round1[1-5].toml|*zeromean.toml)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3/manifest.jsonl" \
