@@ -50,6 +50,15 @@ from .registry import register
 __all__ = ["SchlueterSVD"]
 
 
+class ZeroMeanConv2d(nn.Conv2d):
+    """A convolution whose every kernel has its mean (over input channel, time and
+    frequency) subtracted in the forward pass: it does not respond to a constant offset."""
+
+    def forward(self, x):
+        return self._conv_forward(x, self.weight - self.weight.mean(dim=(1, 2, 3), keepdim=True),
+                                  self.bias)
+
+
 @register("svd_schlueter")
 class SchlueterSVD(nn.Module):
     """Schlüter & Grill 2015 singing-voice CNN, one output per frame.
@@ -100,8 +109,8 @@ class SchlueterSVD(nn.Module):
         self.norm = Standardize(n_mels)
         p = self.pool
 
-        def block(cin, cout, dil):
-            layers = [nn.Conv2d(cin, cout, 3, dilation=(dil, 1), bias=not batch_norm)]
+        def block(cin, cout, dil, layer=nn.Conv2d):
+            layers = [layer(cin, cout, 3, dilation=(dil, 1), bias=not batch_norm)]
             if batch_norm:
                 layers.append(nn.BatchNorm2d(cout))
             layers.append(nn.LeakyReLU(self.negative_slope))
@@ -109,7 +118,8 @@ class SchlueterSVD(nn.Module):
 
         # (batch, channels, time, freq); time context after each layer in the comments
         self.features = nn.Sequential(
-            *block(1, conv[0], 1), *block(conv[0], conv[1], 1),           # 115 -> 111
+            *block(1, conv[0], 1, ZeroMeanConv2d if self.zero_mean else nn.Conv2d),
+            *block(conv[0], conv[1], 1),           # 115 -> 111
             nn.MaxPool2d((p, p), stride=(1, p)),                          # -> 37 (dil 3)
             *block(conv[1], conv[2], p), *block(conv[2], conv[3], p),     # -> 33
             nn.MaxPool2d((p, p), stride=(1, p), dilation=(p, 1)),         # -> 11 (dil 9)
@@ -148,11 +158,5 @@ class SchlueterSVD(nn.Module):
         if pad:
             h = self.receptive_field // 2
             x = F.pad(x, (0, 0, h, h), mode="replicate")
-        if self.zero_mean:
-            first = self.features[0]
-            w = first.weight - first.weight.mean(dim=(1, 2, 3), keepdim=True)
-            x = F.conv2d(x, w, first.bias, first.stride, first.padding, first.dilation)
-            x = self.dense(self.features[1:](x))
-        else:
-            x = self.dense(self.features(x))  # (b, 1, t', 1)
+        x = self.dense(self.features(x))  # (b, 1, t', 1)
         return x[:, 0, :, :]  # (b, t', 1)

@@ -148,12 +148,11 @@ def main(argv=None):
     audio_s = compute_s = 0.0
     factors = [float(f) for f in args.tta.split(",") if f.strip()]
     for it in items:
-        source = it["audio"]
-        if args.gain_db:
+        source, sr_in = it["audio"], None
+        if args.gain_db:  # the samples at the model's rate, scaled
             from audiodl.io.audio import as_signal
-            sig = as_signal(source, None, target_sr=pipe.config.sr)
-            source = sig.y * np.float32(10.0 ** (args.gain_db / 20.0))
-        sr_in = pipe.config.sr if args.gain_db else None
+            sr_in = pipe.config.sr
+            source = as_signal(source, None, target_sr=sr_in).y * np.float32(10.0 ** (args.gain_db / 20.0))
         t0 = time.perf_counter()
         act = (tta_activations(pipe, source, factors, sr_in) if factors
                else pipe.activations(source, sr_in))
