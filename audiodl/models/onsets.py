@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from .common import MemberMean
 from .registry import register
 
-__all__ = ["OnsetCNN", "OnsetCNNBN", "OnsetCNNEnsemble"]
+__all__ = ["OnsetCNN", "OnsetCNNBN", "OnsetCNNContext", "OnsetCNNEnsemble"]
 
 _ACTIVATIONS = {"tanh": nn.Tanh, "relu": nn.ReLU, "elu": nn.ELU, "sigmoid": nn.Sigmoid}
 
@@ -136,6 +136,106 @@ class OnsetCNNBN(OnsetCNN):
                          kernel1=kernel1, kernel2=kernel2, pool=pool, hidden=hidden,
                          dropout=dropout, conv_activation=conv_activation,
                          batch_norm=batch_norm)
+
+
+@register("onset_cnn_ctx")
+class OnsetCNNContext(nn.Module):
+    """An onset CNN with a causal long-context head (issue 16: ringing decays).
+
+    The CNN sees 15 frames (150 ms). A cymbal's tail that flares up again 0.3-1.3 s after
+    the hit looks like a new attack in 150 ms; whether it belongs to an earlier hit's
+    decay can only be told from the seconds before. The head is a stack of causal dilated
+    1-D convolutions (kernel 3, dilations 1, 2, 4, ... ``2 ** (levels - 1)``) over the
+    CNN's logit, its dense-layer units (projected to ``channels``) and the frame's mean
+    standardised level per resolution; it adds a correction to the CNN's logit. Its last
+    layer starts at zero, so an untrained head reproduces the CNN exactly.
+
+    The head looks only into the past: the network needs ``lookahead`` = 7 future frames,
+    as the CNN alone, and ``context - 1 - lookahead`` past frames (7 + 2 * (2 ** levels - 1);
+    261 for 7 levels, 2.6 s), so streaming latency is unchanged.
+
+    Parameters
+    ----------
+    base_arch : {'onset_cnn_bn', 'onset_cnn_sb2014'}
+    base_args : dict
+        Arguments of the CNN (weights ``base.*``; :meth:`init_target` loads a CNN card
+        into it for fine-tuning).
+    channels : int
+        Width of the head.
+    levels : int
+        Dilated layers of the head.
+    freeze_base : bool
+        Keep the CNN fixed (eval mode, no gradients) while the head trains.
+    """
+
+    def __init__(self, base_arch: str = "onset_cnn_bn", base_args: dict | None = None,
+                 channels: int = 16, levels: int = 7, freeze_base: bool = True):
+        super().__init__()
+        if base_arch not in _MEMBER_ARCHS:
+            raise ValueError(f"base_arch must be one of {sorted(_MEMBER_ARCHS)}, "
+                             f"got {base_arch!r}")
+        if int(levels) < 1 or int(channels) < 1:
+            raise ValueError("levels and channels must be >= 1")
+        self.base_arch = base_arch
+        self.base = _MEMBER_ARCHS[base_arch](**dict(base_args or {}))
+        self.n_channels, self.n_bands = self.base.n_channels, self.base.n_bands
+        self.freeze_base = bool(freeze_base)
+        hidden = self.base.classifier[-1].in_channels
+        self.dilations = [2 ** k for k in range(int(levels))]
+        c = int(channels)
+        self.proj = nn.Conv1d(hidden + 1 + self.n_channels, c, 1)
+        self.layers = nn.ModuleList([nn.Conv1d(c, c, 3, dilation=d) for d in self.dilations])
+        self.out = nn.Conv1d(c, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        #: future frames an output needs (the CNN's half context)
+        self.lookahead = self.base.context // 2
+        #: frames of input one output needs (past + 1 + future)
+        self.context = self.base.context + 2 * sum(self.dilations)
+        if self.freeze_base:
+            for p in self.base.parameters():
+                p.requires_grad_(False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.freeze_base:
+            self.base.eval()
+        return self
+
+    def init_target(self, arch: str):
+        """The module a card of architecture ``arch`` loads into (fine-tuning from a CNN)."""
+        return self.base if arch == self.base_arch else self
+
+    def set_normalization(self, mean, std) -> None:
+        """Input statistics of the CNN (see :meth:`OnsetCNN.set_normalization`)."""
+        self.base.set_normalization(mean, std)
+
+    def forward(self, x: torch.Tensor, *, pad: bool = True) -> torch.Tensor:
+        """Logits per frame; as :meth:`OnsetCNN.forward`, with ``pad`` repeating the first
+        frame ``context - 1 - lookahead`` times and the last ``lookahead`` times."""
+        if x.dim() == 3:
+            x = x.unsqueeze(0)
+        if x.dim() != 4 or x.shape[1] != self.n_channels or x.shape[3] != self.n_bands:
+            raise ValueError(f"expected (batch, {self.n_channels}, n_frames, {self.n_bands}), "
+                             f"got {tuple(x.shape)}")
+        if pad:
+            x = F.pad(x, (0, 0, self.context - 1 - self.lookahead, self.lookahead),
+                      mode="replicate")
+        if x.shape[2] < self.context:
+            raise ValueError(f"need at least {self.context} frames, got {x.shape[2]}")
+        b = self.base
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_base):
+            z = (x - b.mean[:, None, :]) / b.std[:, None, :]
+            level = z.mean(dim=3)  # (batch, channels, frames): mean standardised level
+            hid = b.classifier[:-2](b.features(z))[..., 0]  # (batch, hidden, frames - 14)
+            logit = b.classifier[-1](b.classifier[-2](hid[..., None]))[:, :, :, 0]
+        h0 = b.context // 2
+        level = level[:, :, h0:level.shape[2] - h0]
+        y = self.proj(torch.cat([logit, hid, level], dim=1))
+        for d, conv in zip(self.dilations, self.layers):
+            y = y[:, :, 2 * d:] + torch.relu(conv(y))
+        n = y.shape[2]
+        return (logit[:, :, -n:] + self.out(y))[:, 0]
 
 
 @register("onset_cnn_ensemble")

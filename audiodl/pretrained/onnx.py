@@ -146,8 +146,11 @@ def _geometry(card, model) -> dict:
     """The metadata the runner needs (see :class:`audiodl.runtime.backends.TorchBackend`)."""
     from ..runtime.backends import TorchBackend
     b = TorchBackend(model, card.layout)
-    return {"layout": card.layout, "n_frames": b.n_frames, "receptive_field": b.receptive_field,
-            "time_stride": b.time_stride, "context": b.context, "output": b.output}
+    geo = {"layout": card.layout, "n_frames": b.n_frames, "receptive_field": b.receptive_field,
+           "time_stride": b.time_stride, "context": b.context, "output": b.output}
+    if b.lookahead is not None:
+        geo["lookahead"] = b.lookahead
+    return geo
 
 
 def export(name_or_path, output=None, *, directory=None, opset: int = OPSET,

@@ -51,6 +51,14 @@ class Backend:
     receptive_field = 1
     time_stride = 1
     context = 1
+    #: ``valid``: future frames of the context (the rest is past); None: ``context // 2``
+    lookahead = None
+
+    @property
+    def future_frames(self) -> int:
+        """``valid``: frames after an output's frame that it needs (``lookahead``, or half
+        the context for the symmetric networks)."""
+        return int(self.context // 2 if self.lookahead is None else self.lookahead)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
@@ -76,6 +84,8 @@ class TorchBackend(Backend):
             self.time_stride = int(getattr(model, "time_stride", 1))
         elif layout == "valid":
             self.context = int(model.context)
+            la = getattr(model, "lookahead", None)
+            self.lookahead = None if la is None else int(la)
         elif layout == "window":
             self.time_stride = int(getattr(model, "time_stride", 1))
         else:

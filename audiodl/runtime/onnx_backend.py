@@ -114,6 +114,8 @@ class OnnxBackend(Backend):
         self.layout = self.meta["layout"]
         for k in _INT_KEYS:
             setattr(self, k, int(self.meta.get(k, getattr(Backend, k))))
+        if "lookahead" in self.meta:  # asymmetric valid context (older graphs: symmetric)
+            self.lookahead = int(self.meta["lookahead"])
         self.output = self.meta.get("output", "sigmoid")
         self.input_name = self.session.get_inputs()[0].name
         self.threads = opts.intra_op_num_threads

@@ -23,7 +23,9 @@ Layouts (``backend.layout``):
 ``valid``
     Unpadded convolution over ``context`` frames (the Schlüter & Böck onset
     CNN): the input is extended by repeating its first and last frame
-    ``context // 2`` times (as madmom does), then run in overlapping chunks.
+    ``context // 2`` times (as madmom does; a model with ``lookahead`` pads its past
+    ``context - 1 - lookahead`` frames and its future ``lookahead``), then run in
+    overlapping chunks.
 ``window``
     Unbounded context (recurrent models, e.g. the DS2 BiGRU): inputs up to
     ``window + 2 * overlap`` frames go through the model in one call (equal
@@ -102,7 +104,7 @@ class ContextRunner:
     def latency_frames(self) -> int:
         """Future frames an output needs before it can be returned (online latency)."""
         if self.layout == "valid":
-            return self.backend.context // 2
+            return self.backend.future_frames
         if self.layout == "same":
             return self.ctx
         if self.layout == "window":
@@ -254,21 +256,23 @@ class ContextRunner:
         return y.reshape(y.shape[1], -1) if y.ndim == 3 else y.reshape(-1, 1)
 
     def _push_valid(self, frames):
-        h = self.backend.context // 2
+        fut = self.backend.future_frames
+        past = self.backend.context - 1 - fut
         if self._buf is None:
-            self._buf = np.repeat(frames[..., :1, :], h, axis=-2)
+            self._buf = np.repeat(frames[..., :1, :], past, axis=-2)
         self._append(frames)
-        if self._buf.shape[-2] - 2 * h <= 0:
+        if self._buf.shape[-2] - past - fut <= 0:
             return np.zeros((0, 0), np.float32)
         out = self._run_valid(self._buf)
-        self._buf = self._buf[..., self._buf.shape[-2] - 2 * h:, :]
+        self._buf = self._buf[..., self._buf.shape[-2] - past - fut:, :]
         return out
 
     def _flush_valid(self):
-        h = self.backend.context // 2
-        if self._buf is None or self._buf.shape[-2] <= h:
+        fut = self.backend.future_frames
+        past = self.backend.context - 1 - fut
+        if self._buf is None or self._buf.shape[-2] <= past:
             return np.zeros((0, 0), np.float32)
-        buf = np.concatenate([self._buf, np.repeat(self._buf[..., -1:, :], h, axis=-2)],
+        buf = np.concatenate([self._buf, np.repeat(self._buf[..., -1:, :], fut, axis=-2)],
                              axis=-2)
         return self._run_valid(buf)
 

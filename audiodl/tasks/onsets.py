@@ -122,7 +122,7 @@ class _OnsetTask(Pipeline):
                                  "or by another detector); pass gate_rise=0")
         times = pick_onsets(activations, params=p, envelope=activations.envelope)
         if activations.audio_duration is not None:
-            ctx = self.backend.context // 2 if self.backend is not None else 0
+            ctx = self.backend.future_frames if self.backend is not None else 0
             times = times[times <= activations.audio_duration - edge_margin(self.config, ctx)]
         return OnsetResult(times=times, activations=activations, method=self.method,
                            params=p.to_dict())

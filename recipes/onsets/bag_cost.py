@@ -75,8 +75,9 @@ def speed(card_path: str, y, sr: int) -> tuple:
     from audiodl.tasks.onsets import OnsetPipeline
     pipe = OnsetPipeline.from_pretrained(card_path)  # ONNX Runtime: AUDIODL_THREADS=1
     pipe.activations(y[: 10 * sr], sr)  # warm-up (kernels, graph)
-    h = pipe.backend.context // 2
-    x = np.pad(spectrogram(y, pipe.card.frontend, sr=sr), ((0, 0), (h, h), (0, 0)),
+    fut = pipe.backend.future_frames
+    past = pipe.backend.context - 1 - fut
+    x = np.pad(spectrogram(y, pipe.card.frontend, sr=sr), ((0, 0), (past, fut), (0, 0)),
                mode="edge")[None]
     seconds = len(y) / sr
     return (seconds / _median_time(lambda: pipe.backend(x)),

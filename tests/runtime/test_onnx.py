@@ -111,6 +111,32 @@ def test_export_cli_for_a_card_path_then_onnx_backend(tmp_path):
     assert bad.exit_code != 0 and "unknown model" in bad.output
 
 
+def test_lookahead_model_exports_its_asymmetric_context(tmp_path):
+    """onset_cnn_ctx (261 past, 7 future frames): the graph records its lookahead, and
+    ONNX Runtime and torch give the same activations through the runner."""
+    pytest.importorskip("onnx")
+    import torch
+
+    from audiodl.features import PRESETS
+    from audiodl.models.registry import build
+    from audiodl.runtime.onnx_backend import OnnxBackend
+    from audiodl.tasks.onsets import OnsetPipeline
+    torch.manual_seed(0)
+    m = build("onset_cnn_ctx", {})
+    torch.nn.init.normal_(m.out.weight, std=0.3)
+    card = pretrained.build_card(name="onsets_ctx_test", task="onsets", arch="onset_cnn_ctx",
+                                 args={}, frontend=PRESETS["onset_cnn"], labels=["onset"],
+                                 layout="valid", decoder={"offline": {"threshold": 0.5}})
+    cpath = str(pretrained.save(m, card, tmp_path))
+    graph = ox.export(cpath)
+    b = OnnxBackend(graph)
+    assert (b.context, b.future_frames) == (269, 7)
+    a = OnsetPipeline.from_pretrained(cpath, backend="onnx").activations(SPEECH)
+    t = OnsetPipeline.from_pretrained(cpath, backend="torch").activations(SPEECH)
+    assert a.values.shape == t.values.shape
+    np.testing.assert_allclose(a.values, t.values, atol=1e-5)
+
+
 def test_threads_option_reaches_the_session(monkeypatch):
     from audiodl.runtime.onnx_backend import OnnxBackend, default_threads
     monkeypatch.setenv("AUDIODL_THREADS", "2")

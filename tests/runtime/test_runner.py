@@ -51,6 +51,31 @@ def test_valid_layout_onset_cnn_equals_whole_and_online():
     np.testing.assert_allclose(got[:, 0], ref, atol=1e-5)
 
 
+def test_valid_layout_with_lookahead_equals_whole_and_online():
+    """The long-context onset network: 261 past and 7 future frames, chunked or streamed."""
+    torch.manual_seed(0)
+    m = build("onset_cnn_ctx", {"levels": 7}).eval()
+    torch.nn.init.normal_(m.out.weight, std=0.5)  # a head that contributes
+    feats = np.random.default_rng(3).standard_normal((3, 700, 80)).astype(np.float32)
+    with torch.inference_mode():
+        whole = torch.sigmoid(m(torch.from_numpy(feats)[None], pad=True))[0].numpy()
+    backend = TorchBackend(m, "valid")
+    assert (backend.context, backend.future_frames) == (269, 7)
+    for sizes, chunk in (([700], 6000), ([40, 3], 6000), ([1], 6000), ([700], 17)):
+        runner = ContextRunner(backend, chunk_frames=chunk)
+        got = runner.run(_chunks(feats, sizes))
+        np.testing.assert_allclose(got[:, 0], whole, atol=1e-5, err_msg=str(sizes))
+    runner = ContextRunner(backend)
+    assert runner.latency_frames == 7
+    # streaming: an output is returned as soon as its 7 future frames have arrived
+    outs = [runner.push(feats[:, k:k + 1]) for k in range(20)]
+    assert sum(len(o) for o in outs) == 20 - 7
+    short = feats[:, :3]
+    with torch.inference_mode():
+        ref = torch.sigmoid(m(torch.from_numpy(short)[None], pad=True))[0].numpy()
+    np.testing.assert_allclose(ContextRunner(backend).run([short])[:, 0], ref, atol=1e-5)
+
+
 def test_excerpt_layout_equals_manual_excerpts():
     torch.manual_seed(0)
     m = build("musicspeech_cnn", {}).eval()

@@ -55,6 +55,50 @@ def test_fully_convolutional_equals_excerpt_loop():
         assert float(one[0].detach()) == pytest.approx(float(full[t].detach()), abs=1e-5)
 
 
+def test_context_head_starts_as_its_cnn_and_looks_only_back():
+    """onset_cnn_ctx: an untrained head reproduces its CNN exactly; an output depends on
+    past frames up to 2.6 s back but on no more than 7 future frames; the CNN is frozen."""
+    torch.manual_seed(2)
+    m = build("onset_cnn_ctx", {"levels": 7}).eval()
+    assert (m.context, m.lookahead) == (15 + 2 * 127, 7)
+    x = torch.randn(1, 3, 400, 80)
+    with torch.no_grad():
+        torch.testing.assert_close(m(x), m.base(x), rtol=0, atol=0)
+        torch.nn.init.normal_(m.out.weight, std=0.5)
+        y = m(x)
+        assert not torch.allclose(y, m.base(x))
+        t = 300
+        later = x.clone()
+        later[:, :, t + 8:] += 3.0  # beyond the lookahead: output t unchanged
+        assert float(m(later)[0, t]) == pytest.approx(float(y[0, t]), abs=1e-5)
+        earlier = x.clone()
+        earlier[:, :, t - 200] += 3.0  # 2 s back, outside the CNN's 7 frames: changes it
+        assert abs(float(m(earlier)[0, t]) - float(y[0, t])) > 1e-4
+    m.train()
+    assert not m.base.training and m.proj.training
+    assert all(not p.requires_grad for p in m.base.parameters())
+    trainable = sum(p.numel() for p in m.parameters() if p.requires_grad)
+    assert 0 < trainable < 20_000
+
+
+def test_context_head_initialises_its_cnn_from_a_cnn_card(tmp_path):
+    from audiodl import pretrained
+    from audiodl.features import PRESETS
+    from audiodl.training.specs.base import init_weights
+    torch.manual_seed(3)
+    cnn = build("onset_cnn_bn", {})
+    cnn.set_normalization(np.full((3, 80), -2.0), np.full((3, 80), 1.5))
+    card = pretrained.build_card(name="onsets_cnn_init", task="onsets", arch="onset_cnn_bn",
+                                 args={}, frontend=PRESETS["onset_cnn"], labels=["onset"],
+                                 layout="valid", decoder={"offline": {"threshold": 0.5}})
+    path = pretrained.save(cnn, card, tmp_path)
+    m = build("onset_cnn_ctx", {})
+    init_weights(m, str(path))
+    x = torch.randn(1, 3, 50, 80)
+    with torch.no_grad():
+        torch.testing.assert_close(m.eval()(x), cnn.eval()(x))
+
+
 def test_ensemble_is_the_mean_member_probability():
     """onset_cnn_ensemble: its sigmoid output is the mean of its members' probabilities
     (each member with its own input statistics), padded and unpadded."""

@@ -226,5 +226,6 @@ def init_weights(model, ref: str) -> dict:
     """
     from ...pretrained import load_weights_into, resolve
     card, wdir = resolve(ref)
-    load_weights_into(model, card, wdir)
+    target = getattr(model, "init_target", None)  # a model built around another one
+    load_weights_into(model if target is None else target(card.arch), card, wdir)
     return {"model": card.name, "sha256": card.sha256}

@@ -12,7 +12,9 @@ here, and validated on fold ``fold + 1``). ``folds = 0`` uses the items'
 
 Targets: the onset frame (``round(t * fps)``) and its two neighbours are
 positive, the neighbours with weight ``fuzzy`` (the paper's fuzzy targets).
-Inputs: ``excerpt`` frames plus ``context // 2`` context frames each side,
+Inputs: ``excerpt`` frames plus ``context // 2`` context frames each side (a model
+with a ``lookahead`` (the long-context ``onset_cnn_ctx``): its past context each side,
+the input cut after its ``lookahead`` future frames, see :func:`_fit_context`),
 SpecAugment (gain, EQ, tilt, band shift) on the log-mel input. Loss: weighted
 binary cross-entropy, averaged over frames. Validation: the onset F-measure (±``tune_window``
 seconds, counts summed over files) of whole validation files, best over
@@ -233,6 +235,22 @@ def _split_items(items, config):
             f"fold {config.fold} of {config.folds} ({folds['mode']})")
 
 
+def _half_context(model) -> int:
+    """Context frames each side of a dataset excerpt: half the context, or the past
+    context of a model with a ``lookahead`` (:func:`_fit_context` cuts the surplus)."""
+    la = getattr(model, "lookahead", None)
+    return model.context // 2 if la is None else model.context - 1 - int(la)
+
+
+def _fit_context(net, x, n):
+    """Input ``x`` (batch, frames, ...) with symmetric context, cut to the ``n`` outputs'
+    frames plus the model's own past and future context (a no-op for symmetric models)."""
+    model = getattr(net, "module", net)  # DDP wraps the model
+    if getattr(model, "lookahead", None) is None:
+        return x
+    return x[:, :n + model.context - 1]
+
+
 def _activations(model, valid_ds, outputs=None):
     """Per-entry sigmoid activations [shape=(n_frames,)] from tile outputs (or the model)."""
     import torch
@@ -243,8 +261,8 @@ def _activations(model, valid_ds, outputs=None):
         with torch.no_grad():
             for k in range(len(valid_ds)):
                 x, _ = valid_ds[k]
-                x = torch.from_numpy(x)[None].permute(0, 2, 1, 3).to(dev)
-                outputs.append(model(x, pad=False))
+                x = _fit_context(model, torch.from_numpy(x)[None], valid_ds.n_frames)
+                outputs.append(model(x.permute(0, 2, 1, 3).to(dev), pad=False))
     rows = torch.cat([o.reshape(-1, valid_ds.n_frames).float().cpu() for o in outputs])
     rows = torch.sigmoid(rows).numpy()
     acts = [[] for _ in valid_ds.data.feats]
@@ -403,7 +421,7 @@ class OnsetsSpec(TrainingSpec):
         model = build(config.arch, parse_arch_args(config.arch_args))
         mean, std = normalization_stats(tr.feats, per="band", seed=config.seed)
         model.set_normalization(mean, std)  # (n_channels, n_bands)
-        h = model.context // 2
+        h = _half_context(model)
         aug = None
         if config.augment:
             aug = SpecAugment(unit_db=db_per_unit(fe), gain_db=config.gain_db,
@@ -436,6 +454,7 @@ class OnsetsSpec(TrainingSpec):
     def forward(self, config):
         def forward_fn(net, batch, loss_fn):
             x, y = batch[0], batch[1]
+            x = _fit_context(net, x, y.shape[1])
             out = net(x.permute(0, 2, 1, 3), pad=False)  # (b, frames, ch, bands) -> (b, ch, ...)
             return loss_fn(out, y), out
         return forward_fn
