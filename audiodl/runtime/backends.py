@@ -60,6 +60,11 @@ class Backend:
         the context for the symmetric networks)."""
         return int(self.context // 2 if self.lookahead is None else self.lookahead)
 
+    @property
+    def past_frames(self) -> int:
+        """``valid``: frames before an output's frame that it needs."""
+        return int(self.context) - 1 - self.future_frames
+
     def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 

@@ -256,8 +256,7 @@ class ContextRunner:
         return y.reshape(y.shape[1], -1) if y.ndim == 3 else y.reshape(-1, 1)
 
     def _push_valid(self, frames):
-        fut = self.backend.future_frames
-        past = self.backend.context - 1 - fut
+        fut, past = self.backend.future_frames, self.backend.past_frames
         if self._buf is None:
             self._buf = np.repeat(frames[..., :1, :], past, axis=-2)
         self._append(frames)
@@ -268,8 +267,7 @@ class ContextRunner:
         return out
 
     def _flush_valid(self):
-        fut = self.backend.future_frames
-        past = self.backend.context - 1 - fut
+        fut, past = self.backend.future_frames, self.backend.past_frames
         if self._buf is None or self._buf.shape[-2] <= past:
             return np.zeros((0, 0), np.float32)
         buf = np.concatenate([self._buf, np.repeat(self._buf[..., -1:, :], fut, axis=-2)],

@@ -75,8 +75,7 @@ def speed(card_path: str, y, sr: int) -> tuple:
     from audiodl.tasks.onsets import OnsetPipeline
     pipe = OnsetPipeline.from_pretrained(card_path)  # ONNX Runtime: AUDIODL_THREADS=1
     pipe.activations(y[: 10 * sr], sr)  # warm-up (kernels, graph)
-    fut = pipe.backend.future_frames
-    past = pipe.backend.context - 1 - fut
+    past, fut = pipe.backend.past_frames, pipe.backend.future_frames
     x = np.pad(spectrogram(y, pipe.card.frontend, sr=sr), ((0, 0), (past, fut), (0, 0)),
                mode="edge")[None]
     seconds = len(y) / sr
