@@ -5,7 +5,7 @@
 #   CONFIG=recipes/onsets/conf/ci.toml FOLDS="0" bash recipes/onsets/run.sh   # CI smoke run
 # Data and runs live under the data root: $AUDIODL_DATA (default ~/.cache/audiodl/data).
 # Shipping is NOT a stage: after checking the results, run
-#   audiodl ship "$AUDIODL_DATA/runs/onsets/onsets_cnn-fold0-seed0/onsets_cnn.json" --replace --default
+#   audiodl ship "$AUDIODL_DATA/runs/onsets/onsets_cnn-fold0-seed1/onsets_cnn.json" --replace --default
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 CONFIG=${CONFIG:-recipes/onsets/conf/default.toml}
@@ -35,14 +35,22 @@ if grep -q onsets_realdrums "$CONFIG"; then
     audiodl synth onsets_realdrums -o "$D/onsets_realdrums" --hours 1 --seed 0
 fi
 # 2. train one model per fold (each resumes from its last.pt); peak picking tuned on validation
-# A config with init_from (conf/shipped.toml) fine-tunes the same fold of conf/base.toml.
+# A config with init_from fine-tunes the same fold of a chain: conf/kits.toml starts from
+# conf/base.toml; the others (conf/shipped.toml, context*.toml, chatter.toml) from conf/kits.toml.
 BASE=recipes/onsets/conf/base.toml
+KITS=recipes/onsets/conf/kits.toml
 for fold in $FOLDS; do
   set -- --set "fold=$fold"
   case "$CONFIG" in *ci.toml) set -- ;; esac   # the CI config uses the corpus's own splits
   if grep -q '^init_from' "$CONFIG"; then
     audiodl train onsets --config "$BASE" "$@"
-    set -- "$@" --set "init_from=$D/runs/onsets/onsets_cnn_base-fold$fold-seed0/onsets_cnn_base.json"
+    INIT="$D/runs/onsets/onsets_cnn_base-fold$fold-seed0/onsets_cnn_base.json"
+    case "$CONFIG" in
+      *kits.toml) ;;
+      *) audiodl train onsets --config "$KITS" "$@" --set "init_from=$INIT"
+         INIT="$D/runs/onsets/onsets_cnn_kits-fold$fold-seed0/onsets_cnn_kits.json" ;;
+    esac
+    set -- "$@" --set "init_from=$INIT"
   fi
   audiodl train onsets --config "$CONFIG" "$@"
 done
