@@ -223,6 +223,20 @@ class OnsetCNNContext(nn.Module):
                       mode="replicate")
         if x.shape[2] < self.context:
             raise ValueError(f"need at least {self.context} frames, got {x.shape[2]}")
+        return self.head(self.columns(x))
+
+    def columns(self, x: torch.Tensor) -> torch.Tensor:
+        """The head's input per frame: the CNN's logit, its dense units and the frame level.
+
+        ``x`` (batch, channels, n_frames, bands), no padding -> (batch,
+        :attr:`stream_channels`, n_frames - CNN context + 1); column 0 of the channels
+        is the CNN's logit.
+        """
+        if x.dim() != 4 or x.shape[1] != self.n_channels or x.shape[3] != self.n_bands:
+            raise ValueError(f"expected (batch, {self.n_channels}, n_frames, {self.n_bands}), "
+                             f"got {tuple(x.shape)}")
+        if x.shape[2] < self.base.context:
+            raise ValueError(f"need at least {self.base.context} frames, got {x.shape[2]}")
         b = self.base
         with torch.set_grad_enabled(torch.is_grad_enabled() and not self.freeze_base):
             z = (x - b.mean[:, None, :]) / b.std[:, None, :]
@@ -231,11 +245,37 @@ class OnsetCNNContext(nn.Module):
             logit = b.classifier[-1](b.classifier[-2](hid[..., None]))[:, :, :, 0]
         h0 = b.context // 2
         level = level[:, :, h0:level.shape[2] - h0]
-        y = self.proj(torch.cat([logit, hid, level], dim=1))
+        return torch.cat([logit, hid, level], dim=1)
+
+    def head(self, cols: torch.Tensor) -> torch.Tensor:
+        """Logits from :meth:`columns` (batch, channels, n) -> (batch, n - :attr:`stream_cache`)."""
+        y = self.proj(cols)
         for d, conv in zip(self.dilations, self.layers):
             y = y[:, :, 2 * d:] + torch.relu(conv(y))
         n = y.shape[2]
-        return (logit[:, :, -n:] + self.out(y))[:, 0]
+        return (cols[:, :1, -n:] + self.out(y))[:, 0]
+
+    @property
+    def stream_cache(self) -> int:
+        """Past columns the head needs beside each new one (``2 * sum(dilations)``)."""
+        return 2 * sum(self.dilations)
+
+    @property
+    def stream_channels(self) -> int:
+        """Channels of :meth:`columns` (logit, dense units, one level per resolution)."""
+        return self.proj.in_channels
+
+    def stream_step(self, x: torch.Tensor, cache: torch.Tensor):
+        """One streaming step without recomputing the past: logits and the new columns.
+
+        ``x`` (batch, channels, m + CNN context - 1, bands): the raw frames of ``m`` new
+        columns with the CNN's own context; ``cache`` (batch, :attr:`stream_channels`,
+        :attr:`stream_cache`): the columns before them. Returns the ``m`` logits and the
+        ``m`` new columns (the caller keeps the last :attr:`stream_cache` as the next
+        cache). The same numbers as :meth:`forward` on the whole input.
+        """
+        cols = self.columns(x)
+        return self.head(torch.cat([cache, cols], dim=2)), cols
 
 
 @register("onset_cnn_ensemble")

@@ -31,7 +31,8 @@ Why ship the graphs rather than build them at install: exporting needs torch
 and the ``onnx`` package and ~2 s per model, while the point of the graphs is
 a runtime that needs neither; a wheel cannot run code at install, and a graph
 built lazily on first use would make the first run the slowest. The cost is
-the graphs' size (about that of the weights, 7.4 MB for the six models).
+the graphs' size (about that of the weights: 15.9 MB for the eight models, their one
+8-bit graph and one stream-step graph, 2026-12-02).
 Why a digest file rather than a card field: the graph is derived data, so the
 card (the model's identity, written by training) stays as it is, and the
 graph records which weights it came from itself; after a weight change
@@ -47,7 +48,7 @@ from typing import Optional
 
 from ..errors import ModelError
 
-__all__ = ["export", "export_all", "check_export", "TOLERANCE", "onnx_file", "verified_onnx", "read_sums", "SUMS_FILE",
+__all__ = ["export", "export_all", "check_export", "TOLERANCE", "onnx_file", "verified_onnx", "read_sums", "SUMS_FILE", "stream_path",
            "OPSET", "EXPORT_LENGTH", "record_graph"]
 
 #: ONNX opset of exported graphs (supported by onnxruntime >= 1.16)
@@ -58,13 +59,18 @@ SUMS_FILE = "onnx.sha256"
 EXPORT_LENGTH = 301
 
 
-def onnx_file(card, *, int8: bool = False) -> str:
+def onnx_file(card, *, int8: bool = False, stream: bool = False) -> str:
     """File name of the graph of ``card`` in its weights folder.
 
     ``int8``: the 8-bit graph (``NAME.int8.onnx``), made from the float graph
     by a task's recipe (``recipes/singing/quantize.py --ship``), shipped only
     where it keeps the task's test score; the backend prefers it on CPU.
+    ``stream``: the stream-step graph (``NAME.stream.onnx``) of a model with
+    ``stream_step`` (``onset_cnn_ctx``), written by :func:`export` beside the float
+    graph and used by the streaming runner.
     """
+    if stream:
+        return f"{card.name}.stream.onnx"
     return f"{card.name}.int8.onnx" if int8 else f"{card.name}.onnx"
 
 
@@ -100,10 +106,11 @@ def _write_sums(directory, name: str, digest: Optional[str]) -> None:
     os.replace(tmp, p)
 
 
-def verified_onnx(card, directory, *, int8: bool = False) -> Path:
+def verified_onnx(card, directory, *, int8: bool = False, stream: bool = False) -> Path:
     """Path of the shipped graph of ``card`` after checking its sha256 (``onnx.sha256``).
 
-    ``int8``: the 8-bit graph ``NAME.int8.onnx`` instead of the float one.
+    ``int8``: the 8-bit graph ``NAME.int8.onnx`` instead of the float one;
+    ``stream``: the stream-step graph ``NAME.stream.onnx``.
 
     Raises
     ------
@@ -113,7 +120,7 @@ def verified_onnx(card, directory, *, int8: bool = False) -> Path:
         by the ONNX Runtime backend.)
     """
     from .weights import sha256_of
-    name = onnx_file(card, int8=int8)
+    name = onnx_file(card, int8=int8, stream=stream)
     path = Path(directory) / name
     if not path.exists():
         how = "recipes/singing/quantize.py --ship" if int8 else f"'audiodl export {card.name}'"
@@ -216,7 +223,59 @@ def export(name_or_path, output=None, *, directory=None, opset: int = OPSET,
     if record:
         from .weights import sha256_of
         _write_sums(out.parent, out.name, sha256_of(out))
+    if geom["layout"] == "valid" and hasattr(model, "stream_step"):
+        _export_stream(card, model, geom, stream_path(out), opset=opset, record=record)
     return out
+
+
+def stream_path(path) -> Path:
+    """The stream-step graph written beside the float graph ``path`` (``X.onnx`` ->
+    ``X.stream.onnx``)."""
+    path = Path(path)
+    return path.with_name(path.name[:-len(".onnx")] + ".stream.onnx"
+                          if path.name.endswith(".onnx") else path.name + ".stream.onnx")
+
+
+def _export_stream(card, model, geom, out, *, opset: int, record: bool) -> None:
+    """The stream-step graph: ``(x, cache) -> (y, columns)`` (see ``stream_step``)."""
+    import warnings
+
+    import torch
+
+    from .. import __version__
+
+    class _Step(torch.nn.Module):
+        def __init__(self, m):
+            super().__init__()
+            self.m = m
+
+        def forward(self, x, cache):
+            y, cols = self.m.stream_step(x, cache)
+            return torch.sigmoid(y), cols
+
+    fe = card.frontend
+    n_cache, n_ch, ctx = int(model.stream_cache), int(model.stream_channels), int(model.base.context)
+    x = torch.zeros(1, fe.n_channels, ctx + 9, fe.n_bins)
+    cache = torch.zeros(1, n_ch, n_cache)
+    tmp = out.with_name(out.name + ".tmp")
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(_Step(model).eval(), (x, cache), str(tmp), input_names=["x", "cache"],
+                          output_names=["y", "columns"],
+                          dynamic_axes={"x": {0: "batch", 2: "time"},
+                                        "cache": {0: "batch", 2: "cache_time"},
+                                        "y": {0: "batch", 1: "time_out"},
+                                        "columns": {0: "batch", 2: "time_out"}},
+                          opset_version=opset, dynamo=False, do_constant_folding=True)
+    _set_metadata(tmp, dict(geom, name=card.name, arch=card.arch, task=card.task,
+                            weights=card.weights, weights_sha256=card.sha256,
+                            audiodl=__version__, torch=torch.__version__,
+                            stream_base_context=ctx, stream_cache=n_cache,
+                            stream_channels=n_ch))
+    os.replace(tmp, out)
+    if record:
+        from .weights import sha256_of
+        _write_sums(out.parent, out.name, sha256_of(out))
 
 
 def _set_metadata(path, meta: dict) -> None:
@@ -264,6 +323,17 @@ def check_export(name_or_path, path, *, directory=None, lengths=(37, 301, 1000),
             shape = (3,) + shape[1:]
         x = (rng.normal(size=shape) * 2.0 - 3.0).astype(np.float32)
         worst = max(worst, float(np.abs(tb(x) - ob(x)).max()))
+    sp = stream_path(path)
+    if card.layout == "valid" and hasattr(model, "stream_step") and sp.exists():
+        from ..runtime.onnx_backend import OnnxStreamBackend
+        ts, os_ = tb.stream(), OnnxStreamBackend(sp, weights_sha256=card.sha256)
+        for m in (1, 7, 300):
+            x = (rng.normal(size=(1, card.frontend.n_channels, m + ts.base_context - 1,
+                                  card.frontend.n_bins)) * 2.0 - 3.0).astype(np.float32)
+            c = rng.normal(size=(1, ts.cache_channels, ts.cache_len)).astype(np.float32)
+            (y1, c1), (y2, c2) = ts(x, c), os_(x, c)
+            worst = max(worst, float(np.abs(y1 - y2).max()),
+                        float(np.abs(c1 - c2).max() / max(1.0, np.abs(c1).max())))
     tol = TOLERANCE[ob.output]
     if not worst <= tol:
         raise ModelError(f"{card.name}: ONNX Runtime differs from torch by {worst:.3g} "

@@ -68,8 +68,49 @@ class Backend:
     def __call__(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
+    def stream(self):
+        """A :class:`StreamBackend` of the same model, or None (``valid`` models whose
+        output at a frame is a causal head over per-frame columns, e.g. ``onset_cnn_ctx``:
+        a stream step computes only the new columns instead of the whole context)."""
+        return None
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(layout={self.layout!r})"
+
+
+class StreamBackend:
+    """One streaming step of a cached-column model: ``(x, cache) -> (probabilities, columns)``.
+
+    ``x`` (1, channels, m + base_context - 1, bands) are the raw frames of ``m`` new
+    columns with the column network's own context (``base_context // 2`` frames each
+    side); ``cache`` (1, cache_channels, cache_len) the columns before them. Returns the
+    ``m`` probabilities (1, m) and the ``m`` new columns (1, cache_channels, m).
+    """
+
+    base_context = 1
+    cache_len = 0
+    cache_channels = 0
+
+    def __call__(self, x, cache):  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class TorchStreamBackend(StreamBackend):
+    """:class:`StreamBackend` on a torch model with ``stream_step``."""
+
+    def __init__(self, model, *, device: str = "cpu"):
+        self.model, self.device = model, device
+        self.base_context = int(model.base.context)
+        self.cache_len = int(model.stream_cache)
+        self.cache_channels = int(model.stream_channels)
+
+    def __call__(self, x, cache):
+        import torch
+        with torch.inference_mode():
+            t = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(self.device)
+            c = torch.from_numpy(np.ascontiguousarray(cache, dtype=np.float32)).to(self.device)
+            y, cols = self.model.stream_step(t, c)
+            return torch.sigmoid(y).cpu().numpy(), cols.cpu().numpy()
 
 
 class TorchBackend(Backend):
@@ -95,6 +136,11 @@ class TorchBackend(Backend):
             self.time_stride = int(getattr(model, "time_stride", 1))
         else:
             raise ModelError(f"unknown model layout {layout!r}")
+
+    def stream(self):
+        if self.layout != "valid" or not hasattr(self.model, "stream_step"):
+            return None
+        return TorchStreamBackend(self.model, device=self.device)
 
     def __call__(self, x):
         import torch
@@ -166,13 +212,19 @@ def make_backend(card, weights_dir, *, backend: str = "auto", device: str = "cpu
                                                  "trying the float graph", exc)
     if backend == "onnx" or (backend == "auto" and device == "cpu"):
         from . import onnx_backend
+        from ..pretrained.onnx import onnx_file, read_sums
         try:
             if not onnx_backend.available():
                 raise ModelError("onnxruntime is not installed (pip install onnxruntime)")
             from ..pretrained.onnx import verified_onnx
-            return onnx_backend.OnnxBackend(verified_onnx(card, Path(weights_dir)),
-                                            threads=threads, device=device,
-                                            weights_sha256=card.sha256)
+            b = onnx_backend.OnnxBackend(verified_onnx(card, Path(weights_dir)),
+                                         threads=threads, device=device,
+                                         weights_sha256=card.sha256)
+            if onnx_file(card, stream=True) in read_sums(weights_dir):
+                b.stream_loader = lambda: onnx_backend.OnnxStreamBackend(
+                    verified_onnx(card, Path(weights_dir), stream=True), threads=threads,
+                    device=device, weights_sha256=card.sha256)
+            return b
         except ModelError as exc:
             if backend == "onnx":
                 raise

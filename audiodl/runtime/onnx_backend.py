@@ -24,7 +24,7 @@ import numpy as np
 from ..errors import ModelError, ParameterError
 from .backends import Backend
 
-__all__ = ["OnnxBackend", "default_threads", "available"]
+__all__ = ["OnnxBackend", "OnnxStreamBackend", "default_threads", "available"]
 
 _INT_KEYS = ("n_frames", "receptive_field", "time_stride", "context")
 
@@ -120,9 +120,44 @@ class OnnxBackend(Backend):
         self.input_name = self.session.get_inputs()[0].name
         self.threads = opts.intra_op_num_threads
 
+    #: zero-argument callable returning the model's :class:`OnnxStreamBackend`, set by
+    #: :func:`~audiodl.runtime.backends.make_backend` when a stream graph is shipped
+    stream_loader = None
+
     def __call__(self, x):
         x = np.ascontiguousarray(x, dtype=np.float32)
         return self.session.run(None, {self.input_name: x})[0]
 
+    def stream(self):
+        """The shipped stream graph (``NAME.stream.onnx``), loaded on first use, or None."""
+        if self.stream_loader is None:
+            return None
+        if not hasattr(self, "_stream"):
+            self._stream = self.stream_loader()
+        return self._stream
+
     def __repr__(self) -> str:
         return f"OnnxBackend({self.path.name!r}, layout={self.layout!r}, threads={self.threads})"
+
+
+class OnnxStreamBackend(OnnxBackend):
+    """A stream graph (``NAME.stream.onnx``, inputs ``x`` and ``cache``, outputs ``y`` and
+    ``columns``): :class:`~audiodl.runtime.backends.StreamBackend` on ONNX Runtime."""
+
+    def __init__(self, path, **kwargs):
+        super().__init__(path, **kwargs)
+        for k in ("stream_base_context", "stream_cache", "stream_channels"):
+            if k not in self.meta:
+                raise ModelError(f"{self.path}: not a stream graph (no audiodl.{k} metadata)")
+        self.base_context = int(self.meta["stream_base_context"])
+        self.cache_len = int(self.meta["stream_cache"])
+        self.cache_channels = int(self.meta["stream_channels"])
+
+    def __call__(self, x, cache):
+        feeds = {"x": np.ascontiguousarray(x, dtype=np.float32),
+                 "cache": np.ascontiguousarray(cache, dtype=np.float32)}
+        y, cols = self.session.run(["y", "columns"], feeds)
+        return y, cols
+
+    def stream(self):
+        return None

@@ -62,10 +62,16 @@ class ContextRunner:
     window, overlap : int [frames]
         Window and context on each side (``window`` layout; rounded down to
         multiples of the time stride).
+    stream : bool
+        ``valid`` models with a stream step (:meth:`Backend.stream`, e.g. the onset CNN
+        with its long-context head): keep the head's past columns instead of
+        recomputing the whole context at every push. The outputs are the same (to
+        float rounding); a push of one frame costs one column instead of the context.
+        Ignored for other models.
     """
 
     def __init__(self, backend, *, hop: int = 1, batch: int = 64, chunk_frames: int = 6000,
-                 window: int = 3000, overlap: int = 200):
+                 window: int = 3000, overlap: int = 200, stream: bool = False):
         if backend.layout not in ("excerpt", "same", "valid", "window"):
             raise ParameterError(f"unknown layout {backend.layout!r}")
         if hop < 1 or batch < 1 or chunk_frames < 1:
@@ -83,6 +89,7 @@ class ContextRunner:
             self.overlap = max(0, int(overlap)) // s * s
         else:
             self.stride = hop if self.layout == "excerpt" else 1
+        self._stream = backend.stream() if stream and self.layout == "valid" else None
         self.reset()
 
     # ------------------------------------------------------------------ state
@@ -94,6 +101,8 @@ class ContextRunner:
         self._min = np.inf  # excerpt: floor for inputs shorter than one excerpt
         self._start = 0     # window: input frame index of _buf[0]
         self._done = 0      # window: input frames whose outputs were returned
+        self._cache = None  # valid + stream: the head's past columns
+        self._drop = 0      # valid + stream: outputs before the first frame still to drop
 
     @property
     def n_outputs(self) -> int:
@@ -256,6 +265,8 @@ class ContextRunner:
         return y.reshape(y.shape[1], -1) if y.ndim == 3 else y.reshape(-1, 1)
 
     def _push_valid(self, frames):
+        if self._stream is not None:
+            return self._push_stream(frames)
         fut, past = self.backend.future_frames, self.backend.past_frames
         if self._buf is None:
             self._buf = np.repeat(frames[..., :1, :], past, axis=-2)
@@ -267,12 +278,54 @@ class ContextRunner:
         return out
 
     def _flush_valid(self):
+        if self._stream is not None:
+            return self._flush_stream()
         fut, past = self.backend.future_frames, self.backend.past_frames
         if self._buf is None or self._buf.shape[-2] <= past:
             return np.zeros((0, 0), np.float32)
         buf = np.concatenate([self._buf, np.repeat(self._buf[..., -1:, :], fut, axis=-2)],
                              axis=-2)
         return self._run_valid(buf)
+
+    # ------------------------------------------------------ valid, streamed
+    # The padding is the offline one: the first frame repeated before the input, so
+    # every column before it is the column of repeated first frames (c0), the columns
+    # of the first base_context // 2 positions before it mix repeats and real frames.
+    # State: _buf holds the raw frames from (next column - base_context // 2) on,
+    # _cache the cache_len columns before the next one.
+    def _push_stream(self, frames):
+        sb = self._stream
+        half = sb.base_context // 2
+        if self._buf is None:
+            first = frames[..., :1, :]
+            x0 = np.repeat(first, sb.base_context, axis=-2)[None]
+            _, c0 = sb(x0, np.zeros((1, sb.cache_channels, sb.cache_len), np.float32))
+            self._cache = np.repeat(np.asarray(c0, np.float32)[:, :, :1], sb.cache_len, axis=2)
+            self._buf = np.repeat(first, 2 * half, axis=-2)
+            self._drop = half  # the columns of the half positions before the first frame
+        self._append(frames)
+        return self._step_stream()
+
+    def _step_stream(self):
+        sb = self._stream
+        if self._buf.shape[-2] - (sb.base_context - 1) <= 0:
+            return np.zeros((0, 0), np.float32)
+        y, cols = sb(np.ascontiguousarray(self._buf)[None], self._cache)
+        cols = np.asarray(cols, np.float32)
+        self._cache = np.concatenate([self._cache, cols], axis=2)[:, :, -sb.cache_len:]
+        self._buf = self._buf[..., self._buf.shape[-2] - (sb.base_context - 1):, :]
+        y = np.asarray(y, np.float32).reshape(-1)
+        k = min(self._drop, len(y))
+        self._drop -= k
+        return y[k:].reshape(-1, 1)
+
+    def _flush_stream(self):
+        if self._buf is None:
+            return np.zeros((0, 0), np.float32)
+        half = self._stream.base_context // 2
+        self._buf = np.concatenate([self._buf, np.repeat(self._buf[..., -1:, :], half,
+                                                         axis=-2)], axis=-2)
+        return self._step_stream()
 
     # ----------------------------------------------------------------- window
     def _run_window(self, x):

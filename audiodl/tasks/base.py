@@ -231,15 +231,16 @@ class Pipeline:
         from ..runtime.source import feature_chunks
         return feature_chunks(x, sr, config=self.config)
 
-    def runner(self):
-        """A fresh :class:`~audiodl.runtime.runner.ContextRunner` on this model."""
+    def runner(self, *, stream: bool = False):
+        """A fresh :class:`~audiodl.runtime.runner.ContextRunner` on this model
+        (``stream``: for small pushes, see the runner)."""
         from ..runtime.runner import ContextRunner
         if self.backend is None:
             raise ModelError(f"{type(self).__name__} has no model")
         fps = self.config.fps
         return ContextRunner(self.backend, hop=self.excerpt_hop, chunk_frames=self.chunk_frames,
                              window=int(round(self.window_seconds * fps)),
-                             overlap=int(round(self.overlap_seconds * fps)))
+                             overlap=int(round(self.overlap_seconds * fps)), stream=stream)
 
     def postprocess(self, outputs: np.ndarray) -> np.ndarray:
         """Runner outputs ``(n_out, n_outputs)`` -> activation values (default: as is)."""

@@ -28,7 +28,9 @@ class OnlineOnsetDetector:
     (no smoothing, no future frames).
 
     Per-hop inputs are tiny: run with ``torch.set_num_threads(1)`` (as
-    ``audiodl onsets --online`` does).
+    ``audiodl onsets --online`` does). A model with a long causal head
+    (``onset_cnn_ctx``) runs through its stream step (the runner's ``stream=True``):
+    each hop computes one new column instead of the head's whole 2.6 s context.
 
     Parameters
     ----------
@@ -47,7 +49,7 @@ class OnlineOnsetDetector:
         self._front = StreamingFrontend(detector.config)
         self._is_cnn = detector.backend is not None
         if self._is_cnn:
-            self._net = detector.runner()
+            self._net = detector.runner(stream=True)
         else:
             from ..features.odf import SuperFluxODF
             self._net = SuperFluxODF()

@@ -19,6 +19,7 @@ import pytest
 from audiodl import pretrained
 from audiodl.errors import ModelError
 from audiodl.pretrained import onnx as ox
+from audiodl.runtime.runner import ContextRunner
 
 pytest.importorskip("onnxruntime")
 
@@ -50,7 +51,7 @@ def test_shipped_onnx_matches_a_fresh_export(name, tmp_path):
     for k in ("layout", "n_frames", "receptive_field", "time_stride", "context", "output"):
         assert fresh.meta[k] == shipped.meta[k], k
     rng = np.random.default_rng(1)
-    # a valid-layout graph needs at least its context (the long-context onset model: 283)
+    # a valid-layout graph needs at least its context (the long-context onset model: 269)
     n = fresh.n_frames if fresh.layout == "excerpt" else max(200, int(fresh.meta["context"]) + 20)
     fe = card.frontend
     shape = {"excerpt": (2, n, fe.n_bins), "valid": (1, fe.n_channels, n, fe.n_bins)}.get(
@@ -200,3 +201,36 @@ def test_without_onnxruntime_auto_falls_back(monkeypatch):
     assert make_backend(card, pretrained.WEIGHTS_DIR).name == "torch"
     with pytest.raises(ModelError, match="onnxruntime is not installed"):
         make_backend(card, pretrained.WEIGHTS_DIR, backend="onnx")
+
+
+def test_stream_graph_streams_like_the_float_graph():
+    """onsets_cnn ships NAME.stream.onnx: pushed one frame at a time it gives the float
+    graph's offline outputs, keeping 14 frames and 254 columns instead of 268 frames."""
+    from audiodl.runtime.backends import make_backend
+    from audiodl.runtime.onnx_backend import OnnxStreamBackend
+    card = pretrained.card("onsets_cnn")
+    assert ox.onnx_file(card, stream=True) in ox.read_sums(pretrained.WEIGHTS_DIR)
+    b = make_backend(card, pretrained.WEIGHTS_DIR, backend="onnx")
+    sb = b.stream()
+    assert isinstance(sb, OnnxStreamBackend) and b.stream() is sb  # loaded once
+    assert (sb.base_context, sb.cache_len) == (15, 254)
+    feats = (np.random.default_rng(2).normal(size=(3, 400, 80)) * 2 - 3).astype(np.float32)
+    whole = ContextRunner(b).run([feats])
+    r = ContextRunner(b, stream=True)
+    got = np.concatenate([r.push(feats[:, k:k + 1]).reshape(-1) for k in range(400)]
+                         + [r.flush().reshape(-1)])
+    np.testing.assert_allclose(got, whole[:, 0], atol=1e-5)
+    # models without a stream graph: None, and stream=True changes nothing
+    ms = make_backend(pretrained.card("musicspeech_tcn"), pretrained.WEIGHTS_DIR, backend="onnx")
+    assert ms.stream() is None
+
+
+def test_stale_stream_graph_is_refused(tmp_path):
+    from audiodl.runtime.backends import make_backend
+    card = _copy_model("onsets_cnn", tmp_path)
+    shutil.copy(pretrained.WEIGHTS_DIR / "onsets_cnn.stream.onnx", tmp_path)
+    b = make_backend(card, tmp_path, backend="onnx")
+    with open(tmp_path / "onsets_cnn.stream.onnx", "ab") as f:
+        f.write(b"\0")
+    with pytest.raises(ModelError, match="sha256"):
+        b.stream()

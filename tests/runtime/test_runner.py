@@ -76,6 +76,34 @@ def test_valid_layout_with_lookahead_equals_whole_and_online():
     np.testing.assert_allclose(ContextRunner(backend).run([short])[:, 0], ref, atol=1e-5)
 
 
+def test_stream_step_equals_whole_for_any_push_pattern():
+    """stream=True keeps the head's past columns: same outputs, one new column per frame."""
+    torch.manual_seed(1)
+    m = build("onset_cnn_ctx", {"levels": 7}).eval()
+    torch.nn.init.normal_(m.out.weight, std=0.5)
+    feats = np.random.default_rng(4).standard_normal((3, 600, 80)).astype(np.float32)
+    backend = TorchBackend(m, "valid")
+    sb = backend.stream()
+    assert (sb.base_context, sb.cache_len, sb.cache_channels) == (15, 254, 260)
+    assert TorchBackend(build("onset_cnn_bn", {}).eval(), "valid").stream() is None
+    with torch.inference_mode():
+        whole = torch.sigmoid(m(torch.from_numpy(feats)[None], pad=True))[0].numpy()
+    for sizes in ([1], [600], [40, 3], [7, 250, 1]):
+        got = ContextRunner(backend, stream=True).run(_chunks(feats, sizes))
+        np.testing.assert_allclose(got[:, 0], whole, atol=1e-5, err_msg=str(sizes))
+    runner = ContextRunner(backend, stream=True)
+    outs = [runner.push(feats[:, k:k + 1]) for k in range(20)]
+    assert [len(o) for o in outs] == [0] * 7 + [1] * 13  # 7 future frames, as without
+    # only the CNN's own context is kept as frames, the head's past as 254 columns
+    assert runner._buf.shape[-2] == 14 and runner._cache.shape == (1, 260, 254)
+    for n in (1, 3, 8, 20):  # inputs shorter than any context
+        short = feats[:, :n]
+        with torch.inference_mode():
+            ref = torch.sigmoid(m(torch.from_numpy(short)[None], pad=True))[0].numpy()
+        got = ContextRunner(backend, stream=True).run([short])
+        np.testing.assert_allclose(got[:, 0], ref, atol=1e-5, err_msg=str(n))
+
+
 def test_excerpt_layout_equals_manual_excerpts():
     torch.manual_seed(0)
     m = build("musicspeech_cnn", {}).eval()
