@@ -367,6 +367,19 @@ def db_per_unit(config) -> float:
     return float(20.0 / (config.power * base * config.log_mul))
 
 
+def silence_floor(config) -> float:
+    """The output of a log front end for exact zeros (its ``amin`` floor), in feature units."""
+    from ..errors import ParameterError
+    amin = float(config.amin)
+    if config.log == "db":
+        return float(config.log_mul * 10.0 * np.log10(amin))
+    if config.log == "log10":
+        return float(config.log_mul * np.log10(amin))
+    if config.log == "log":
+        return float(config.log_mul * np.log(amin))
+    raise ParameterError(f"silence_floor needs a log front end, got log={config.log!r}")
+
+
 class SpecAugment:
     """Random augmentation of log spectrogram excerpts (the one for every task).
 
@@ -399,23 +412,40 @@ class SpecAugment:
         Probability of a steep low-pass: bands above a random cut-off (40 % to
         90 % of the bands) fall to the excerpt's floor, so band-limited
         recordings (telephone, codecs) are seen in every class.
+    silence_prob : float
+        Probability of digital silence: the frames whose mean level (over channels
+        and bands) lies under a random percentile (``silence_pct``) of the excerpt's
+        frames become ``silence_floor`` in every band, the front end's output for
+        exact zeros, as between the events of synthesized, edited or gated audio
+        (training renders always carry a noise floor).
+    silence_pct : (float, float) [%]
+        Range of that percentile.
+    silence_floor : float or None
+        Feature value of exact zeros (:func:`silence_floor`); needed when
+        ``silence_prob`` > 0.
 
     Notes
     -----
     Draw order (and so the result for a given ``rng``): shift, low-pass, EQ,
-    tilt, gain, noise; stages switched off draw nothing.
+    tilt, gain, noise, silence; stages switched off draw nothing.
     """
 
     def __init__(self, *, unit_db: float = 10.0, gain_db: float = 10.0, eq_db: float = 5.0,
                  eq_knots: int = 4, tilt_db: float = 0.0, shift: int = 2,
-                 noise_prob: float = 0.3, noise_snr=(5.0, 40.0), lowpass_prob: float = 0.3):
+                 noise_prob: float = 0.3, noise_snr=(5.0, 40.0), lowpass_prob: float = 0.3,
+                 silence_prob: float = 0.0, silence_pct=(10.0, 60.0),
+                 silence_floor: float | None = None):
         from ..errors import ParameterError
         if unit_db <= 0 or eq_knots < 2 or shift < 0:
             raise ParameterError("SpecAugment: unit_db > 0, eq_knots >= 2 and shift >= 0 needed")
+        if silence_prob and silence_floor is None:
+            raise ParameterError("SpecAugment: silence_prob > 0 needs silence_floor")
         self.unit_db, self.gain_db, self.eq_db, self.eq_knots = unit_db, gain_db, eq_db, eq_knots
         self.tilt_db, self.shift = tilt_db, int(shift)
         self.noise_prob, self.noise_snr = noise_prob, tuple(noise_snr)
         self.lowpass_prob = lowpass_prob
+        self.silence_prob, self.silence_pct = silence_prob, tuple(silence_pct)
+        self.silence_floor = silence_floor
 
     def __repr__(self):
         return (f"SpecAugment(unit_db={self.unit_db:g}, gain_db={self.gain_db:g}, "
@@ -458,6 +488,11 @@ class SpecAugment:
             noise = level + tilt + 5 * np.log10(rng.exponential(1.0, size=x.shape) + 1e-6)
             ln = np.log(10) / 10
             x = (np.logaddexp(xd * ln, noise * ln) / ln * u)
+        if self.silence_prob and rng.random() < self.silence_prob:
+            x = np.array(x, dtype=np.float32)
+            frames = x.reshape(x.shape[0], -1).mean(axis=1)  # time axis first
+            thr = np.percentile(frames, rng.uniform(*self.silence_pct))
+            x[frames < thr] = np.float32(self.silence_floor)
         return np.asarray(x, dtype=np.float32)
 
 

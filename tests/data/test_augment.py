@@ -88,3 +88,26 @@ def test_mix_power_units():
     a = np.zeros((2, 3), np.float32)
     np.testing.assert_allclose(mix_power(a, a, 0.0, unit_db=20 / np.log(10)), np.log(2.0) / 2,
                                rtol=1e-5)
+
+
+def test_specaugment_digital_silence_stage():
+    """silence_prob: the quieter frames become the front end's output for exact zeros."""
+    from audiodl.features import PRESETS, spectrogram
+    fe = PRESETS["onset_cnn"]
+    floor = augment.silence_floor(fe)
+    assert spectrogram(np.zeros(4410, np.float32), fe).max() == pytest.approx(floor, abs=1e-5)
+    x = np.random.default_rng(0).normal(size=(128, 3, 80)).astype(np.float32)
+    x[:, :, :] += np.linspace(-3, 3, 128, dtype=np.float32)[:, None, None]  # a crescendo
+    a = augment.SpecAugment(silence_prob=1.0, silence_floor=floor, gain_db=0, eq_db=0,
+                            shift=0, noise_prob=0, lowpass_prob=0)
+    y = a(x, np.random.default_rng(1))
+    silent = (y == np.float32(floor)).all(axis=(1, 2))
+    # whole frames, the quiet start of the crescendo, between 10 % and 60 % of them
+    assert 0.1 * 128 - 1 <= silent.sum() <= 0.6 * 128 + 1
+    assert silent[0] and not silent[-1]
+    np.testing.assert_array_equal(y[~silent], x[~silent])
+    # off by default, and a floor is required when on
+    assert (augment.SpecAugment(gain_db=0, eq_db=0, shift=0, noise_prob=0, lowpass_prob=0)(
+        x, np.random.default_rng(1)) == x).all()
+    with pytest.raises(Exception, match="silence_floor"):
+        augment.SpecAugment(silence_prob=0.5)

@@ -91,6 +91,9 @@ class OnsetsConfig(SpecConfig):
         SpecAugment ranges (gain, smooth 6-knot EQ curve, spectral tilt).
     shift_bands : int
         SpecAugment band shift.
+    silence_prob : float
+        SpecAugment's digital-silence stage: the probability that an excerpt's quieter
+        frames (under a random 10-60th percentile of frame levels) become exact silence.
     valid_chunk : int [frames]
         Frames per validation tile.
     tune_window : float [s]
@@ -133,6 +136,7 @@ class OnsetsConfig(SpecConfig):
     eq_db: float = 3.0
     tilt_db: float = 3.0
     shift_bands: int = 2
+    silence_prob: float = 0.0
     valid_chunk: int = 1000
     tune_window: float = 0.025
     tune_objective: str = "sum"
@@ -146,6 +150,8 @@ class OnsetsConfig(SpecConfig):
         if self.folds < 0 or (self.folds and not 0 <= self.fold < self.folds):
             raise ParameterError(f"fold must be in [0, folds), got fold={self.fold}, "
                                  f"folds={self.folds}")
+        if not 0.0 <= self.silence_prob <= 1.0:
+            raise ParameterError(f"silence_prob must be in [0, 1], got {self.silence_prob}")
         if self.tune_objective not in ("sum", "mean", "both"):
             raise ParameterError(f"tune_objective must be sum, mean or both, got "
                                  f"{self.tune_objective!r}")
@@ -397,7 +403,7 @@ class OnsetsSpec(TrainingSpec):
         return preset("onset_cnn")
 
     def prepare(self, config, *, data_root) -> Prepared:
-        from ...data.augment import SpecAugment, db_per_unit
+        from ...data.augment import SpecAugment, db_per_unit, silence_floor
         from ...data.dataset import FeatureCache, FeatureSet, SequenceDataset, normalization_stats
         from ...data.paths import resolve_data_path
         from ...models.registry import build
@@ -426,7 +432,9 @@ class OnsetsSpec(TrainingSpec):
         if config.augment:
             aug = SpecAugment(unit_db=db_per_unit(fe), gain_db=config.gain_db,
                               eq_db=config.eq_db, eq_knots=6, tilt_db=config.tilt_db,
-                              shift=config.shift_bands, noise_prob=0.0, lowpass_prob=0.0)
+                              shift=config.shift_bands, noise_prob=0.0, lowpass_prob=0.0,
+                              silence_prob=config.silence_prob,
+                              silence_floor=silence_floor(fe))
         steps = config.max_steps_per_epoch or 100
         train_ds = SequenceDataset(tr, n_frames=config.excerpt, context=h,
                                    n_per_epoch=config.batch_size * steps, augment=aug,
