@@ -58,7 +58,7 @@ def test_shipped_configs_reproduce_cards(path, card):
     if m:
         assert cfg.max_steps_per_epoch == int(m.group(1))
     if spec.task == "onsets":
-        assert (cfg.fold, cfg.epochs, cfg.max_steps_per_epoch) == (c.training.extra["fold"], 8,
+        assert (cfg.fold, cfg.epochs, cfg.max_steps_per_epoch) == (c.training.extra["fold"], 10,
                                                                    100)
         # fine-tuned: the config names a base (given with --set), the card its weights
         assert cfg.init_from and c.training.data["init_from"]["sha256"]
