@@ -67,14 +67,14 @@ class OnlineOnsetDetector:
         self._net.reset()
         self.picker.reset()
         self.activations = []
+        self._n_full = 0
 
-    def _odf(self, frames, *, last: bool) -> np.ndarray:
-        if self._is_cnn:
-            out = self._net.push(frames) if frames.shape[-2] else np.zeros((0, 1), np.float32)
-            if last:
-                out = np.concatenate([out.reshape(-1, 1), self._net.flush().reshape(-1, 1)])
-            return out.reshape(-1)
-        return self._net.push(frames)
+    def _push(self, frames) -> np.ndarray:
+        if not self._is_cnn:
+            return self._net.push(frames)
+        if not frames.shape[-2]:
+            return np.zeros(0, np.float32)
+        return np.asarray(self._net.push(frames)).reshape(-1)
 
     def process(self, y, *, last: bool = False) -> np.ndarray:
         """Feed samples (mono float at the detector's rate); return onsets decided now [s].
@@ -83,18 +83,26 @@ class OnlineOnsetDetector:
         ----------
         y : np.ndarray [shape=(n,)], float
         last : bool
-            End of stream: flush the remaining frames.
+            End of stream: flush the remaining frames. Their activations are computed (so
+            :meth:`all_activations` equals the offline ones), but no onset is reported from
+            a frame that needed audio after the end (padding): the cut-off at the end would
+            otherwise read as an onset, and a stream that simply stops never decides those
+            frames (madmom's online mode has no flush).
         """
         y = np.asarray(y, dtype=np.float32).reshape(-1)
-        frames = self._front.process(y)
+        act = self._push(self._front.process(y))
+        self._n_full += len(act)  # frames with their whole window and future context
         if last:
-            rest = self._front.flush()
-            frames = np.concatenate([frames, rest], axis=-2) if frames.size else rest
-        act = self._odf(frames, last=last)
+            rest = self._push(self._front.flush())
+            if self._is_cnn:
+                rest = np.concatenate([rest, np.asarray(self._net.flush()).reshape(-1)])
+            act = np.concatenate([act, rest])
         self.activations.append(act)
         out = self.picker.process(act) if len(act) else np.zeros(0)
         if last:
             out = np.concatenate([out, self.picker.flush()])
+            frame = np.round((out - self.picker.params.delay) * self.fps)
+            out = out[frame < self._n_full]
         return out
 
     def all_activations(self) -> Activations:

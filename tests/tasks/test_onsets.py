@@ -178,6 +178,25 @@ def test_cli_online_stdin_wav(files):
     _assert_within(times, PIANO_TIMES, 0.020)
 
 
+@needs_model
+@pytest.mark.parametrize("method", ["cnn", "superflux"])
+def test_online_reports_no_onset_at_the_end_of_the_stream(method):
+    # a chord that sounds on to the last sample: the cut at the end of the stream is no
+    # onset (the flush pads the last frames); the activations still equal the offline ones
+    from audiodl.tasks.onsets import detector
+    sr = 44100
+    t = np.arange(int(3.0 * sr)) / sr
+    y = (sum(0.1 * np.sin(2 * np.pi * f * t) for f in (220, 277, 330, 440))
+         * (t >= 1.0)).astype(np.float32)
+    det = detector(method)
+    online = det.online()
+    times = np.concatenate([online.process(y[i:i + 4410], last=i + 4410 >= len(y))
+                            for i in range(0, len(y), 4410)])
+    _assert_within(times, np.array([1.0]), 0.020)
+    np.testing.assert_allclose(online.all_activations().values, det(y, sr).activations.values,
+                               atol=1e-5)
+
+
 def test_plot(files, tmp_path):
     pytest.importorskip("matplotlib")
     from audiodl.cli.main import cli
