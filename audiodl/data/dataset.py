@@ -472,6 +472,12 @@ class SequenceDataset(_SeededDraws):
         after every repetition, so recorded loops and short noises also
         appear as the steady periodic textures (engines, machines) that a
         single repetition does not show.
+    start_prob : float
+        Probability that a training window drawn from an entry at least a window
+        long begins at the entry's first frame (its left context the repeated edge
+        frame, as the runner pads at inference), so a file's first frames, whose
+        analysis windows reach before the first sample, are seen in training as
+        often as needed. 0 (default) draws nothing extra.
 
     Items are ``(x [shape=(n_frames + 2 * context, ...)] float32,
     y [shape=(ceil(n_frames / time_stride), k)] float32)``.
@@ -480,7 +486,8 @@ class SequenceDataset(_SeededDraws):
     def __init__(self, data: FeatureSet, *, n_frames: int = 860, context: int = 0,
                  time_stride: int = 1, n_per_epoch: int = 2000, augment=None,
                  mix_prob: float = 0.0, mix_gain_db=(-15.0, 5.0), unit_db: float = 10.0,
-                 seed: int = 0, weights=None, tiles: bool = False, loop_prob: float = 0.0):
+                 seed: int = 0, weights=None, tiles: bool = False, loop_prob: float = 0.0,
+                 start_prob: float = 0.0):
         if n_frames < 1 or context < 0 or time_stride < 1 or not len(data):
             raise ParameterError("SequenceDataset: n_frames >= 1, context >= 0, "
                                  "time_stride >= 1 and a non-empty FeatureSet needed")
@@ -495,6 +502,9 @@ class SequenceDataset(_SeededDraws):
         if not 0.0 <= loop_prob <= 1.0:
             raise ParameterError(f"SequenceDataset: loop_prob must lie in [0, 1], got {loop_prob}")
         self.loop_prob = float(loop_prob)
+        if not 0.0 <= start_prob <= 1.0:
+            raise ParameterError(f"SequenceDataset: start_prob must lie in [0, 1], got {start_prob}")
+        self.start_prob = float(start_prob)
         #: short entries without targets (repeated periodically with ``loop_prob``)
         self.loopable = np.zeros(len(lengths), dtype=bool)
         if self.loop_prob:
@@ -526,6 +536,8 @@ class SequenceDataset(_SeededDraws):
         f, t = self.data.feats[i], self.data.targets[i]
         n = self.n_frames
         if len(f) >= n:
+            if self.start_prob and rng.random() < self.start_prob:
+                return self._cut(i, 0)
             return self._cut(i, int(rng.integers(0, len(f) - n + 1)))
         if self.loopable[i] and rng.random() < self.loop_prob:
             return self._loop(f, t, rng)

@@ -173,3 +173,36 @@ def test_sequence_loops_short_entries_without_targets():
     assert not off.loopable.any()  # loop_prob 0 (default): strung with other short entries
     with pytest.raises(ParameterError):
         SequenceDataset(data, n_frames=200, loop_prob=1.5)
+
+
+def test_sequence_start_prob_draws_file_starts():
+    class _Set:
+        fps = 100.0
+
+        def __init__(self):
+            rng = np.random.default_rng(1)
+            self.feats = [rng.normal(size=(600, 4)).astype(np.float32)]
+            self.targets = [np.arange(600, dtype=np.float32)[:, None]]  # target = frame index
+
+        def __len__(self):
+            return 1
+
+    data = _Set()
+    first = lambda seq: [int(seq[k][1][0, 0]) for k in range(len(seq))]  # noqa: E731
+    always = SequenceDataset(data, n_frames=50, context=5, n_per_epoch=30, seed=0, start_prob=1.0)
+    assert first(always) == [0] * 30
+    x, _ = always[0]
+    # the left context repeats the first frame, as the runner pads at inference
+    assert np.array_equal(x[:5], np.repeat(data.feats[0][:1], 5, axis=0))
+    assert np.array_equal(x[5:], data.feats[0][:55])
+    # 0 (default) draws nothing: the same windows as before the option existed
+    plain = first(SequenceDataset(data, n_frames=50, context=5, n_per_epoch=30, seed=0))
+    assert plain.count(0) < 3
+    zero = first(SequenceDataset(data, n_frames=50, context=5, n_per_epoch=30, seed=0,
+                                 start_prob=0.0))
+    assert zero == plain
+    half = first(SequenceDataset(data, n_frames=50, context=5, n_per_epoch=200, seed=0,
+                                 start_prob=0.5))
+    assert 60 <= half.count(0) <= 140
+    with pytest.raises(ParameterError):
+        SequenceDataset(data, n_frames=50, start_prob=1.5)

@@ -94,6 +94,10 @@ class OnsetsConfig(SpecConfig):
     silence_prob : float
         SpecAugment's digital-silence stage: the probability that an excerpt's quieter
         frames (under a random 10-60th percentile of frame levels) become exact silence.
+    start_prob : float
+        Share of training excerpts that begin at their file's first frame (the frames
+        whose analysis windows reach before the first sample; see
+        :class:`~audiodl.data.dataset.SequenceDataset`).
     valid_chunk : int [frames]
         Frames per validation tile.
     tune_window : float [s]
@@ -137,6 +141,7 @@ class OnsetsConfig(SpecConfig):
     tilt_db: float = 3.0
     shift_bands: int = 2
     silence_prob: float = 0.0
+    start_prob: float = 0.0
     valid_chunk: int = 1000
     tune_window: float = 0.025
     tune_objective: str = "sum"
@@ -152,6 +157,8 @@ class OnsetsConfig(SpecConfig):
                                  f"folds={self.folds}")
         if not 0.0 <= self.silence_prob <= 1.0:
             raise ParameterError(f"silence_prob must be in [0, 1], got {self.silence_prob}")
+        if not 0.0 <= self.start_prob <= 1.0:
+            raise ParameterError(f"start_prob must be in [0, 1], got {self.start_prob}")
         if self.tune_objective not in ("sum", "mean", "both"):
             raise ParameterError(f"tune_objective must be sum, mean or both, got "
                                  f"{self.tune_objective!r}")
@@ -438,7 +445,7 @@ class OnsetsSpec(TrainingSpec):
         steps = config.max_steps_per_epoch or 100
         train_ds = SequenceDataset(tr, n_frames=config.excerpt, context=h,
                                    n_per_epoch=config.batch_size * steps, augment=aug,
-                                   seed=config.seed)
+                                   seed=config.seed, start_prob=config.start_prob)
         valid_ds = SequenceDataset(va, n_frames=config.valid_chunk, context=h, tiles=True)
         data = {"manifests": manifests, "folds": how, "train_items": len(train_items),
                 "valid_items": len(valid_items),
