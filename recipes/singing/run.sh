@@ -50,17 +50,41 @@ case "$CONFIG" in
     P45=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,68,71,65,66,69,53,54
     [ -f "$D/singing/leads45/manifest.jsonl" ] || python $L -o "$D/singing/leads45" --hours 0.5 --seed 45 --expression 0.7 --noise 0.6 --programs $P45 "${FONTS[@]}" ;;
 esac
+# 1c. round 16: the same corpora without MuseScore General (a reduced build of a reserved
+#     soundfont, ../shared/DATA.md), three other Debian soundfonts in its place (suffix c)
+case "$CONFIG" in
+  *round16.toml)
+    SF="$D/sf/usr/share"
+    if [ ! -f "$SF/sounds/sf2/sf_GMbank.sf2" ] || [ ! -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
+       || [ ! -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ]; then
+      mkdir -p "$D/sf" && (cd "$D/sf" && apt-get download csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont \
+        && for f in ./*.deb; do dpkg -x "$f" .; done)
+    fi
+    FONTS=(--soundfont "$SF/sounds/sf2/sf_GMbank.sf2" --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3"
+           --soundfont "$SF/sounds/sf2/OPL-3_FM_128M.sf2")
+    PROG=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,88,89,40,41,64,65,66,67,68,69,71,56,59,60
+    PROG43=40,41,42,56,57,58,60,61,64,65,66,67,68,69,70,71,72,73,74,75,79,80,81,82,83,84,85,86,87,22,23,16,17,52,53,54,91,94
+    P45=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,68,71,65,66,69,53,54
+    L=recipes/singing/leads.py
+    [ -f "$D/singing/leads41c/manifest.jsonl" ] || python $L -o "$D/singing/leads41c" --hours 0.6 --seed 41 --expression 0.6 --noise 0.6 --programs $PROG "${FONTS[@]}"
+    [ -f "$D/singing/leads42c/manifest.jsonl" ] || python $L -o "$D/singing/leads42c" --hours 0.15 --seed 42 --expression 0.6 --noise 0.6 --programs $PROG "${FONTS[@]}"
+    [ -f "$D/singing/leads43c/manifest.jsonl" ] || python $L -o "$D/singing/leads43c" --hours 0.4 --seed 43 --expression 0.6 --noise 0.6 --programs $PROG43 "${FONTS[@]}"
+    [ -f "$D/singing/train4c/manifest.jsonl" ] || python $L -o "$D/singing/train4c" --songs --hours 0.6 --seed 25 "${FONTS[@]}"
+    [ -f "$D/singing/valid3c/manifest.jsonl" ] || python $L -o "$D/singing/valid3c" --songs --hours 0.25 --seed 26 "${FONTS[@]}"
+    [ -f "$D/singing/speech44c/manifest.jsonl" ] || python $L -o "$D/singing/speech44c" --speech 0.8 --hours 0.5 --seed 44 "${FONTS[@]}"
+    [ -f "$D/singing/leads45c/manifest.jsonl" ] || python $L -o "$D/singing/leads45c" --hours 0.5 --seed 45 --expression 0.7 --noise 0.6 --programs $P45 "${FONTS[@]}" ;;
+esac
 # the shipped model continues from round 2 <- round 1 <- stage 1 (their `init`)
 # round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12,
 # round 13 round 12's seed 21, round 14 (shipped) round 13's seed 32
 case "$CONFIG" in
-  *shipped.toml|*round1[1-5].toml|*zeromean.toml)
+  *shipped.toml|*round1[1-6].toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round1[1-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-6].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
   *round1[2-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
@@ -84,6 +108,11 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
+    *round16.toml)
+       python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
+           --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
+           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
+           --manifest "$D/singing/leads42c/manifest.jsonl" ;;
     *round1[1-5].toml|*zeromean.toml)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
