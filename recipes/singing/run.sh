@@ -3,6 +3,7 @@
 #   bash recipes/singing/run.sh                                           # the shipped model: conf/round14.toml, seed 42
 #   CONFIG=recipes/singing/conf/default.toml SEEDS="0 1 2" bash recipes/singing/run.sh
 #   CONFIG=recipes/singing/conf/ci.toml bash recipes/singing/run.sh      # CI smoke run
+#   CONFIG=recipes/singing/conf/round18.toml SEEDS="181 182" bash recipes/singing/run.sh   # the clean chain (round 16 seed 161 first)
 #   SETS="pitch_shift=0 time_stretch=0" TAG=noaug bash recipes/singing/run.sh   # an ablation
 # Data and runs live under the data root: $AUDIODL_DATA (default ~/.cache/audiodl/data).
 # Shipping is NOT a stage: after checking the results, run
@@ -29,62 +30,54 @@ case "$CONFIG" in
             audiodl synth singing -o "$D/singing/train2" --hours 1.0 --seed 21
             audiodl synth singing -o "$D/singing/train3" --hours 0.5 --seed 24 ;;
 esac
-# 1b. rounds 11-12: two Debian soundfonts (extracted, not installed) and the corpora drawing on them
+# 1b. rounds 11-15: extra Debian soundfonts (extracted with `apt-get download` + `dpkg -x`, not
+#     installed) and the lead / song / speech corpora drawing on them; round 16 on renders
+#     them again without MuseScore General (a reduced build of a reserved soundfont,
+#     ../shared/DATA.md), three other soundfonts in its place (corpus names with suffix c)
+fetch_fonts() {  # PACKAGE... -> extracted under $D/sf
+  mkdir -p "$D/sf" && (cd "$D/sf" && apt-get download "$@" && for f in ./*.deb; do dpkg -x "$f" .; done)
+}
+lead_corpora() {  # SUFFIX --soundfont F ...
+  local sfx=$1; shift
+  local L=recipes/singing/leads.py
+  local PROG=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,88,89,40,41,64,65,66,67,68,69,71,56,59,60
+  local PROG43=40,41,42,56,57,58,60,61,64,65,66,67,68,69,70,71,72,73,74,75,79,80,81,82,83,84,85,86,87,22,23,16,17,52,53,54,91,94
+  local P45=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,68,71,65,66,69,53,54
+  local S="$D/singing"
+  [ -f "$S/leads41$sfx/manifest.jsonl" ] || python $L -o "$S/leads41$sfx" --hours 0.6 --seed 41 --expression 0.6 --noise 0.6 --programs $PROG "$@"
+  [ -f "$S/leads42$sfx/manifest.jsonl" ] || python $L -o "$S/leads42$sfx" --hours 0.15 --seed 42 --expression 0.6 --noise 0.6 --programs $PROG "$@"
+  [ -f "$S/leads43$sfx/manifest.jsonl" ] || python $L -o "$S/leads43$sfx" --hours 0.4 --seed 43 --expression 0.6 --noise 0.6 --programs $PROG43 "$@"
+  [ -f "$S/train4$sfx/manifest.jsonl" ] || python $L -o "$S/train4$sfx" --songs --hours 0.6 --seed 25 "$@"
+  [ -f "$S/valid3$sfx/manifest.jsonl" ] || python $L -o "$S/valid3$sfx" --songs --hours 0.25 --seed 26 "$@"
+  [ -f "$S/speech44$sfx/manifest.jsonl" ] || python $L -o "$S/speech44$sfx" --speech 0.8 --hours 0.5 --seed 44 "$@"
+  [ -f "$S/leads45$sfx/manifest.jsonl" ] || python $L -o "$S/leads45$sfx" --hours 0.5 --seed 45 --expression 0.7 --noise 0.6 --programs $P45 "$@"
+}
+SF="$D/sf/usr/share"
 case "$CONFIG" in
   *round1[1-5].toml|*zeromean.toml)
-    SF="$D/sf/usr/share"
-    if [ ! -f "$SF/sounds/sf3/MuseScore_General_Lite.sf3" ] || [ ! -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ]; then
-      mkdir -p "$D/sf" && (cd "$D/sf" && apt-get download musescore-general-soundfont-small fluidr3mono-gm-soundfont \
-        && for f in ./*.deb; do dpkg -x "$f" .; done)
-    fi
-    FONTS=(--soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3")
-    PROG=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,88,89,40,41,64,65,66,67,68,69,71,56,59,60
-    PROG43=40,41,42,56,57,58,60,61,64,65,66,67,68,69,70,71,72,73,74,75,79,80,81,82,83,84,85,86,87,22,23,16,17,52,53,54,91,94
-    L=recipes/singing/leads.py
-    [ -f "$D/singing/leads41/manifest.jsonl" ] || python $L -o "$D/singing/leads41" --hours 0.6 --seed 41 --expression 0.6 --noise 0.6 --programs $PROG "${FONTS[@]}"
-    [ -f "$D/singing/leads42/manifest.jsonl" ] || python $L -o "$D/singing/leads42" --hours 0.15 --seed 42 --expression 0.6 --noise 0.6 --programs $PROG "${FONTS[@]}"
-    [ -f "$D/singing/leads43/manifest.jsonl" ] || python $L -o "$D/singing/leads43" --hours 0.4 --seed 43 --expression 0.6 --noise 0.6 --programs $PROG43 "${FONTS[@]}"
-    [ -f "$D/singing/train4/manifest.jsonl" ] || python $L -o "$D/singing/train4" --songs --hours 0.6 --seed 25 "${FONTS[@]}"
-    [ -f "$D/singing/valid3/manifest.jsonl" ] || python $L -o "$D/singing/valid3" --songs --hours 0.25 --seed 26 "${FONTS[@]}"
-    [ -f "$D/singing/speech44/manifest.jsonl" ] || python $L -o "$D/singing/speech44" --speech 0.8 --hours 0.5 --seed 44 "${FONTS[@]}"
-    P45=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,68,71,65,66,69,53,54
-    [ -f "$D/singing/leads45/manifest.jsonl" ] || python $L -o "$D/singing/leads45" --hours 0.5 --seed 45 --expression 0.7 --noise 0.6 --programs $P45 "${FONTS[@]}" ;;
-esac
-# 1c. round 16: the same corpora without MuseScore General (a reduced build of a reserved
-#     soundfont, ../shared/DATA.md), three other Debian soundfonts in its place (suffix c)
-case "$CONFIG" in
-  *round16.toml)
-    SF="$D/sf/usr/share"
-    if [ ! -f "$SF/sounds/sf2/sf_GMbank.sf2" ] || [ ! -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
-       || [ ! -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ]; then
-      mkdir -p "$D/sf" && (cd "$D/sf" && apt-get download csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont \
-        && for f in ./*.deb; do dpkg -x "$f" .; done)
-    fi
-    FONTS=(--soundfont "$SF/sounds/sf2/sf_GMbank.sf2" --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3"
-           --soundfont "$SF/sounds/sf2/OPL-3_FM_128M.sf2")
-    PROG=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,88,89,40,41,64,65,66,67,68,69,71,56,59,60
-    PROG43=40,41,42,56,57,58,60,61,64,65,66,67,68,69,70,71,72,73,74,75,79,80,81,82,83,84,85,86,87,22,23,16,17,52,53,54,91,94
-    P45=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,68,71,65,66,69,53,54
-    L=recipes/singing/leads.py
-    [ -f "$D/singing/leads41c/manifest.jsonl" ] || python $L -o "$D/singing/leads41c" --hours 0.6 --seed 41 --expression 0.6 --noise 0.6 --programs $PROG "${FONTS[@]}"
-    [ -f "$D/singing/leads42c/manifest.jsonl" ] || python $L -o "$D/singing/leads42c" --hours 0.15 --seed 42 --expression 0.6 --noise 0.6 --programs $PROG "${FONTS[@]}"
-    [ -f "$D/singing/leads43c/manifest.jsonl" ] || python $L -o "$D/singing/leads43c" --hours 0.4 --seed 43 --expression 0.6 --noise 0.6 --programs $PROG43 "${FONTS[@]}"
-    [ -f "$D/singing/train4c/manifest.jsonl" ] || python $L -o "$D/singing/train4c" --songs --hours 0.6 --seed 25 "${FONTS[@]}"
-    [ -f "$D/singing/valid3c/manifest.jsonl" ] || python $L -o "$D/singing/valid3c" --songs --hours 0.25 --seed 26 "${FONTS[@]}"
-    [ -f "$D/singing/speech44c/manifest.jsonl" ] || python $L -o "$D/singing/speech44c" --speech 0.8 --hours 0.5 --seed 44 "${FONTS[@]}"
-    [ -f "$D/singing/leads45c/manifest.jsonl" ] || python $L -o "$D/singing/leads45c" --hours 0.5 --seed 45 --expression 0.7 --noise 0.6 --programs $P45 "${FONTS[@]}" ;;
+    [ -f "$SF/sounds/sf3/MuseScore_General_Lite.sf3" ] && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
+      || fetch_fonts musescore-general-soundfont-small fluidr3mono-gm-soundfont
+    lead_corpora "" --soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" \
+                    --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ;;
+  *round1[6-8].toml)
+    [ -f "$SF/sounds/sf2/sf_GMbank.sf2" ] && [ -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
+      && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
+      || fetch_fonts csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont
+    lead_corpora c --soundfont "$SF/sounds/sf2/sf_GMbank.sf2" \
+                   --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" \
+                   --soundfont "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ;;
 esac
 # the shipped model continues from round 2 <- round 1 <- stage 1 (their `init`)
 # round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12,
 # round 13 round 12's seed 21, round 14 (shipped) round 13's seed 32
 case "$CONFIG" in
-  *shipped.toml|*round1[1-6].toml|*zeromean.toml)
+  *shipped.toml|*round1[1-8].toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round1[1-6].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-8].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
   *round1[2-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
@@ -94,6 +87,9 @@ case "$CONFIG" in
 esac
 case "$CONFIG" in
   *round1[45].toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
+esac
+case "$CONFIG" in
+  *round1[78].toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
 esac
 case "$CONFIG" in
   *round15.toml) audiodl train singing --config recipes/singing/conf/round14.toml --set seed=42 ;;
@@ -108,7 +104,7 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round16.toml)
+    *round1[6-8].toml)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
