@@ -57,13 +57,15 @@ case "$CONFIG" in
   *round1[1-5].toml|*zeromean.toml)
     [ -f "$SF/sounds/sf3/MuseScore_General_Lite.sf3" ] && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
       || fetch_fonts musescore-general-soundfont-small fluidr3mono-gm-soundfont
-    lead_corpora "" --soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" \
+    VSFX=""
+    lead_corpora "$VSFX" --soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" \
                     --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ;;
   *round1[6-8].toml)
     [ -f "$SF/sounds/sf2/sf_GMbank.sf2" ] && [ -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
       && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
       || fetch_fonts csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont
-    lead_corpora c --soundfont "$SF/sounds/sf2/sf_GMbank.sf2" \
+    VSFX=c
+    lead_corpora "$VSFX" --soundfont "$SF/sounds/sf2/sf_GMbank.sf2" \
                    --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" \
                    --soundfont "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ;;
 esac
@@ -104,16 +106,11 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round1[6-8].toml)
+    *round1[1-8].toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
-           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
-           --manifest "$D/singing/leads42c/manifest.jsonl" ;;
-    *round1[1-5].toml|*zeromean.toml)
-       python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
-           --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
-           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3/manifest.jsonl" \
-           --manifest "$D/singing/leads42/manifest.jsonl" ;;
+           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3$VSFX/manifest.jsonl" \
+           --manifest "$D/singing/leads42$VSFX/manifest.jsonl" ;;
     *) python recipes/singing/retune.py --model "$run/$name.json" \
            --manifest "$D/singing/valid2/manifest.jsonl" --max-negative-fp 0.05 ;;
   esac
