@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 #: config keys that may change when a finished or interrupted run is re-run (the decoder
 #: tuning keys only change what is tuned on validation after training)
 RESUMABLE_KEYS = ("epochs", "patience", "num_workers", "threads", "device", "max_minutes",
+                  "snapshot_every",
                   "feature_jobs", "feature_cache", "tune", "tune_objective")
 
 

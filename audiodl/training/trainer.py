@@ -76,6 +76,11 @@ class TrainConfig:
         (judged by the longest epoch so far); the run then ends as if its
         epochs were done (best epoch kept, card written). Re-running with a
         larger budget resumes.
+    snapshot_every : int or None
+        Also keep the model ``state_dict`` of every N-th epoch as
+        ``snapshots/epoch_NNN.pt`` (0-based epoch index), so that epochs can be
+        chosen afterwards by a score the per-epoch validation does not compute
+        (a tuned decoder's error, say).
     """
 
     epochs: int = 20
@@ -96,6 +101,7 @@ class TrainConfig:
     max_steps_per_epoch: Optional[int] = None
     monitor: str = "loss"
     max_minutes: Optional[float] = None
+    snapshot_every: Optional[int] = None
 
     def __post_init__(self):
         if self.optimizer not in ("sgd", "nesterov", "adam", "adamw"):
@@ -104,6 +110,8 @@ class TrainConfig:
             raise ParameterError(f"unknown lr_schedule {self.lr_schedule!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ParameterError("epochs, batch_size and lr must be positive")
+        if self.snapshot_every is not None and self.snapshot_every < 1:
+            raise ParameterError("snapshot_every must be a positive number of epochs")
 
     def with_overrides(self, items) -> "TrainConfig":
         """Apply ``key=value`` strings (typed by the field); unknown keys are an error."""
@@ -389,6 +397,10 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
         scores.update(epoch=epoch, lr=opt.param_groups[0]["lr"],
                       elapsed=time.time() - t_start)
         history.append(scores)
+        if is_main and config.snapshot_every and (epoch + 1) % config.snapshot_every == 0:
+            os.makedirs(os.path.join(out_dir, "snapshots"), exist_ok=True)
+            _save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()},
+                         os.path.join(out_dir, "snapshots", f"epoch_{epoch:03d}.pt"))
         rng_ranks = None
         if world > 1:  # each rank's generators, so a resumed DDP run is exact too
             rng_ranks = [None] * world

@@ -61,6 +61,19 @@ def test_time_budget_stops_between_epochs(tmp_path):
     assert len(res["history"]) == 1 and os.path.exists(tmp_path / "best.pt")
 
 
+def test_snapshots_keep_every_nth_epoch(tmp_path):
+    res = train(_model(), _data(), _data(64, 1), loss_fn=torch.nn.BCEWithLogitsLoss(),
+                config=TrainConfig(epochs=5, batch_size=32, seed=2, snapshot_every=2),
+                out_dir=tmp_path)
+    snaps = sorted(os.listdir(tmp_path / "snapshots"))
+    assert snaps == ["epoch_001.pt", "epoch_003.pt"]
+    last = torch.load(tmp_path / "snapshots" / "epoch_003.pt", weights_only=True)
+    assert set(last) == set(_model().state_dict())
+    assert len(res["history"]) == 5
+    with pytest.raises(ParameterError):
+        TrainConfig(snapshot_every=0)
+
+
 def test_same_seed_same_result(tmp_path):
     loss = torch.nn.BCEWithLogitsLoss()
     cfg = TrainConfig(epochs=2, batch_size=16, seed=3)
