@@ -581,12 +581,21 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
         if file_limit is not None:
             over += max(0.0, worst - file_limit)
         return (over, score(res))
+    import dataclasses
+
+    from ...decoders.smoothing import median_filter
     best = None
     for med in medians:
+        # the median filter once per file and length (decode_segments' own filter, then
+        # median=0 below: the same segments as decoding with ``median=med``)
+        smoothed = [a if med <= 0 else dataclasses.replace(
+            a, values=median_filter(np.asarray(a.values).reshape(len(a.values), -1),
+                                    size=max(1, int(round(med * a.fps)))))
+            for a in acts]
         for thr in thresholds:
             dec = {"method": "threshold", "threshold": float(thr), "median": float(med)}
-            per_file = [evaluate(r, decode_segments(a, **dec), duration=d)
-                        for a, r, d in zip(acts, refs, durations)]
+            per_file = [evaluate(r, decode_segments(a, **dict(dec, median=0.0)), duration=d)
+                        for a, r, d in zip(smoothed, refs, durations)]
             res = aggregate(per_file)
             neg_fp = aggregate([x for x, n in zip(per_file, neg) if n])["false_positive_rate"] \
                 if any(neg) else 0.0
