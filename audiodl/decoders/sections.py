@@ -4,7 +4,9 @@ Segments are compared by their time-aligned frames and their mean frames
 (:func:`segment_distances`) and merged by average-linkage clustering
 (:func:`cluster_labels`); :func:`label_segments` does both.
 :func:`split_repeats` adds the boundary inside a segment that starts or ends
-with a copy of another one (A A found as one segment). Used by every
+with a copy of another one (A A found as one segment); :func:`split_halves`
+the middle of a segment about twice the song's usual length whose halves
+match (A A where A occurs nowhere else alone). Used by every
 structure method (:mod:`audiodl.tasks.structure_baselines`).
 """
 
@@ -15,7 +17,7 @@ import string
 import numpy as np
 
 __all__ = ["label_segments", "segment_distances", "cluster_labels", "section_names", "unit_rows",
-           "split_repeats"]
+           "split_repeats", "split_halves"]
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -165,6 +167,70 @@ def split_repeats(times: np.ndarray, feats: np.ndarray, fps: float, *, threshold
                         best, where = v, a + (L if off == 0 else off)
             if where is not None:
                 new.append(where)
+        if not new:
+            break
+        added += new
+        bounds = sorted(set(bounds) | set(new))
+    if not added:
+        return times
+    return np.sort(np.concatenate([times, np.asarray(added, np.float64) / fps]))
+
+
+def split_halves(times: np.ndarray, feats: np.ndarray, fps: float, *, ratio: float,
+                 threshold: float, min_segment: float, max_passes: int = 2) -> np.ndarray:
+    """Split in half the segments that are long for the song and whose halves match.
+
+    A section played twice back to back without a cue, in a song where it
+    never occurs alone (A A B B A A), leaves neither a peak nor a shorter
+    copy for :func:`split_repeats` to find. What is left is length: such a
+    segment is about twice as long as the song's other sections. A segment
+    of at least ``ratio`` times the median segment length of the song (and
+    at least ``2 * min_segment``) whose two halves match (mean cosine
+    similarity of their time-aligned frames at or above ``threshold``) is
+    split in the middle. A section whose material repeats inside it (a
+    4-bar progression in an 8-bar verse) also has matching halves, so the
+    length test is what separates the two: tune ``ratio`` on validation
+    songs. Passes repeat (on the new median) until none is split.
+
+    Parameters
+    ----------
+    times : np.ndarray [shape=(k,)] [s]
+        Boundaries, ascending, inside ``(0, duration)``.
+    feats : np.ndarray [shape=(n, d)]
+        Frames at ``fps``.
+    fps : float [Hz]
+    ratio : float
+        Length relative to the median segment; 0 (or less): off.
+    threshold : float in (0, 1]
+    min_segment : float [s]
+    max_passes : int
+
+    Returns
+    -------
+    np.ndarray [shape=(k',)], k' >= k [s], ascending
+    """
+    times = np.asarray(times, dtype=np.float64)
+    n = len(feats)
+    if ratio <= 0 or threshold <= 0 or n == 0 or feats.shape[1] == 0:
+        return times
+    x = unit_rows(feats).astype(np.float32)
+    msf = max(1, int(round(min_segment * fps)))
+    bounds = sorted({0, n} | {int(min(max(round(t * fps), 0), n)) for t in times})
+    added = []
+    for _ in range(int(max_passes)):
+        segs = list(zip(bounds[:-1], bounds[1:]))
+        if len(segs) < 2:
+            break
+        typical = float(np.median([e - a for a, e in segs]))
+        new = []
+        for a, e in segs:
+            length = e - a
+            if length < 2 * msf or length < ratio * typical:
+                continue
+            h = length // 2
+            sim = float(np.einsum("ij,ij->i", x[a:a + h], x[a + h:a + 2 * h]).mean())
+            if sim >= threshold:
+                new.append(a + h)
         if not new:
             break
         added += new

@@ -30,7 +30,8 @@ import numpy as np
 
 from ..decoders.params import ParamSet
 from ..decoders.sections import (cluster_labels, label_segments, section_names,  # noqa: F401
-                                 segment_distances, split_repeats, unit_rows)
+                                 segment_distances, split_halves, split_repeats,
+                                 unit_rows)
 from ..errors import ParameterError
 from ..types import Segments
 
@@ -218,6 +219,11 @@ class StructureParams(ParamSet):
         Cosine similarity (in (0, 1]) above which a segment that starts or
         ends with a copy of another segment is split there
         (:func:`split_repeats`); 0: off.
+    half_split : float
+        A segment at least this many times the song's median segment length
+        whose halves match (cosine similarity >= ``repeat_split``, or 0.6 when
+        that is off) is split in the middle (:func:`split_halves`, after the
+        repeat split); 0: off.
     """
 
     what = "structure decoding"
@@ -231,6 +237,7 @@ class StructureParams(ParamSet):
     min_segment: float = 3.0
     label_threshold: float = 0.35
     repeat_split: float = 0.0
+    half_split: float = 0.0
 
     def __post_init__(self):
         self._as_floats()
@@ -273,6 +280,10 @@ def structure_boundaries(curve: np.ndarray, feats: np.ndarray, fps: float, durat
     if params.repeat_split > 0:
         times = split_repeats(times, feats, fps, threshold=params.repeat_split,
                               min_segment=params.min_segment)
+    if params.half_split > 0:
+        times = split_halves(times, feats, fps, ratio=params.half_split,
+                             threshold=params.repeat_split or 0.6,
+                             min_segment=params.min_segment)
     return times
 
 

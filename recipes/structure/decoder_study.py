@@ -12,7 +12,13 @@ validation HR.5F / HR3F / pairwise F (means, trim); test songs are never read.
 - ``hr3``: the same grid, peak picking for HR.5F + HR3F (``objective="hr0.5+hr3"``);
 - ``fine_split``: HR.5F, with ``repeat_split`` in 0, 0.5, 0.55 ... 0.8;
 - ``hr3_fine_split``: both;
-- ``no_split``: the grid without the repeat split (``repeat_split`` 0).
+- ``no_split``: the grid without the repeat split (``repeat_split`` 0);
+- ``half_split``: the grid plus the half split (``half_split`` in 0, 1.4, 1.7, 2.0: a segment
+  that long relative to the song's median segment, with matching halves, is split in the
+  middle), for HR.5F; ``hr3_half_split``: the same for HR.5F + HR3F. Rule, written before
+  their first run (tenth session), as for the earlier variants: a variant replaces the
+  recipe grid only if its validation sum (HR.5F + HR3F + pairwise F) is at least 0.01 above
+  the recipe grid's for the same card.
 
 The validation activations are computed once per card and cached in
 ``--cache`` (default ``$AUDIODL_DATA/structure/acts``, keyed by the weights' sha256).
@@ -33,12 +39,15 @@ from decoder_grid import write_rows
 from evaluate import reference, songs
 
 FINE_SPLIT = [0.0, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8]
+HALF_SPLIT = [0.0, 1.4, 1.7, 2.0]
 VARIANTS = {
     "recipe": (dict(DECODER_GRID), "hr0.5"),
     "hr3": (dict(DECODER_GRID), "hr0.5+hr3"),
     "fine_split": (dict(DECODER_GRID, repeat_split=FINE_SPLIT), "hr0.5"),
     "hr3_fine_split": (dict(DECODER_GRID, repeat_split=FINE_SPLIT), "hr0.5+hr3"),
     "no_split": (dict(DECODER_GRID, repeat_split=[0.0]), "hr0.5"),
+    "half_split": (dict(DECODER_GRID, half_split=HALF_SPLIT), "hr0.5"),
+    "hr3_half_split": (dict(DECODER_GRID, half_split=HALF_SPLIT), "hr0.5+hr3"),
 }
 
 

@@ -267,6 +267,38 @@ def test_split_repeats_finds_a_back_to_back_repeat():
         StructureParams(repeat_split=1.5)
 
 
+def test_split_halves_splits_a_doubled_section_only():
+    """B C B C A A (A only ever doubled): the long A A segment is split in the middle; new
+    material of the same length, and a song where every segment is doubled, are left alone."""
+    from audiodl.decoders.sections import split_halves
+    from audiodl.tasks.structure_baselines import StructureParams, decode_structure
+    rng = np.random.default_rng(1)
+    a, b, c = (rng.standard_normal((80, 12)) for _ in range(3))
+    feats = np.concatenate([b, c, b, c, a, a]) + 0.3 * rng.standard_normal((480, 12))
+    fps, found = 10.0, np.array([8.0, 16.0, 24.0, 32.0])   # the A | A at 40 s was missed
+
+    def halves(times, x, ratio=1.4):
+        return split_halves(times, x, fps, ratio=ratio, threshold=0.6, min_segment=3.0)
+    np.testing.assert_allclose(halves(found, feats), [8.0, 16.0, 24.0, 32.0, 40.0])
+    assert np.array_equal(halves(found, feats, ratio=0.0), found)
+    assert np.array_equal(halves(found, feats, ratio=2.5), found)  # 16 s < 2.5 x 8 s
+    # new material twice the usual length (its halves differ) is not split
+    other = np.concatenate([b, c, b, c, rng.standard_normal((160, 12))])
+    assert np.array_equal(halves(found, other + 0.3 * rng.standard_normal(other.shape)), found)
+    # A A | B B | A A: every segment doubled, nothing longer than usual: nothing to go by
+    doubled = np.concatenate([a, a, b, b, a, a]) + 0.3 * rng.standard_normal((480, 12))
+    np.testing.assert_allclose(halves(np.array([16.0, 32.0]), doubled), [16.0, 32.0])
+    # in the decoder, after the repeat split (which has no single A to match here)
+    curve = np.zeros(480, np.float32)
+    curve[[80, 160, 240, 320]] = 1.0
+    p = StructureParams(threshold=0.5, pre_max=3.0, post_max=3.0, label_threshold=0.5,
+                        repeat_split=0.6)
+    assert decode_structure(curve, feats, fps, 48.0, p).labels == ("A", "B", "A", "B", "C")
+    seg = decode_structure(curve, feats, fps, 48.0, p.replace(half_split=1.4))
+    assert seg.labels == ("A", "B", "A", "B", "C", "C")
+    np.testing.assert_allclose(seg.intervals[-1], [40.0, 48.0])
+
+
 def test_boundary_cnn_ensemble_is_the_mean_member_probability():
     """The ensemble's sigmoid output is the mean of its members' probabilities."""
     import torch

@@ -263,7 +263,7 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None,
     refs : list of Segments
     grid : dict or None
         ``threshold``, ``look`` (pre_max = post_max [s]), ``min_segment`` [s],
-        ``repeat_split`` (tuned jointly, for HR F@0.5 s) and ``label_threshold``
+        ``repeat_split`` and ``half_split`` (tuned jointly, for HR F@0.5 s) and ``label_threshold``
         values (default :data:`DECODER_GRID`).
     min_duration : float [s]
         Context of the method (shorter songs give one segment).
@@ -318,11 +318,12 @@ def tune_decoder(acts, refs, *, grid=None, min_duration: float = 0.0, base=None,
         return float(np.mean(fs))
 
     best, best_s = base, -1.0
-    for thr, look, ms, rs in itertools.product(grid["threshold"], grid["look"],
-                                               grid.get("min_segment", [base.min_segment]),
-                                               grid.get("repeat_split", [base.repeat_split])):
+    for thr, look, ms, rs, hs in itertools.product(
+            grid["threshold"], grid["look"], grid.get("min_segment", [base.min_segment]),
+            grid.get("repeat_split", [base.repeat_split]),
+            grid.get("half_split", [base.half_split])):
         p = base.replace(threshold=thr, pre_max=look, post_max=look, min_segment=ms,
-                         repeat_split=rs)
+                         repeat_split=rs, half_split=hs)
         s = hr05(p)
         if s > best_s + 1e-9:
             best, best_s = p, s
