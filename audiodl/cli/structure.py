@@ -27,6 +27,8 @@ DECODING = {
     "label_threshold": "Segment distance (0-2) below which sections share a label.",
     "repeat_split": "Split a segment that starts or ends with a copy of another segment when "
                     "their frames match this well (cosine, 0-1; 0: off).",
+    "half_split": "Split in the middle a segment this many times the song's median segment "
+                  "length whose halves match (0: off).",
 }
 
 

@@ -294,7 +294,8 @@ def segment(x, sr: Optional[int] = None, *, method: str = "cnn", model: Optional
             pre_avg: Optional[float] = None, post_avg: Optional[float] = None,
             min_segment: Optional[float] = None,
             label_threshold: Optional[float] = None,
-            repeat_split: Optional[float] = None) -> Segments:
+            repeat_split: Optional[float] = None,
+            half_split: Optional[float] = None) -> Segments:
     """Music structure: sections with repeat labels.
 
     Parameters
@@ -306,7 +307,7 @@ def segment(x, sr: Optional[int] = None, *, method: str = "cnn", model: Optional
     method : {'cnn', 'foote', 'sf'}
     model : str or None
         Shipped model name or card path (``cnn``).
-    threshold, smooth, pre_max, post_max, pre_avg, post_avg, min_segment, label_threshold, repeat_split
+    threshold, smooth, pre_max, post_max, pre_avg, post_avg, min_segment, label_threshold, repeat_split, half_split
         Overrides of the decoding parameters (seconds; see
         :class:`~audiodl.tasks.structure_baselines.StructureParams`); defaults
         are the model card's, tuned on validation songs.
@@ -320,4 +321,5 @@ def segment(x, sr: Optional[int] = None, *, method: str = "cnn", model: Optional
     pipe = segmenter(method, model=model)
     return pipe(x, sr, threshold=threshold, smooth=smooth, pre_max=pre_max, post_max=post_max,
                 pre_avg=pre_avg, post_avg=post_avg, min_segment=min_segment,
-                label_threshold=label_threshold, repeat_split=repeat_split)
+                label_threshold=label_threshold, repeat_split=repeat_split,
+                half_split=half_split)
