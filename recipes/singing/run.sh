@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # Singing-voice detection recipe, all stages (idempotent: finished work is skipped or resumed).
-#   bash recipes/singing/run.sh                                           # the shipped model: conf/round14.toml, seed 42
+#   bash recipes/singing/run.sh                                           # the shipped model: conf/round19.toml, seed 192
+#   CONFIG=recipes/singing/conf/round14.toml SEEDS=42 bash recipes/singing/run.sh   # round 14 (shipped until the tenth session)
 #   CONFIG=recipes/singing/conf/default.toml SEEDS="0 1 2" bash recipes/singing/run.sh
 #   CONFIG=recipes/singing/conf/ci.toml bash recipes/singing/run.sh      # CI smoke run
 #   CONFIG=recipes/singing/conf/round18.toml SEEDS="181 182" bash recipes/singing/run.sh   # the clean chain (round 16 seed 161 first)
+#   CONFIG=recipes/singing/conf/round19.toml SEEDS="191 192" bash recipes/singing/run.sh   # + round 18 seed 182, snapshots scored
 #   SETS="pitch_shift=0 time_stretch=0" TAG=noaug bash recipes/singing/run.sh   # an ablation
 # Data and runs live under the data root: $AUDIODL_DATA (default ~/.cache/audiodl/data).
 # Shipping is NOT a stage: after checking the results, run
 #   audiodl ship "$AUDIODL_DATA/runs/singing/singing_cnn-seed0/singing_cnn.json" --replace --default
+# (round 19: the card of the chosen snapshot, RUN/candidates/epoch_NNN/singing_cnn_round19.json,
+#  with --name singing_cnn; then `audiodl export singing_cnn` and `quantize.py --ship`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONFIG=${CONFIG:-recipes/singing/conf/round14.toml}
-SEEDS=${SEEDS:-42}
+CONFIG=${CONFIG:-recipes/singing/conf/round19.toml}
+SEEDS=${SEEDS:-192}
 SETS=${SETS:-}
 TAG=${TAG:-}
 D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")
@@ -60,7 +64,7 @@ case "$CONFIG" in
     VSFX=""
     lead_corpora "$VSFX" --soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" \
                     --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ;;
-  *round1[6-8].toml)
+  *round1[6-9].toml)
     [ -f "$SF/sounds/sf2/sf_GMbank.sf2" ] && [ -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
       && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
       || fetch_fonts csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont
@@ -71,15 +75,16 @@ case "$CONFIG" in
 esac
 # the shipped model continues from round 2 <- round 1 <- stage 1 (their `init`)
 # round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12,
-# round 13 round 12's seed 21, round 14 (shipped) round 13's seed 32
+# round 13 round 12's seed 21, round 14 round 13's seed 32; the clean chain: round 16 continues
+# round 3, rounds 17-18 round 16's seed 161, round 19 (shipped) round 18's seed 182
 case "$CONFIG" in
-  *shipped.toml|*round1[1-8].toml|*zeromean.toml)
+  *shipped.toml|*round1[1-9].toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round1[1-8].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-9].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
   *round1[2-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
@@ -91,7 +96,10 @@ case "$CONFIG" in
   *round1[45].toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
 esac
 case "$CONFIG" in
-  *round1[78].toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
+  *round1[7-9].toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
+esac
+case "$CONFIG" in
+  *round19.toml) audiodl train singing --config recipes/singing/conf/round18.toml --set seed=182 ;;
 esac
 case "$CONFIG" in
   *round15.toml) audiodl train singing --config recipes/singing/conf/round14.toml --set seed=42 ;;
@@ -106,7 +114,7 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round1[1-8].toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
+    *round1[1-9].toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3$VSFX/manifest.jsonl" \
@@ -119,6 +127,15 @@ for seed in $SEEDS; do
     *ci.toml) manifest="$D/ci/singing/manifest.jsonl" ;;
     *)        manifest="$D/singing/test2/manifest.jsonl" ;;
   esac
-  python recipes/singing/evaluate.py --model "$run/$name.json" --manifest "$manifest" \
+  card="$run/$name.json"
+  case "$CONFIG" in  # round 19: every 5th epoch's snapshot scored as the rule says; the best is tested
+    *round19.toml)
+       python recipes/singing/snapshots.py "$run" --out "$run/snapshots.json" -- --join-gap 0.5 \
+           --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
+           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
+           --manifest "$D/singing/leads42c/manifest.jsonl"
+       card="$D/runs/singing/$(python -c "import json; print(json.load(open('$run/snapshots.json'))['candidates'][0]['card'])")" ;;
+  esac
+  python recipes/singing/evaluate.py --model "$card" --manifest "$manifest" \
       --out "$run/test.json" --speed --into-card
 done
