@@ -31,13 +31,19 @@ def test_quantized_graph_is_int8_and_close(tiny_card, tmp_path):
     assert ya.shape == yb.shape
     assert np.abs(ya - yb).max() < 0.1  # probabilities of the 8-bit graph stay close
     assert not np.array_equal(ya, yb)   # and it is a different graph
-    first = mod.single_channel_convs(f32)
-    assert len(first) == 1  # the first convolution (one input channel) stays float
+    kept = mod.float_convs(f32)
+    from onnx import numpy_helper
+    g32 = onnx.load(f32).graph
+    w = {t.name: numpy_helper.to_array(t) for t in g32.initializer}
+    shapes = {n.name: w[n.input[1]].shape for n in g32.node if n.op_type == "Conv"}
+    # the first convolution (one input channel) and the 1x1 ones stay float, no other
+    assert sorted(kept) == sorted(k for k, s in shapes.items() if s[1] == 1 or s[2:] == (1, 1))
+    assert any(shapes[k][1] == 1 for k in kept)
     g = onnx.load(q8).graph
     dq_out = {o for n in g.node if n.op_type == "DequantizeLinear" for o in n.output}
     convs = {n.name: n for n in g.node if n.op_type == "Conv"}
-    assert convs[first[0]].input[1] not in dq_out  # its weights are not dequantised int8
-    assert any(n.input[1] in dq_out for k, n in convs.items() if k != first[0])
+    assert all(convs[k].input[1] not in dq_out for k in kept)  # not dequantised int8
+    assert any(n.input[1] in dq_out for k, n in convs.items() if k not in kept)
 
 
 def test_shipped_int8_graph_is_preferred_and_checked(tiny_card, tmp_path):
