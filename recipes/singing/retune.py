@@ -46,6 +46,8 @@ def main(argv=None):
     ap.add_argument("--max-file-fp", type=float, default=None,
                     help="and keep decoders whose false-positive rate on each hard-negative "
                          "file is at most this")
+    ap.add_argument("--methods", default="threshold",
+                    help="decision rules searched: threshold and/or hysteresis (comma-separated)")
     ap.add_argument("--join-gap", type=float, default=None,
                     help="label convention [s]: close reference gaps up to this length "
                          "(default: the card's training.data.label_join_gap, else 0)")
@@ -79,15 +81,19 @@ def main(argv=None):
                  for it in items]
     dec, scores = tune_decoder(acts, refs, durs, medians=medians, objective=args.objective,
                                negatives=negatives, max_negative_fp=args.max_negative_fp,
-                               max_file_fp=args.max_file_fp)
+                               max_file_fp=args.max_file_fp,
+                               methods=tuple(args.methods.split(",")))
     decoder = card.decoder.to_dict()
     decoder["offline"] = dict(decoder.get("offline") or {}, **dec)
+    if dec["method"] != "hysteresis":
+        decoder["offline"].pop("low", None)
     import os
 
     from audiodl.data.paths import data_root
     names = ", ".join(os.path.relpath(os.path.abspath(m), data_root()) for m in args.manifest)
     decoder["tuned_on"] = (f"validation files ({len(items)}, {names}; held out: "
-                           f"{held_out or 'none'}): median in {medians} s and threshold "
+                           f"{held_out or 'none'}): {args.methods.replace(',', ' or ')} "
+                           f"decision, median in {medians} s and threshold "
                            f"0.05..0.95 minimising the {args.objective.replace('_', ' ')} "
                            + (f"among those with a false-positive rate <= {args.max_negative_fp} "
                               f"on the {sum(negatives)} hard-negative files "

@@ -134,7 +134,12 @@ for seed in $SEEDS; do
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
            --manifest "$D/singing/leads42c/manifest.jsonl"
-       card="$D/runs/singing/$(python -c "import json; print(json.load(open('$run/snapshots.json'))['candidates'][0]['card'])")" ;;
+       card="$D/runs/singing/$(python -c "import json; print(json.load(open('$run/snapshots.json'))['candidates'][0]['card'])")"
+       # the chosen snapshot's decoder: threshold or hysteresis, on the same files (conf/round19.toml, addendum)
+       python recipes/singing/retune.py --model "$card" --methods threshold,hysteresis --join-gap 0.5 \
+           --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
+           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
+           --manifest "$D/singing/leads42c/manifest.jsonl" ;;
   esac
   python recipes/singing/evaluate.py --model "$card" --manifest "$manifest" \
       --out "$run/test.json" --speed --into-card

@@ -144,3 +144,31 @@ def test_tune_decoder_per_file_negative_limit():
     per_file, s = tune_decoder(acts, refs, durs, max_file_fp=0.05, **kw)
     assert pooled["threshold"] < 0.4 < 0.6 < per_file["threshold"]
     assert s["negative_max_file_false_positive_rate"] == 0.0
+
+
+def test_tune_decoder_hysteresis_keeps_the_unsure_half_of_a_sung_phrase():
+    """The same files: one threshold must stay above the liked lead (0.6) and so loses the
+    unsure half of the phrase (0.4); hysteresis keeps it, joined to the sure half."""
+    from audiodl.errors import ParameterError
+    from audiodl.training.specs.singing import tune_decoder
+    from audiodl.types import Activations, Segments
+    fps = 70.0
+    sung = np.full(1400, 0.05, np.float32)
+    sung[200:700], sung[700:1200] = 0.9, 0.4
+    short_neg = np.full(100, 0.6, np.float32)
+    long_neg = np.full(3000, 0.1, np.float32)
+    acts = [Activations(x[:, None], fps, ("singing",)) for x in (sung, short_neg, long_neg)]
+    refs = [Segments(np.array([[200 / fps, 1200 / fps]]), ("singing",)),
+            Segments(np.zeros((0, 2)), ()), Segments(np.zeros((0, 2)), ())]
+    durs = [len(x) / fps for x in (sung, short_neg, long_neg)]
+    kw = dict(medians=[0.2], negatives=[False, True, True], max_negative_fp=0.05,
+              max_file_fp=0.05)
+    thr, s_thr = tune_decoder(acts, refs, durs, **kw)
+    hyst, s_hyst = tune_decoder(acts, refs, durs, methods=("threshold", "hysteresis"), **kw)
+    assert thr["method"] == "threshold" and "low" not in thr
+    assert hyst["method"] == "hysteresis" and 0.6 < hyst["threshold"] and hyst["low"] < 0.4
+    assert hyst["low"] > 0.05                    # the frames outside the phrase (0.05) stay out
+    assert s_hyst["error"] < s_thr["error"] and s_hyst["recall"] == 1.0
+    assert s_hyst["negative_max_file_false_positive_rate"] == 0.0
+    with pytest.raises(ParameterError, match="methods"):
+        tune_decoder(acts, refs, durs, methods=("viterbi",), **kw)

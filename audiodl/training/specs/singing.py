@@ -525,8 +525,12 @@ def valid_activations(model, feature_set):
     return acts, refs, durs
 
 
+HYSTERESIS_LOWS = (0.01, 0.02, 0.03)
+
+
 def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
-                 objective="error", negatives=None, max_negative_fp=None, max_file_fp=None):
+                 objective="error", negatives=None, max_negative_fp=None, max_file_fp=None,
+                 methods=("threshold",)):
     """Median length and threshold minimising the summed frame error (or the balanced error).
 
     Parameters
@@ -554,12 +558,17 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
         ``negatives`` files is at most this (the pooled rate can hide one
         lead called singing for a third of its length); violations of both
         limits add up when no decoder meets them.
+    methods : sequence of {'threshold', 'hysteresis'}
+        Decision rules searched. ``hysteresis`` adds every lower threshold
+        ``low`` in 0.01, 0.02, 0.03 and the ``thresholds`` grid below each
+        threshold (a segment is a run of frames >= ``low`` that holds a frame
+        >= ``threshold``); ties keep the earlier method.
 
     Returns
     -------
     decoder : dict
-        Parameters of :class:`audiodl.tasks.singing.SingingParams` (``method``
-        ``threshold``, ``median``, ``threshold``).
+        Parameters of :class:`audiodl.tasks.singing.SingingParams` (``method``,
+        ``threshold``, ``median``; ``low`` for hysteresis).
     scores : dict
         :func:`audiodl.evaluation.singing.aggregate` of that decoder on the
         same files.
@@ -568,6 +577,8 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
     from ...evaluation.singing import aggregate, evaluate
     if objective not in ("error", "balanced_error"):
         raise ParameterError(f"tune_decoder: objective {objective!r} is not error/balanced_error")
+    if not methods or set(methods) - {"threshold", "hysteresis"}:
+        raise ParameterError(f"tune_decoder: methods {methods!r}: threshold and/or hysteresis")
     thresholds = thresholds if thresholds is not None else np.round(np.arange(0.05, 0.96, 0.05), 2)
 
     def score(r):
@@ -592,8 +603,18 @@ def tune_decoder(acts, refs, durations, *, medians=(0.8,), thresholds=None,
             a, values=median_filter(np.asarray(a.values).reshape(len(a.values), -1),
                                     size=max(1, int(round(med * a.fps)))))
             for a in acts]
-        for thr in thresholds:
-            dec = {"method": "threshold", "threshold": float(thr), "median": float(med)}
+        decoders = []
+        for method in methods:
+            for thr in thresholds:
+                if method == "threshold":
+                    decoders.append({"method": "threshold", "threshold": float(thr),
+                                     "median": float(med)})
+                    continue
+                lows = sorted({float(x) for x in (*HYSTERESIS_LOWS, *thresholds)
+                               if float(x) < float(thr)})
+                decoders += [{"method": "hysteresis", "threshold": float(thr), "low": lo,
+                              "median": float(med)} for lo in lows]
+        for dec in decoders:
             per_file = [evaluate(r, decode_segments(a, **dict(dec, median=0.0)), duration=d)
                         for a, r, d in zip(smoothed, refs, durations)]
             res = aggregate(per_file)
