@@ -135,11 +135,13 @@ for seed in $SEEDS; do
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
            --manifest "$D/singing/leads42c/manifest.jsonl"
        card="$D/runs/singing/$(python -c "import json; print(json.load(open('$run/snapshots.json'))['candidates'][0]['card'])")"
-       # the chosen snapshot's decoder: threshold or hysteresis, on the same files (conf/round19.toml, addendum)
+       # the chosen snapshot's decoder: threshold or hysteresis, on the same files + valid4
+       # (conf/round19.toml, addenda 1 and 2)
+       audiodl synth singing -o "$D/singing/valid4" --hours 0.3 --seed 27
        python recipes/singing/retune.py --model "$card" --methods threshold,hysteresis --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
-           --manifest "$D/singing/leads42c/manifest.jsonl" ;;
+           --manifest "$D/singing/leads42c/manifest.jsonl" --manifest "$D/singing/valid4/manifest.jsonl" ;;
   esac
   python recipes/singing/evaluate.py --model "$card" --manifest "$manifest" \
       --out "$run/test.json" --speed --into-card
