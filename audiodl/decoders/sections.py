@@ -138,16 +138,10 @@ def split_repeats(times: np.ndarray, feats: np.ndarray, fps: float, *, threshold
     -------
     np.ndarray [shape=(k',)], k' >= k [s], ascending
     """
-    times = np.asarray(times, dtype=np.float64)
-    n = len(feats)
-    if threshold <= 0 or n == 0 or feats.shape[1] == 0:
-        return times
-    x = unit_rows(feats).astype(np.float32)
-    msf = max(1, int(round(min_segment * fps)))
-    bounds = sorted({0, n} | {int(min(max(round(t * fps), 0), n)) for t in times})
-    added = []
-    for _ in range(int(max_passes)):
-        segs = list(zip(bounds[:-1], bounds[1:]))
+    if threshold <= 0:
+        return np.asarray(times, dtype=np.float64)
+
+    def propose(segs, x, msf):
         lens = np.array([e - a for a, e in segs])
         new = []
         for i, (a, e) in enumerate(segs):
@@ -167,6 +161,23 @@ def split_repeats(times: np.ndarray, feats: np.ndarray, fps: float, *, threshold
                         best, where = v, a + (L if off == 0 else off)
             if where is not None:
                 new.append(where)
+        return new
+    return _add_boundaries(times, feats, fps, min_segment, max_passes, propose)
+
+
+def _add_boundaries(times, feats, fps, min_segment, max_passes, propose) -> np.ndarray:
+    """Passes of ``propose(segments, unit_frames, min_frames) -> new frame boundaries`` over
+    the segments between ``times`` (and the file ends) until it proposes none."""
+    times = np.asarray(times, dtype=np.float64)
+    n = len(feats)
+    if n == 0 or feats.shape[1] == 0:
+        return times
+    x = unit_rows(feats).astype(np.float32)
+    msf = max(1, int(round(min_segment * fps)))
+    bounds = sorted({0, n} | {int(min(max(round(t * fps), 0), n)) for t in times})
+    added = []
+    for _ in range(int(max_passes)):
+        new = propose(list(zip(bounds[:-1], bounds[1:])), x, msf)
         if not new:
             break
         added += new
@@ -209,18 +220,12 @@ def split_halves(times: np.ndarray, feats: np.ndarray, fps: float, *, ratio: flo
     -------
     np.ndarray [shape=(k',)], k' >= k [s], ascending
     """
-    times = np.asarray(times, dtype=np.float64)
-    n = len(feats)
-    if ratio <= 0 or threshold <= 0 or n == 0 or feats.shape[1] == 0:
-        return times
-    x = unit_rows(feats).astype(np.float32)
-    msf = max(1, int(round(min_segment * fps)))
-    bounds = sorted({0, n} | {int(min(max(round(t * fps), 0), n)) for t in times})
-    added = []
-    for _ in range(int(max_passes)):
-        segs = list(zip(bounds[:-1], bounds[1:]))
+    if ratio <= 0 or threshold <= 0:
+        return np.asarray(times, dtype=np.float64)
+
+    def propose(segs, x, msf):
         if len(segs) < 2:
-            break
+            return []
         typical = float(np.median([e - a for a, e in segs]))
         new = []
         for a, e in segs:
@@ -228,13 +233,7 @@ def split_halves(times: np.ndarray, feats: np.ndarray, fps: float, *, ratio: flo
             if length < 2 * msf or length < ratio * typical:
                 continue
             h = length // 2
-            sim = float(np.einsum("ij,ij->i", x[a:a + h], x[a + h:a + 2 * h]).mean())
-            if sim >= threshold:
+            if float(np.einsum("ij,ij->i", x[a:a + h], x[a + h:a + 2 * h]).mean()) >= threshold:
                 new.append(a + h)
-        if not new:
-            break
-        added += new
-        bounds = sorted(set(bounds) | set(new))
-    if not added:
-        return times
-    return np.sort(np.concatenate([times, np.asarray(added, np.float64) / fps]))
+        return new
+    return _add_boundaries(times, feats, fps, min_segment, max_passes, propose)
