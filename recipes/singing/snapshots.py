@@ -15,7 +15,8 @@ for the run's ``best.pt`` and ``last.pt``, this writes a candidate folder
 updated), re-tunes its decoder with ``retune.py`` on the validation files, and collects
 the validation error of every candidate in one JSON table, lowest first. Candidates
 already re-tuned with the same arguments (``retuned.json`` beside their card) are not
-scored again, so an interrupted call resumes. Validation files only: never give it test files.
+scored again, so an interrupted call resumes; a candidate whose checkpoint is newer than its
+card (``best.pt`` / ``last.pt`` of a run that went on training) is built and scored again. Validation files only: never give it test files.
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ def _build(run: str, name: str, ckpt: str) -> str:
     src = _card_path(run)
     folder = os.path.join(run, "candidates", name)
     dst = os.path.join(folder, os.path.basename(src))
-    if os.path.exists(dst):
+    if os.path.exists(dst) and os.path.getmtime(dst) >= os.path.getmtime(ckpt):
         return dst
+    # new, or the checkpoint changed since (best.pt / last.pt of a run still training)
+    if os.path.exists(os.path.join(folder, "retuned.json")):
+        os.remove(os.path.join(folder, "retuned.json"))
     os.makedirs(folder, exist_ok=True)
     card = pretrained.card(src)
     state = load_checkpoint(ckpt)
