@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Singing-voice detection recipe, all stages (idempotent: finished work is skipped or resumed).
-#   bash recipes/singing/run.sh                                           # the shipped model: conf/round19.toml, seed 192
+#   bash recipes/singing/run.sh                                           # the shipped model: conf/round20.toml, seed 201
 #   CONFIG=recipes/singing/conf/round14.toml SEEDS=42 bash recipes/singing/run.sh   # round 14 (shipped until the tenth session)
 #   CONFIG=recipes/singing/conf/default.toml SEEDS="0 1 2" bash recipes/singing/run.sh
 #   CONFIG=recipes/singing/conf/ci.toml bash recipes/singing/run.sh      # CI smoke run
@@ -14,8 +14,8 @@
 #  with --name singing_cnn; then `audiodl export singing_cnn` and `quantize.py --ship`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONFIG=${CONFIG:-recipes/singing/conf/round19.toml}
-SEEDS=${SEEDS:-192}
+CONFIG=${CONFIG:-recipes/singing/conf/round20.toml}
+SEEDS=${SEEDS:-201}
 SETS=${SETS:-}
 TAG=${TAG:-}
 D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")
@@ -64,7 +64,7 @@ case "$CONFIG" in
     VSFX=""
     lead_corpora "$VSFX" --soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" \
                     --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ;;
-  *round1[6-9].toml)
+  *round1[6-9].toml|*round20.toml)
     [ -f "$SF/sounds/sf2/sf_GMbank.sf2" ] && [ -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
       && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
       || fetch_fonts csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont
@@ -76,15 +76,16 @@ esac
 # the shipped model continues from round 2 <- round 1 <- stage 1 (their `init`)
 # round 11 continues round 3 (conf/shipped.toml), round 12 continues round 11's seed 12,
 # round 13 round 12's seed 21, round 14 round 13's seed 32; the clean chain: round 16 continues
-# round 3, rounds 17-18 round 16's seed 161, round 19 (shipped) round 18's seed 182
+# round 3, rounds 17-18 round 16's seed 161, round 19 round 18's seed 182, round 20 (shipped)
+# round 19 seed 192's epoch-69 snapshot
 case "$CONFIG" in
-  *shipped.toml|*round1[1-9].toml|*zeromean.toml)
+  *shipped.toml|*round1[1-9].toml|*round20.toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round1[1-9].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-9].toml|*round20.toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
   *round1[2-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
@@ -96,10 +97,14 @@ case "$CONFIG" in
   *round1[45].toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
 esac
 case "$CONFIG" in
-  *round1[7-9].toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
+  *round1[7-9].toml|*round20.toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
 esac
 case "$CONFIG" in
-  *round19.toml) audiodl train singing --config recipes/singing/conf/round18.toml --set seed=182 ;;
+  *round19.toml|*round20.toml) audiodl train singing --config recipes/singing/conf/round18.toml --set seed=182 ;;
+esac
+case "$CONFIG" in
+  *round20.toml) audiodl synth singing -o "$D/singing/valid4" --hours 0.3 --seed 27   # its validation
+                 audiodl train singing --config recipes/singing/conf/round19.toml --set seed=192 ;;
 esac
 case "$CONFIG" in
   *round15.toml) audiodl train singing --config recipes/singing/conf/round14.toml --set seed=42 ;;
@@ -114,7 +119,7 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round1[1-9].toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
+    *round1[1-9].toml|*round20.toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3$VSFX/manifest.jsonl" \
@@ -142,6 +147,13 @@ for seed in $SEEDS; do
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
            --manifest "$D/singing/leads42c/manifest.jsonl" --manifest "$D/singing/valid4/manifest.jsonl" ;;
+    *round20.toml)  # every candidate with both decision rules, on the 96 files (its header)
+       python recipes/singing/snapshots.py "$run" --out "$run/snapshots.json" -- \
+           --methods threshold,hysteresis --join-gap 0.5 \
+           --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
+           --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
+           --manifest "$D/singing/leads42c/manifest.jsonl" --manifest "$D/singing/valid4/manifest.jsonl"
+       card="$D/runs/singing/$(python -c "import json; print(json.load(open('$run/snapshots.json'))['candidates'][0]['card'])")" ;;
   esac
   python recipes/singing/evaluate.py --model "$card" --manifest "$manifest" \
       --out "$run/test.json" --speed --into-card
