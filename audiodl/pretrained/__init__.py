@@ -26,27 +26,32 @@ from .weights import (SAFETENSORS_SUFFIX, check_state, load_torch_state, read_st
                       sha256_of, verified_path, write_state_dict)
 
 __all__ = ["WEIGHTS_DIR", "ModelCard", "build_card", "list_models", "card", "load", "save",
-           "ship", "build_model", "sha256_of", "default_model", "resolve", "read_state_dict",
+           "ship", "build_model", "sha256_of", "default_model", "resolve", "card_file",
+           "read_state_dict",
            "verified_path", "load_torch_state"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
 
-def resolve(name_or_path, *, directory=None) -> tuple:
-    """``(card, directory of its weights)`` of a shipped name or a card path."""
+def card_file(name_or_path, *, directory=None) -> Path:
+    """The card file (``.../NAME.json``) of a shipped name or a card path."""
     s = str(name_or_path)
     if s.endswith(".json"):
-        path = Path(s)
-        d = path.parent
-    else:
-        d = Path(directory or WEIGHTS_DIR)
-        path = d / f"{s}.json"
-        if "/" in s or "\\" in s or not path.exists():
-            known = ", ".join(p.stem for p in sorted(d.glob("*.json"))) or "none"
-            raise ModelError(f"unknown model {s!r} (known: {known})")
+        return Path(s)
+    d = Path(directory or WEIGHTS_DIR)
+    path = d / f"{s}.json"
+    if "/" in s or "\\" in s or not path.exists():
+        known = ", ".join(p.stem for p in sorted(d.glob("*.json"))) or "none"
+        raise ModelError(f"unknown model {s!r} (known: {known})")
+    return path
+
+
+def resolve(name_or_path, *, directory=None) -> tuple:
+    """``(card, directory of its weights)`` of a shipped name or a card path."""
+    path = card_file(name_or_path, directory=directory)
     c = ModelCard.read(path)
     _check_for_task(c, path)
-    return c, d
+    return c, path.parent
 
 
 def _check_for_task(c: ModelCard, path) -> None:

@@ -209,6 +209,11 @@ def _progress(iterable, total, desc, enabled):
                 disable=not (enabled and sys.stderr.isatty()))
 
 
+def _cpu_state(model) -> dict:
+    """The model's ``state_dict`` as detached CPU tensors (best.pt, snapshots)."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 def _save_atomic(obj, path: str) -> None:
     """``torch.save`` to a temporary file renamed over ``path`` (a kill leaves the old file)."""
     tmp = path + ".tmp"
@@ -390,8 +395,7 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
         if improved:
             best, best_epoch, bad_epochs = dict(scores, **{key: current}), epoch, 0
             if is_main:
-                _save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()},
-                             best_path)
+                _save_atomic(_cpu_state(model), best_path)
         else:
             bad_epochs += 1
         scores.update(epoch=epoch, lr=opt.param_groups[0]["lr"],
@@ -399,7 +403,7 @@ def train(model, train_data, valid_data, *, loss_fn: Callable, config: TrainConf
         history.append(scores)
         if is_main and config.snapshot_every and (epoch + 1) % config.snapshot_every == 0:
             os.makedirs(os.path.join(out_dir, "snapshots"), exist_ok=True)
-            _save_atomic({k: v.detach().cpu() for k, v in model.state_dict().items()},
+            _save_atomic(_cpu_state(model),
                          os.path.join(out_dir, "snapshots", f"epoch_{epoch:03d}.pt"))
         rng_ranks = None
         if world > 1:  # each rank's generators, so a resumed DDP run is exact too

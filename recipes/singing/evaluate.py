@@ -101,13 +101,6 @@ def tta_activations(pipe, path, factors, sr=None):
                        audio_duration=duration_of(path, sr))
 
 
-def _card_file(model: str) -> str:
-    """The card file of a shipped name or a card path (a name is never written as a file here)."""
-    from audiodl import pretrained
-    _, folder = pretrained.resolve(model)
-    return model if str(model).endswith(".json") else str(folder / f"{model}.json")
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="shipped model name or card .json")
@@ -218,7 +211,7 @@ def main(argv=None):
                                          for k in ("speech", "instrumental") if k in table))
         if args.speed:
             metrics["speed"] = out["speed"]
-        card.replace(metrics=metrics).write(_card_file(args.model))
+        card.replace(metrics=metrics).write(pretrained.card_file(args.model))
     cols = ("error", "precision", "recall", "specificity", "f1", "false_positive_rate")
     print_tables((("labels" + (f" with gaps <= {join_gap:g} s joined" if join_gap else ""),
                    table), ("labels as written", out.get("groups_fine"))), cols)

@@ -26,13 +26,6 @@ import argparse
 import sys
 
 
-def _card_file(model: str) -> str:
-    """The card file of a shipped name or a card path (a name is never written as a file here)."""
-    from audiodl import pretrained
-    _, folder = pretrained.resolve(model)
-    return model if str(model).endswith(".json") else str(folder / f"{model}.json")
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--model", required=True, help="a run's card .json (before `audiodl ship`)")
@@ -107,7 +100,8 @@ def main(argv=None):
                            "(recipes/singing/retune.py)")
     metrics = dict(card.metrics, valid_decoded=scores)
     from audiodl.pretrained.card import DecoderSpec
-    card.replace(decoder=DecoderSpec.from_dict(decoder), metrics=metrics).write(_card_file(args.model))
+    card.replace(decoder=DecoderSpec.from_dict(decoder),
+                 metrics=metrics).write(pretrained.card_file(args.model))
     print(f"decoder {dec}: valid error {scores['error']:.4f}, F1 {scores['f1']:.4f} "
           f"({len(items)} files, label join gap {join_gap:g} s)")
     return 0
