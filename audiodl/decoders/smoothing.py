@@ -21,8 +21,9 @@ from .params import ParamSet
 from ..errors import ParameterError
 from ..types import Activations, Segments
 
-__all__ = ["SegmentParams", "median_filter", "hysteresis", "viterbi_binary", "viterbi_binary_reference",
-           "frames_to_intervals", "fill_gaps", "drop_short", "decode_segments", "METHODS"]
+__all__ = ["SegmentParams", "median_filter", "median_at_least", "hysteresis", "hysteresis_masks",
+           "viterbi_binary", "viterbi_binary_reference", "frames_to_intervals", "fill_gaps",
+           "drop_short", "decode_segments", "METHODS"]
 
 METHODS = ("threshold", "hysteresis", "viterbi")
 
@@ -116,6 +117,59 @@ def median_filter(values, *, size: int) -> np.ndarray:
     return _mf(v, size=(size,) + (1,) * (v.ndim - 1), mode="nearest")
 
 
+def median_at_least(values, *, size: int, threshold: float) -> np.ndarray:
+    """``median_filter(values, size=size) >= threshold``, exactly, in O(n) per column.
+
+    The running median of an odd window of ``size`` values is at least
+    ``threshold`` exactly when at least ``(size + 1) // 2`` of them are, so a
+    running count of the frames ``>= threshold`` (a cumulative sum, edges padded
+    with the nearest value as in :func:`median_filter`) gives the decision without
+    sorting any window: the median filter's rank filter costs ~0.3 s per hour of
+    frames at 70 fps with a 1.6 s window, the count ~2 ms.
+
+    Parameters
+    ----------
+    values : np.ndarray [shape=(n_frames,) or (n_frames, n_classes)]
+    size : int [frames]
+        Window length, as :func:`median_filter` (even sizes rounded up; 1 or less:
+        no filter).
+    threshold : float
+
+    Returns
+    -------
+    np.ndarray of bool, same shape as ``values``
+    """
+    v = np.asarray(values)
+    if size <= 1 or len(v) == 0:
+        return v >= threshold  # no filter: compared in the values' own precision
+    above = v.astype(np.float64, copy=False) >= threshold  # median_filter's precision
+    size = int(size) | 1
+    half = size // 2
+    a = above.reshape(len(v), -1).astype(np.int32)
+    padded = np.concatenate([np.repeat(a[:1], half, axis=0), a, np.repeat(a[-1:], half, axis=0)])
+    c = np.concatenate([np.zeros((1, a.shape[1]), np.int64), np.cumsum(padded, axis=0)])
+    counts = c[size:] - c[:-size]
+    return (counts >= (size + 1) // 2).reshape(v.shape)
+
+
+def hysteresis_masks(high_mask, low_mask) -> np.ndarray:
+    """Hysteresis on two decisions of one column: frames in a run of ``low_mask``
+    that contains at least one ``high_mask`` frame (``high_mask`` implies
+    ``low_mask``)."""
+    above_low = np.asarray(low_mask, dtype=bool)
+    high_mask = np.asarray(high_mask, dtype=bool)
+    if not len(above_low):
+        return above_low.copy()
+    # run id of every frame (runs of above_low); keep runs containing a high frame
+    starts = np.diff(np.concatenate([[False], above_low]).astype(np.int8)) == 1
+    run = np.cumsum(starts)
+    run[~above_low] = 0
+    has_high = np.zeros(run.max() + 1, dtype=bool)
+    has_high[run[high_mask & above_low]] = True
+    has_high[0] = False
+    return has_high[run]
+
+
 def hysteresis(values, *, high: float, low: float) -> np.ndarray:
     """Two-threshold decision per column.
 
@@ -139,15 +193,7 @@ def hysteresis(values, *, high: float, low: float) -> np.ndarray:
     v = _as_2d(v)
     out = np.zeros(v.shape, dtype=bool)
     for c in range(v.shape[1]):
-        above_low = v[:, c] >= low
-        # run id of every frame (runs of above_low); keep runs containing a high frame
-        starts = np.diff(np.concatenate([[False], above_low]).astype(np.int8)) == 1
-        run = np.cumsum(starts)
-        run[~above_low] = 0
-        has_high = np.zeros(run.max() + 1, dtype=bool)
-        has_high[run[v[:, c] >= high]] = True
-        has_high[0] = False
-        out[:, c] = has_high[run]
+        out[:, c] = hysteresis_masks(v[:, c] >= high, v[:, c] >= low)
     return out[:, 0] if squeeze else out
 
 
@@ -356,15 +402,21 @@ def decode_segments(activations: Activations, *, method: str = "hysteresis",
     min_durs = per_class(min_duration, "min_duration")
     min_gaps = per_class(min_gap, "min_gap")
     stays = [tuple(p_stay)] * n_cls if np.ndim(p_stay) == 1 else [tuple(s) for s in p_stay]
-    if median > 0:
-        v = median_filter(v, size=max(1, int(round(median * fps))))
+    size = max(1, int(round(median * fps))) if median > 0 else 1
+    if method == "viterbi" and size > 1:
+        v = median_filter(v, size=size)
     duration = activations.duration  # the audio's, when known: never past its end
     ivs, labs = [], []
     for c in range(n_cls):
+        # threshold and hysteresis only compare the filtered curve with thresholds:
+        # median_at_least decides that exactly without computing the running median
         if method == "threshold":
-            act = v[:, c] >= thr[c]
+            act = median_at_least(v[:, c], size=size, threshold=thr[c])
         elif method == "hysteresis":
-            act = hysteresis(v[:, c], high=thr[c], low=min(lows[c], thr[c]))
+            low_c = min(lows[c], thr[c])
+            col = np.asarray(v[:, c], dtype=np.float64)
+            act = hysteresis_masks(median_at_least(col, size=size, threshold=thr[c]),
+                                   median_at_least(col, size=size, threshold=low_c))
         else:
             act = viterbi_binary(v[:, c], p_stay=stays[c], prior=priors[c])
         iv = frames_to_intervals(act, fps=fps, duration=duration)

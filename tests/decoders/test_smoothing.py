@@ -73,3 +73,36 @@ def test_decode_segments_min_duration_drops_blips():
     act = Activations(values=v, fps=10.0, labels=("speech",))
     seg = decode_segments(act, method="threshold", min_duration=0.5)
     np.testing.assert_allclose(seg.intervals, [[3.95, 7.95]])
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 7, 112, 113, 400])
+def test_median_at_least_equals_median_filter_then_threshold(size):
+    """The count-based decision equals filtering then comparing, ties and edges included."""
+    from audiodl.decoders.smoothing import median_at_least
+    rng = np.random.default_rng(size)
+    # quantised values so that many equal the threshold exactly; short inputs test the edges
+    for n in (1, 5, 150, 3000):
+        x = np.round(rng.random((n, 2)) ** 2 * 20) / 20
+        for t in (0.0, 0.05, 0.5, 0.9, 1.0):
+            want = median_filter(x, size=size) >= t
+            np.testing.assert_array_equal(median_at_least(x, size=size, threshold=t), want)
+            np.testing.assert_array_equal(median_at_least(x[:, 0], size=size, threshold=t),
+                                          want[:, 0])
+
+
+@pytest.mark.parametrize("method", ["threshold", "hysteresis"])
+def test_decode_segments_median_decision_matches_filtered_curve(method):
+    """decode_segments decides on counts; the segments equal those of the filtered curve."""
+    rng = np.random.default_rng(3)
+    t = np.arange(5000) / 70.0
+    slow = 0.5 + 0.3 * np.sin(2 * np.pi * t / 9.0) + 0.2 * np.sin(2 * np.pi * t / 2.3)
+    p = np.clip(slow + rng.normal(0, 0.25, len(t)), 0, 1).astype(np.float32)
+    acts = Activations(values=p[:, None], fps=70.0, labels=("sing",))
+    for median in (0.2, 0.8, 1.6):
+        got = decode_segments(acts, method=method, threshold=0.7, low=0.4, median=median)
+        size = max(1, int(round(median * 70.0)))
+        filtered = Activations(values=median_filter(p[:, None], size=size), fps=70.0,
+                               labels=("sing",))
+        want = decode_segments(filtered, method=method, threshold=0.7, low=0.4, median=0.0)
+        assert len(want) > 3
+        np.testing.assert_array_equal(got.intervals, want.intervals)
