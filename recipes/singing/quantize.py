@@ -61,7 +61,12 @@ def float_convs(path) -> list:
     return out
 
 
-def quantize(float_onnx, out, features) -> None:
+#: ``--calibrate-method`` -> ONNX Runtime's calibration method (how each activation's range is
+#: chosen from the calibration data: its extremes, a percentile of it, or the KL-optimal cut)
+CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
+
+
+def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax") -> None:
     """Quantise ``float_onnx`` to ``out`` (QDQ, int8 convolutions) calibrated on ``features``.
 
     Convolutions with one input channel or a 1x1 kernel stay float (:func:`float_convs`).
@@ -71,9 +76,15 @@ def quantize(float_onnx, out, features) -> None:
     float_onnx, out : str
     features : list of np.ndarray [shape=(1, n_frames, n_bins)], float32
         Calibration inputs of the graph's ``x``.
+    calibrate_method : {'minmax', 'percentile', 'entropy'}
+        ONNX Runtime's ``CalibrationMethod`` (``MinMax``: the shipped graphs up to the
+        eleventh session; ``Percentile``: the 99.999th percentile of each activation's
+        magnitudes; ``Entropy``: the range that minimises the KL divergence of its histogram).
     """
-    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
+                                          QuantType, quantize_static)
+    method = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile,
+              "entropy": CalibrationMethod.Entropy}[calibrate_method]
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     class Reader(CalibrationDataReader):
@@ -90,7 +101,7 @@ def quantize(float_onnx, out, features) -> None:
         quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         per_channel=True, op_types_to_quantize=["Conv"],
-                        nodes_to_exclude=float_convs(pre))
+                        nodes_to_exclude=float_convs(pre), calibrate_method=method)
 
 
 def main(argv=None):
@@ -99,7 +110,10 @@ def main(argv=None):
     ap.add_argument("--calibration", required=True, help="manifest of calibration (training) files")
     ap.add_argument("--n-calibration", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
-    ap.add_argument("--manifest", default=None, help="files to compare the graphs on")
+    ap.add_argument("--calibrate-method", default="minmax", choices=CALIBRATE_METHODS,
+                    help="how activation ranges are calibrated (ONNX Runtime's CalibrationMethod)")
+    ap.add_argument("--manifest", default=None, action="append",
+                    help="files to compare the graphs on (repeatable)")
     ap.add_argument("--out", default=None, help="the 8-bit .onnx file")
     ap.add_argument("--ship", action="store_true",
                     help="write NAME.int8.onnx next to the card and record its sha256")
@@ -131,18 +145,20 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
         float_onnx = os.path.join(tmp, "float.onnx")
         export(args.model or pretrained.default_model("singing"), float_onnx)
-        quantize(float_onnx, args.out, feats)
+        quantize(float_onnx, args.out, feats, calibrate_method=args.calibrate_method)
         if args.ship:
             from audiodl.pretrained.onnx import record_graph
             record_graph(args.out)
-        out = {"model": pipe.card.name, "calibration_files": len(feats), "graph": args.out}
+        out = {"model": pipe.card.name, "calibration_files": len(feats),
+               "calibration_frames": args.frames, "calibrate_method": args.calibrate_method,
+               "graph": args.out}
         if args.manifest:
             from audiodl.runtime.onnx_backend import OnnxBackend
             card = pipe.card
             data = card.training.data if isinstance(card.training.data, dict) else {}
             join = float(data.get("label_join_gap") or 0.0)
             held = set(data.get("held_out_voices", []))
-            items = [it for it in read_manifest(args.manifest)
+            items = [it for m in args.manifest for it in read_manifest(m)
                      if not {(it.get("meta") or {}).get("voice"),
                              (it.get("meta") or {}).get("engine")} & held]
             graphs = {"float32": OnnxBackend(float_onnx), "int8": OnnxBackend(args.out)}
