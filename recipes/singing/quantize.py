@@ -110,6 +110,9 @@ def main(argv=None):
     ap.add_argument("--calibration", required=True, help="manifest of calibration (training) files")
     ap.add_argument("--n-calibration", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
+    ap.add_argument("--skip-short", action="store_true",
+                    help="calibrate on the first --n-calibration files with at least --frames "
+                         "frames (equal shapes: the percentile and entropy calibrators need them)")
     ap.add_argument("--calibrate-method", default="minmax", choices=CALIBRATE_METHODS,
                     help="how activation ranges are calibrated (ONNX Runtime's CalibrationMethod)")
     ap.add_argument("--manifest", default=None, action="append",
@@ -139,9 +142,14 @@ def main(argv=None):
         from audiodl.pretrained.onnx import onnx_file
         _, wdir = resolve(args.model or pretrained.default_model("singing"))
         args.out = os.path.join(str(wdir), onnx_file(pipe.card, int8=True))
-    cal = list(read_manifest(args.calibration))[:args.n_calibration]
-    feats = [np.concatenate(list(pipe.feature_chunks(it["audio"])))[:args.frames][None]
-             .astype(np.float32) for it in cal]
+    feats = []
+    for it in read_manifest(args.calibration):
+        if len(feats) == args.n_calibration:
+            break
+        f = np.concatenate(list(pipe.feature_chunks(it["audio"])))[:args.frames]
+        if args.skip_short and len(f) < args.frames:
+            continue
+        feats.append(f[None].astype(np.float32))
     with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
         float_onnx = os.path.join(tmp, "float.onnx")
         export(args.model or pretrained.default_model("singing"), float_onnx)
@@ -151,6 +159,7 @@ def main(argv=None):
             record_graph(args.out)
         out = {"model": pipe.card.name, "calibration_files": len(feats),
                "calibration_frames": args.frames, "calibrate_method": args.calibrate_method,
+               "skip_short": args.skip_short,
                "graph": args.out}
         if args.manifest:
             from audiodl.runtime.onnx_backend import OnnxBackend
