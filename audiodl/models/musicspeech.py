@@ -20,6 +20,9 @@ logits. They contain no losses, no file handling and no decoding.
   frame (music, speech activity; overlap allowed). Output fps is the input
   fps divided by :attr:`time_stride`. In the spirit of Lemaire & Holzapfel
   (ISMIR 2019), non-causal.
+* :class:`MusicSpeechTCNEnsemble` (``"musicspeech_tcn_ensemble"``): several
+  trained TCNs (seeds) averaged in probability, one card and one graph
+  (``recipes/music_speech/ensemble.py``).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .common import Standardize
+from .common import MemberMean, Standardize
 from .registry import register
 
 __all__ = ["Lidy2015", "MusicSpeechCNN", "MusicSpeechTCN"]
@@ -214,3 +217,44 @@ class MusicSpeechTCN(nn.Module):
         x = self.proj(x.reshape(b, c * f, t))
         x = self.out(self.blocks(x))
         return x.transpose(1, 2)  # (b, t', n_outputs)
+
+
+@register("musicspeech_tcn_ensemble")
+class MusicSpeechTCNEnsemble(MemberMean):
+    """Several :class:`MusicSpeechTCN` of one architecture (training seeds), averaged.
+
+    Each output class's logit is that of the members' mean probability, so the
+    pipeline's sigmoid gives the mean music and the mean speech probability
+    (averaging probabilities, not logits). Every member keeps its own input
+    standardisation and sees the same input; they share the receptive field
+    and the stride.
+
+    Parameters
+    ----------
+    members : int
+        Number of networks (their weights: ``members.0.*``, ``members.1.*`` ...).
+    member_args : dict
+        :class:`MusicSpeechTCN` arguments, the same for every member.
+    """
+
+    kind = "frames"
+
+    def __init__(self, members: int = 2, member_args: dict | None = None):
+        super().__init__()
+        if isinstance(members, bool) or int(members) < 1:
+            raise ValueError(f"members must be >= 1, got {members}")
+        args = dict(member_args or {})
+        self.members = nn.ModuleList([MusicSpeechTCN(**args) for _ in range(int(members))])
+        first = self.members[0]
+        self.n_mels, self.n_outputs = first.n_mels, first.n_outputs
+        self.time_stride, self.receptive_field = first.time_stride, first.receptive_field
+
+    @classmethod
+    def from_members(cls, models, member_args: dict | None = None) -> "MusicSpeechTCNEnsemble":
+        """An ensemble holding copies of the trained ``models`` (MusicSpeechTCN, same args)."""
+        models = list(models)
+        return cls(len(models), member_args).load_members(models)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits of the mean member probabilities, ``(batch, ceil(n_frames / stride), 2)``."""
+        return self.mean_logit([m(x) for m in self.members])
