@@ -37,6 +37,21 @@ class MemberMean(nn.Module):
 
     members: nn.ModuleList
 
+    def _make_members(self, member_cls, members, member_args) -> nn.Module:
+        """``self.members``: ``members`` networks ``member_cls(**member_args)``; the first."""
+        if isinstance(members, bool) or int(members) < 1:
+            raise ValueError(f"members must be >= 1, got {members}")
+        args = dict(member_args or {})
+        self.members = nn.ModuleList([member_cls(**args) for _ in range(int(members))])
+        return self.members[0]
+
+    @classmethod
+    def from_members(cls, models, member_args: dict | None = None):
+        """An ensemble holding copies of the trained ``models`` (one architecture, the same
+        ``member_args``), in eval mode."""
+        models = list(models)
+        return cls(len(models), member_args).load_members(models)
+
     def load_members(self, models) -> "MemberMean":
         """Copy the weights of the trained ``models`` into the members; ``self`` in eval mode."""
         for dst, src in zip(self.members, models):

@@ -241,19 +241,9 @@ class MusicSpeechTCNEnsemble(MemberMean):
 
     def __init__(self, members: int = 2, member_args: dict | None = None):
         super().__init__()
-        if isinstance(members, bool) or int(members) < 1:
-            raise ValueError(f"members must be >= 1, got {members}")
-        args = dict(member_args or {})
-        self.members = nn.ModuleList([MusicSpeechTCN(**args) for _ in range(int(members))])
-        first = self.members[0]
+        first = self._make_members(MusicSpeechTCN, members, member_args)
         self.n_mels, self.n_outputs = first.n_mels, first.n_outputs
         self.time_stride, self.receptive_field = first.time_stride, first.receptive_field
-
-    @classmethod
-    def from_members(cls, models, member_args: dict | None = None) -> "MusicSpeechTCNEnsemble":
-        """An ensemble holding copies of the trained ``models`` (MusicSpeechTCN, same args)."""
-        models = list(models)
-        return cls(len(models), member_args).load_members(models)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logits of the mean member probabilities, ``(batch, ceil(n_frames / stride), 2)``."""

@@ -180,19 +180,9 @@ class BoundaryCNNEnsemble(MemberMean):
 
     def __init__(self, members: int = 2, member_args: dict | None = None):
         super().__init__()
-        if isinstance(members, bool) or int(members) < 1:
-            raise ValueError(f"members must be >= 1, got {members}")
-        args = dict(member_args or {})
-        self.members = nn.ModuleList([BoundaryCNN(**args) for _ in range(int(members))])
-        first = self.members[0]
+        first = self._make_members(BoundaryCNN, members, member_args)
         self.n_mels, self.pool = first.n_mels, first.pool
         self.time_stride, self.receptive_field = first.time_stride, first.receptive_field
-
-    @classmethod
-    def from_members(cls, models, member_args: dict | None = None) -> "BoundaryCNNEnsemble":
-        """An ensemble holding copies of the trained ``models`` (BoundaryCNN, same args)."""
-        models = list(models)
-        return cls(len(models), member_args).load_members(models)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Logit of the mean member probability, ``(batch, ceil(n_frames / pool), 1)``."""
