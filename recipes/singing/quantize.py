@@ -66,7 +66,8 @@ def float_convs(path) -> list:
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
 
 
-def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax") -> None:
+def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax",
+             also_float=()) -> None:
     """Quantise ``float_onnx`` to ``out`` (QDQ, int8 convolutions) calibrated on ``features``.
 
     Convolutions with one input channel or a 1x1 kernel stay float (:func:`float_convs`).
@@ -80,6 +81,9 @@ def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax") -> 
         ONNX Runtime's ``CalibrationMethod`` (``MinMax``: the shipped graphs up to the
         eleventh session; ``Percentile``: the 99.999th percentile of each activation's
         magnitudes; ``Entropy``: the range that minimises the KL divergence of its histogram).
+    also_float : sequence of str
+        More Conv nodes to leave float: those whose name contains one of these strings
+        (e.g. ``"features.3/"`` for the second convolution).
     """
     from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat,
                                           QuantType, quantize_static)
@@ -98,10 +102,14 @@ def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax") -> 
     with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
         pre = os.path.join(tmp, "pre.onnx")
         quant_pre_process(float_onnx, pre)
+        import onnx
+        keep = float_convs(pre)
+        keep += [n.name for n in onnx.load(pre).graph.node if n.op_type == "Conv"
+                 and n.name not in keep and any(k in n.name for k in also_float)]
         quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         per_channel=True, op_types_to_quantize=["Conv"],
-                        nodes_to_exclude=float_convs(pre), calibrate_method=method)
+                        nodes_to_exclude=keep, calibrate_method=method)
 
 
 def main(argv=None):
@@ -110,6 +118,9 @@ def main(argv=None):
     ap.add_argument("--calibration", required=True, help="manifest of calibration (training) files")
     ap.add_argument("--n-calibration", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
+    ap.add_argument("--also-float", default="",
+                    help="comma-separated parts of Conv node names to leave float as well "
+                         "(e.g. features.3/,features.7/)")
     ap.add_argument("--skip-short", action="store_true",
                     help="calibrate on the first --n-calibration files with at least --frames "
                          "frames (equal shapes: the percentile and entropy calibrators need them)")
@@ -153,13 +164,15 @@ def main(argv=None):
     with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
         float_onnx = os.path.join(tmp, "float.onnx")
         export(args.model or pretrained.default_model("singing"), float_onnx)
-        quantize(float_onnx, args.out, feats, calibrate_method=args.calibrate_method)
+        also = [k for k in args.also_float.split(",") if k]
+        quantize(float_onnx, args.out, feats, calibrate_method=args.calibrate_method,
+                 also_float=also)
         if args.ship:
             from audiodl.pretrained.onnx import record_graph
             record_graph(args.out)
         out = {"model": pipe.card.name, "calibration_files": len(feats),
                "calibration_frames": args.frames, "calibrate_method": args.calibrate_method,
-               "skip_short": args.skip_short,
+               "skip_short": args.skip_short, "also_float": args.also_float,
                "graph": args.out}
         if args.manifest:
             from audiodl.runtime.onnx_backend import OnnxBackend
