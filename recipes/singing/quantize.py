@@ -66,6 +66,84 @@ def float_convs(path) -> list:
 CALIBRATE_METHODS = ("minmax", "percentile", "entropy")
 
 
+#: ``--equalize`` choices (cross-layer equalisation of the first two convolutions)
+EQUALIZE = ("none", "weights", "activations")
+
+
+def equalize(float_onnx, out, features=None, *, how: str = "weights") -> dict:
+    """Cross-layer equalisation of the float graph's first two convolutions into ``out``.
+
+    The first convolution (one input channel, left float by :func:`quantize`) feeds a
+    leaky ReLU and then the second convolution. A leaky ReLU is positively homogeneous, so
+    dividing output map ``i`` of the first convolution (weights and bias) by ``s_i > 0`` and
+    multiplying input channel ``i`` of the second by ``s_i`` gives the same float function
+    (Nagel et al., ICCV 2019) while equalising the ranges that the 8-bit graph quantises.
+
+    Parameters
+    ----------
+    float_onnx, out : str
+    features : list of np.ndarray or None
+        Calibration inputs (``how="activations"``).
+    how : {'weights', 'activations'}
+        ``weights``: ``s_i = sqrt(r1_i / r2_i)``, the largest weight magnitudes of map ``i``
+        in the first and of channel ``i`` in the second convolution (the paper's choice).
+        ``activations``: ``s_i`` = map ``i``'s largest leaky-ReLU output on ``features``
+        over the geometric mean of those maxima.
+
+    Returns
+    -------
+    dict
+        ``scales`` (min, max) and the node names.
+    """
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(float_onnx)
+    inits = {t.name: t for t in m.graph.initializer}
+    convs = [n for n in m.graph.node if n.op_type == "Conv"]
+    first = convs[0]
+    act = next(n for n in m.graph.node if n.input and n.input[0] == first.output[0])
+    second = next(n for n in m.graph.node if n.op_type == "Conv" and n.input[0] == act.output[0])
+    if act.op_type not in ("LeakyRelu", "Relu"):
+        raise ValueError(f"expected a (leaky) ReLU after {first.name}, got {act.op_type}")
+    w1 = numpy_helper.to_array(inits[first.input[1]]).astype(np.float64)
+    w2 = numpy_helper.to_array(inits[second.input[1]]).astype(np.float64)
+    if how == "weights":
+        r1 = np.abs(w1).reshape(len(w1), -1).max(axis=1)
+        r2 = np.abs(w2).transpose(1, 0, 2, 3).reshape(w2.shape[1], -1).max(axis=1)
+        s = np.sqrt(np.maximum(r1, 1e-12) / np.maximum(r2, 1e-12))
+    elif how == "activations":
+        import onnxruntime as ort
+        probe = onnx.load(float_onnx)
+        probe.graph.output.append(onnx.helper.make_tensor_value_info(act.output[0],
+                                                                     onnx.TensorProto.FLOAT,
+                                                                     None))
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        sess = ort.InferenceSession(probe.SerializeToString(), opts,
+                                    providers=["CPUExecutionProvider"])
+        amax = np.zeros(w1.shape[0])
+        for x in features:
+            a = sess.run([act.output[0]], {"x": x})[0]  # (1, maps, time, bands)
+            amax = np.maximum(amax, np.abs(a).max(axis=(0, 2, 3)))
+        amax = np.maximum(amax, 1e-6)
+        s = amax / np.exp(np.mean(np.log(amax)))
+    else:
+        raise ValueError(f"how must be 'weights' or 'activations', got {how!r}")
+
+    def put(name, arr):
+        inits[name].CopyFrom(numpy_helper.from_array(arr.astype(np.float32), name))
+
+    put(first.input[1], w1 / s[:, None, None, None])
+    if len(first.input) > 2:
+        put(first.input[2], numpy_helper.to_array(inits[first.input[2]]).astype(np.float64) / s)
+    put(second.input[1], w2 * s[None, :, None, None])
+    onnx.save(m, out)
+    return {"how": how, "first": first.name, "second": second.name,
+            "scale_min": round(float(s.min()), 4), "scale_max": round(float(s.max()), 4)}
+
+
 def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax",
              also_float=()) -> None:
     """Quantise ``float_onnx`` to ``out`` (QDQ, int8 convolutions) calibrated on ``features``.
@@ -118,6 +196,9 @@ def main(argv=None):
     ap.add_argument("--calibration", required=True, help="manifest of calibration (training) files")
     ap.add_argument("--n-calibration", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
+    ap.add_argument("--equalize", default="none", choices=EQUALIZE,
+                    help="cross-layer equalisation of the first two convolutions before "
+                         "quantising (see equalize())")
     ap.add_argument("--also-float", default="",
                     help="comma-separated parts of Conv node names to leave float as well "
                          "(e.g. features.3/,features.7/)")
@@ -165,7 +246,18 @@ def main(argv=None):
         float_onnx = os.path.join(tmp, "float.onnx")
         export(args.model or pretrained.default_model("singing"), float_onnx)
         also = [k for k in args.also_float.split(",") if k]
-        quantize(float_onnx, args.out, feats, calibrate_method=args.calibrate_method,
+        source, eq = float_onnx, None
+        if args.equalize != "none":
+            source = os.path.join(tmp, "equalized.onnx")
+            eq = equalize(float_onnx, source, feats, how=args.equalize)
+            from audiodl.runtime.onnx_backend import OnnxBackend as _B
+            a, b = _B(float_onnx), _B(source)  # the same float function, up to rounding
+            pipe.backend = a
+            va = pipe.activation_values(iter([feats[0][0]]))
+            pipe.backend = b
+            eq["float_max_abs_difference"] = float(
+                np.abs(va - pipe.activation_values(iter([feats[0][0]]))).max())
+        quantize(source, args.out, feats, calibrate_method=args.calibrate_method,
                  also_float=also)
         if args.ship:
             from audiodl.pretrained.onnx import record_graph
@@ -173,6 +265,7 @@ def main(argv=None):
         out = {"model": pipe.card.name, "calibration_files": len(feats),
                "calibration_frames": args.frames, "calibrate_method": args.calibrate_method,
                "skip_short": args.skip_short, "also_float": args.also_float,
+               "equalize": eq,
                "graph": args.out}
         if args.manifest:
             from audiodl.runtime.onnx_backend import OnnxBackend
