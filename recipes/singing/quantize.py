@@ -25,6 +25,11 @@ shipped model that is the package's weights folder, and ``audiodl singing``
 graph). Its metadata keeps the float export's ``weights_sha256``, so after a
 weight change the stale 8-bit graph is refused and the float graph is used.
 Ship it only when it keeps the test score (``evaluate.py --backend onnx-int8``).
+
+Before quantising, ``--equalize activations`` (the default, and the shipped graph's since the
+eleventh session) rescales the first two convolutions so that the first one's output maps span
+equal ranges (:func:`equalize`; the float function is unchanged); ``--equalize none`` gives the
+graphs shipped before it.
 """
 
 from __future__ import annotations
@@ -196,9 +201,10 @@ def main(argv=None):
     ap.add_argument("--calibration", required=True, help="manifest of calibration (training) files")
     ap.add_argument("--n-calibration", type=int, default=8)
     ap.add_argument("--frames", type=int, default=1500, help="frames per calibration file")
-    ap.add_argument("--equalize", default="none", choices=EQUALIZE,
+    ap.add_argument("--equalize", default="activations", choices=EQUALIZE,
                     help="cross-layer equalisation of the first two convolutions before "
-                         "quantising (see equalize())")
+                         "quantising (see equalize(); the shipped graph since the eleventh "
+                         "session: activations; before it: none)")
     ap.add_argument("--also-float", default="",
                     help="comma-separated parts of Conv node names to leave float as well "
                          "(e.g. features.3/,features.7/)")
