@@ -145,7 +145,7 @@ def equalize(float_onnx, out, features=None, *, how: str = "weights") -> dict:
         put(first.input[2], numpy_helper.to_array(inits[first.input[2]]).astype(np.float64) / s)
     put(second.input[1], w2 * s[None, :, None, None])
     onnx.save(m, out)
-    return {"how": how, "first": first.name, "second": second.name,
+    return {"how": how, "first": first.name.lstrip("/"), "second": second.name.lstrip("/"),
             "scale_min": round(float(s.min()), 4), "scale_max": round(float(s.max()), 4)}
 
 
