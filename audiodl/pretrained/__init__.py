@@ -27,8 +27,7 @@ from .weights import (SAFETENSORS_SUFFIX, check_state, load_torch_state, read_st
 
 __all__ = ["WEIGHTS_DIR", "ModelCard", "build_card", "list_models", "card", "load", "save",
            "ship", "build_model", "sha256_of", "default_model", "resolve", "card_file",
-           "read_state_dict",
-           "verified_path", "load_torch_state"]
+           "read_state_dict", "verified_path", "load_torch_state"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 

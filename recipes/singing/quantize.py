@@ -42,8 +42,9 @@ import tempfile
 import time
 
 
-def float_convs(path) -> list:
-    """Names of the graph's Conv nodes that stay float: one input channel, or a 1x1 kernel.
+def float_convs(path, also=()) -> list:
+    """Names of the graph's Conv nodes that stay float: one input channel, or a 1x1 kernel,
+    or a name containing one of the strings ``also``.
 
     A convolution of one input channel (the first layer) is slower in 8 bits
     than in float in ONNX Runtime. The 1x1 convolutions (the dense layers
@@ -61,7 +62,8 @@ def float_convs(path) -> list:
         if n.op_type != "Conv" or len(n.input) < 2 or n.input[1] not in weights:
             continue
         w = weights[n.input[1]]
-        if w.ndim == 4 and (w.shape[1] == 1 or w.shape[2:] == (1, 1)):
+        if (w.ndim == 4 and (w.shape[1] == 1 or w.shape[2:] == (1, 1))) or \
+                any(k in n.name for k in also):
             out.append(n.name)
     return out
 
@@ -120,7 +122,8 @@ def equalize(float_onnx, out, features=None, *, how: str = "weights") -> dict:
         s = np.sqrt(np.maximum(r1, 1e-12) / np.maximum(r2, 1e-12))
     elif how == "activations":
         import onnxruntime as ort
-        probe = onnx.load(float_onnx)
+        probe = onnx.ModelProto()
+        probe.CopyFrom(m)  # the graph before rescaling, its activation exposed as an output
         probe.graph.output.append(onnx.helper.make_tensor_value_info(act.output[0],
                                                                      onnx.TensorProto.FLOAT,
                                                                      None))
@@ -185,14 +188,10 @@ def quantize(float_onnx, out, features, *, calibrate_method: str = "minmax",
     with tempfile.TemporaryDirectory(prefix="svd-quant-") as tmp:
         pre = os.path.join(tmp, "pre.onnx")
         quant_pre_process(float_onnx, pre)
-        import onnx
-        keep = float_convs(pre)
-        keep += [n.name for n in onnx.load(pre).graph.node if n.op_type == "Conv"
-                 and n.name not in keep and any(k in n.name for k in also_float)]
         quantize_static(pre, out, Reader(), quant_format=QuantFormat.QDQ,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                         per_channel=True, op_types_to_quantize=["Conv"],
-                        nodes_to_exclude=keep, calibrate_method=method)
+                        nodes_to_exclude=float_convs(pre, also_float), calibrate_method=method)
 
 
 def main(argv=None):
@@ -231,6 +230,7 @@ def main(argv=None):
     from audiodl.data.manifest import read_manifest, read_segments
     from audiodl.evaluation.singing import aggregate, evaluate
     from audiodl.pretrained.onnx import export
+    from audiodl.runtime.onnx_backend import OnnxBackend
     from audiodl.tasks.singing import SingingDetector
     from audiodl.types import Activations
 
@@ -256,8 +256,7 @@ def main(argv=None):
         if args.equalize != "none":
             source = os.path.join(tmp, "equalized.onnx")
             eq = equalize(float_onnx, source, feats, how=args.equalize)
-            from audiodl.runtime.onnx_backend import OnnxBackend as _B
-            a, b = _B(float_onnx), _B(source)  # the same float function, up to rounding
+            a, b = OnnxBackend(float_onnx), OnnxBackend(source)  # the same float function
             pipe.backend = a
             va = pipe.activation_values(iter([feats[0][0]]))
             pipe.backend = b
@@ -274,7 +273,6 @@ def main(argv=None):
                "equalize": eq,
                "graph": args.out}
         if args.manifest:
-            from audiodl.runtime.onnx_backend import OnnxBackend
             card = pipe.card
             data = card.training.data if isinstance(card.training.data, dict) else {}
             join = float(data.get("label_join_gap") or 0.0)
