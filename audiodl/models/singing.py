@@ -41,13 +41,14 @@ statistics stored as buffers; output logits ``(batch, n_frames, 1)``
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 from torch.nn import functional as F
 
 from .common import Standardize
 from .registry import register
 
-__all__ = ["SchlueterSVD"]
+__all__ = ["SchlueterSVD", "SchlueterSVDContext"]
 
 
 class ZeroMeanConv2d(nn.Conv2d):
@@ -147,7 +148,7 @@ class SchlueterSVD(nn.Module):
             raise ValueError(f"svd_schlueter: n_frames={n_frames} is not a whole excerpt of "
                              f"the pooling (nearest: {self.receptive_field})")
 
-    def forward(self, x, pad: bool = True):
+    def _input(self, x, pad: bool):
         if x.dim() != 3 or x.shape[-1] != self.n_mels:
             raise ValueError(f"svd_schlueter: expected log-mel frames of shape "
                              f"(batch, n_frames, {self.n_mels}), got {tuple(x.shape)}")
@@ -158,5 +159,95 @@ class SchlueterSVD(nn.Module):
         if pad:
             h = self.receptive_field // 2
             x = F.pad(x, (0, 0, h, h), mode="replicate")
-        x = self.dense(self.features(x))  # (b, 1, t', 1)
+        return x
+
+    def forward(self, x, pad: bool = True):
+        x = self.dense(self.features(self._input(x, pad)))  # (b, 1, t', 1)
         return x[:, 0, :, :]  # (b, t', 1)
+
+    def columns(self, x):
+        """The logit and the last hidden layer's units per frame, without padding:
+        ``x`` (batch, n_frames, n_mels) -> (batch, 1 + dense[1], n_frames - 114);
+        channel 0 is the logit (the input of :class:`SchlueterSVDContext`'s head)."""
+        hid = self.dense[:-1](self.features(self._input(x, False)))  # (b, dense[1], t', 1)
+        return torch.cat([self.dense[-1](hid), hid], dim=1)[:, :, :, 0]
+
+
+@register("svd_schlueter_ctx")
+class SchlueterSVDContext(nn.Module):
+    """The singing CNN with a non-causal long-context head (round 21 of the recipe).
+
+    The CNN sees 115 frames (1.6 s). Whether a stretch of uncertain frames is singing is
+    easier to tell from the song around it: a sung phrase sits among other sung phrases,
+    speech over music keeps its prose rhythm for many seconds. The head is a stack of
+    dilated 1-D convolutions (kernel 3, dilations 1, 2, ... ``2 ** (levels - 1)``, residual,
+    ReLU) over the CNN's logit and its last hidden units (:meth:`SchlueterSVD.columns`),
+    centred on each frame (``2 ** levels - 1`` frames each side: 3.6 s at 8 levels and
+    70 fps); it adds a correction to the CNN's logit. Its last layer starts at zero, so an
+    untrained head reproduces the CNN exactly.
+
+    Input and output as :class:`SchlueterSVD` (``pad=True`` repeats the edge frames
+    ``receptive_field // 2`` times on each side); ``receptive_field`` = the CNN's + twice
+    the head's reach. The CNN's weights are ``base.*``; :meth:`init_target` loads a
+    ``svd_schlueter`` card into it.
+
+    Parameters
+    ----------
+    base_args : dict
+        Arguments of the CNN (:class:`SchlueterSVD`).
+    channels : int
+        Width of the head.
+    levels : int
+        Dilated layers of the head.
+    dropout : float
+        Dropout on the head's input columns while training.
+    """
+
+    kind = "frames"
+
+    def __init__(self, base_args: dict | None = None, channels: int = 32, levels: int = 8,
+                 dropout: float = 0.2):
+        super().__init__()
+        if int(levels) < 1 or int(channels) < 1:
+            raise ValueError("svd_schlueter_ctx: levels and channels must be >= 1")
+        self.base = SchlueterSVD(**dict(base_args or {}))
+        self.n_mels, self.n_frames = self.base.n_mels, self.base.n_frames
+        self.time_stride = 1
+        self.dilations = [2 ** k for k in range(int(levels))]
+        c = int(channels)
+        self.drop = nn.Dropout(float(dropout))
+        self.proj = nn.Conv1d(self.base.dense[-1].in_channels + 1, c, 1)
+        self.layers = nn.ModuleList([nn.Conv1d(c, c, 3, dilation=d) for d in self.dilations])
+        self.out = nn.Conv1d(c, 1, 1)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+        #: frames of context the head adds on each side
+        self.reach = sum(self.dilations)
+        self.receptive_field = self.base.receptive_field + 2 * self.reach
+
+    @property
+    def norm(self):
+        """The CNN's input standardisation (set from the training set)."""
+        return self.base.norm
+
+    def init_target(self, arch: str):
+        """The module a card of architecture ``arch`` loads into (a CNN card: the base)."""
+        return self.base if arch == "svd_schlueter" else self
+
+    def head(self, cols):
+        """Logits from :meth:`SchlueterSVD.columns` (batch, channels, n) ->
+        (batch, n - 2 * reach, 1)."""
+        y = self.proj(self.drop(cols))
+        for d, conv in zip(self.dilations, self.layers):
+            y = y[:, :, d:y.shape[2] - d] + torch.relu(conv(y))
+        n = y.shape[2]
+        return (cols[:, :1, self.reach:self.reach + n] + self.out(y)).transpose(1, 2)
+
+    def forward(self, x, pad: bool = True):
+        if pad:
+            if x.dim() != 3 or x.shape[-1] != self.n_mels:
+                raise ValueError(f"svd_schlueter_ctx: expected log-mel frames of shape "
+                                 f"(batch, n_frames, {self.n_mels}), got {tuple(x.shape)}")
+            h = self.receptive_field // 2
+            x = F.pad(x.unsqueeze(1), (0, 0, h, h), mode="replicate")[:, 0]
+        return self.head(self.base.columns(x))

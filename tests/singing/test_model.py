@@ -71,3 +71,43 @@ def test_zero_mean_variant_ignores_the_input_level():
             assert np.abs(plain(x + gain).numpy() - plain(x).numpy()).max() > 1e-3
         # the same weights and statistics: only the first layer's kernel means and the band scales differ
         assert set(zm.state_dict()) == set(plain.state_dict())
+
+
+def _ctx(levels=3, **kw):
+    from audiodl.models.registry import build
+    base = _model(conv=[8, 8, 16, 8], dense=[16, 8])
+    m = build("svd_schlueter_ctx", {"base_args": {"conv": [8, 8, 16, 8], "dense": [16, 8]},
+                                    "levels": levels, "channels": 4, **kw}).eval()
+    m.init_target("svd_schlueter").load_state_dict(base.state_dict())
+    return base, m
+
+
+def test_context_head_geometry_and_untrained_identity():
+    """The head reaches 2 ** levels - 1 frames each side; untrained, it is the CNN exactly."""
+    import torch
+    base, m = _ctx(levels=3)
+    assert m.reach == 7 and m.receptive_field == 115 + 14 and m.time_stride == 1
+    x = torch.randn(2, 300, 80)
+    with torch.inference_mode():
+        np.testing.assert_allclose(m(x).numpy(), base(x).numpy(), rtol=1e-5, atol=1e-6)
+        cols = base.columns(x)
+        assert cols.shape == (2, 1 + 8, 300 - 114)
+        np.testing.assert_allclose(cols[:, 0].numpy(), base(x, pad=False)[:, :, 0].numpy(),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_context_head_sees_its_reach_and_no_further():
+    """A trained head's output at frame i changes with input frames within the receptive
+    field around i, and not with frames beyond it."""
+    import torch
+    _, m = _ctx(levels=2)
+    torch.nn.init.normal_(m.out.weight)
+    x = torch.randn(1, 400, 80)
+    i, h = 200, m.receptive_field // 2
+    with torch.inference_mode():
+        y = m(x)[0, i, 0]
+        far, near = x.clone(), x.clone()
+        far[0, i + h + 1:] += 3.0
+        near[0, i + h] += 3.0
+        assert torch.equal(m(far)[0, i, 0], y)
+        assert not torch.isclose(m(near)[0, i, 0], y)
