@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Singing-voice detection recipe, all stages (idempotent: finished work is skipped or resumed).
-#   bash recipes/singing/run.sh                                           # the shipped model: conf/round20.toml, seed 201
+#   bash recipes/singing/run.sh                                           # the shipped model: conf/round22.toml, seed 221
+#   CONFIG=recipes/singing/conf/round20.toml SEEDS=201 bash recipes/singing/run.sh   # round 20 (shipped until the twelfth session)
 #   CONFIG=recipes/singing/conf/round14.toml SEEDS=42 bash recipes/singing/run.sh   # round 14 (shipped until the tenth session)
 #   CONFIG=recipes/singing/conf/default.toml SEEDS="0 1 2" bash recipes/singing/run.sh
 #   CONFIG=recipes/singing/conf/ci.toml bash recipes/singing/run.sh      # CI smoke run
@@ -14,8 +15,8 @@
 #  with --name singing_cnn; then `audiodl export singing_cnn` and `quantize.py --ship`)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-CONFIG=${CONFIG:-recipes/singing/conf/round20.toml}
-SEEDS=${SEEDS:-201}
+CONFIG=${CONFIG:-recipes/singing/conf/round22.toml}
+SEEDS=${SEEDS:-221}
 SETS=${SETS:-}
 TAG=${TAG:-}
 D=$(python -c "from audiodl.data.paths import data_root; print(data_root())")
@@ -64,7 +65,7 @@ case "$CONFIG" in
     VSFX=""
     lead_corpora "$VSFX" --soundfont "$SF/sounds/sf3/MuseScore_General_Lite.sf3" \
                     --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ;;
-  *round1[6-9].toml|*round20.toml)
+  *round1[6-9].toml|*round2[02].toml)
     [ -f "$SF/sounds/sf2/sf_GMbank.sf2" ] && [ -f "$SF/sounds/sf2/OPL-3_FM_128M.sf2" ] \
       && [ -f "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" ] \
       || fetch_fonts csound-soundfont opl3-soundfont fluidr3mono-gm-soundfont
@@ -79,13 +80,13 @@ esac
 # round 3, rounds 17-18 round 16's seed 161, round 19 round 18's seed 182, round 20 (shipped)
 # round 19 seed 192's epoch-69 snapshot
 case "$CONFIG" in
-  *shipped.toml|*round1[1-9].toml|*round20.toml|*zeromean.toml)
+  *shipped.toml|*round1[1-9].toml|*round2[02].toml|*zeromean.toml)
                  audiodl train singing --config recipes/singing/conf/stage1.toml
                  audiodl train singing --config recipes/singing/conf/round1.toml
                  audiodl train singing --config recipes/singing/conf/round2.toml ;;
 esac
 case "$CONFIG" in
-  *round1[1-9].toml|*round20.toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
+  *round1[1-9].toml|*round2[02].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/shipped.toml ;;
 esac
 case "$CONFIG" in
   *round1[2-5].toml|*zeromean.toml) audiodl train singing --config recipes/singing/conf/round11.toml --set seed=12 ;;
@@ -97,14 +98,32 @@ case "$CONFIG" in
   *round1[45].toml) audiodl train singing --config recipes/singing/conf/round13.toml --set seed=32 ;;
 esac
 case "$CONFIG" in
-  *round1[7-9].toml|*round20.toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
+  *round1[7-9].toml|*round2[02].toml) audiodl train singing --config recipes/singing/conf/round16.toml --set seed=161 ;;
 esac
 case "$CONFIG" in
-  *round19.toml|*round20.toml) audiodl train singing --config recipes/singing/conf/round18.toml --set seed=182 ;;
+  *round19.toml|*round2[02].toml) audiodl train singing --config recipes/singing/conf/round18.toml --set seed=182 ;;
 esac
 case "$CONFIG" in
-  *round20.toml) audiodl synth singing -o "$D/singing/valid4" --hours 0.3 --seed 27   # its validation
+  *round2[02].toml) audiodl synth singing -o "$D/singing/valid4" --hours 0.3 --seed 27   # its validation
                  audiodl train singing --config recipes/singing/conf/round19.toml --set seed=192 ;;
+esac
+case "$CONFIG" in  # round 22 continues round 20 seed 201's epoch-19 snapshot (shipped until then)
+  *round22.toml) audiodl train singing --config recipes/singing/conf/round20.toml --set seed=201
+                 cp "$D/runs/singing/singing_cnn_round20-seed201/snapshots/epoch_019.pt" \
+                    "$D/runs/singing/round20_shipped.pt"
+                 # the eight fresh corpora (conf/round21.toml; FONTS and the program lists as in step 1b)
+                 S="$D/singing"; L=recipes/singing/leads.py
+                 FONTS=(--soundfont "$SF/sounds/sf2/sf_GMbank.sf2" --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" --soundfont "$SF/sounds/sf2/OPL-3_FM_128M.sf2")
+                 P42=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,88,89,40,41,64,65,66,67,68,69,71,56,59,60
+                 P43=40,41,42,56,57,58,60,61,64,65,66,67,68,69,70,71,72,73,74,75,79,80,81,82,83,84,85,86,87,22,23,16,17,52,53,54,91,94
+                 audiodl synth singing -o "$S/head31" --hours 1.0 --seed 31 -j 1
+                 audiodl synth singing -o "$S/head33" --hours 1.0 --seed 33 -j 1
+                 [ -f "$S/headsongs48c/manifest.jsonl" ] || python $L -o "$S/headsongs48c" --songs --hours 0.6 --seed 48 "${FONTS[@]}"
+                 [ -f "$S/headsongs49c/manifest.jsonl" ] || python $L -o "$S/headsongs49c" --songs --hours 0.8 --seed 49 "${FONTS[@]}"
+                 [ -f "$S/headleads46c/manifest.jsonl" ] || python $L -o "$S/headleads46c" --hours 0.3 --seed 46 --expression 0.6 --noise 0.6 --programs $P42 "${FONTS[@]}"
+                 [ -f "$S/headleads50c/manifest.jsonl" ] || python $L -o "$S/headleads50c" --hours 0.4 --seed 50 --expression 0.6 --noise 0.6 --programs $P43 "${FONTS[@]}"
+                 [ -f "$S/headspeech47c/manifest.jsonl" ] || python $L -o "$S/headspeech47c" --speech 0.8 --hours 0.3 --seed 47 "${FONTS[@]}"
+                 [ -f "$S/headspeech51c/manifest.jsonl" ] || python $L -o "$S/headspeech51c" --speech 0.8 --hours 0.3 --seed 51 "${FONTS[@]}" ;;
 esac
 case "$CONFIG" in
   *round15.toml) audiodl train singing --config recipes/singing/conf/round14.toml --set seed=42 ;;
@@ -119,7 +138,7 @@ for seed in $SEEDS; do
   # 2b. median length and threshold re-tuned on the validation files (never test)
   case "$CONFIG" in
     *ci.toml) ;;
-    *round1[1-9].toml|*round20.toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
+    *round1[1-9].toml|*round2[02].toml|*zeromean.toml)  # VSFX: the corpora of step 1b (c: without MuseScore General)
        python recipes/singing/retune.py --model "$run/$name.json" --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3$VSFX/manifest.jsonl" \
@@ -147,7 +166,7 @@ for seed in $SEEDS; do
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
            --manifest "$D/singing/valid2/manifest.jsonl" --manifest "$D/singing/valid3c/manifest.jsonl" \
            --manifest "$D/singing/leads42c/manifest.jsonl" --manifest "$D/singing/valid4/manifest.jsonl" ;;
-    *round20.toml)  # every candidate with both decision rules, on the 96 files (its header)
+    *round2[02].toml)  # every candidate with both decision rules, on the 96 files (its header)
        python recipes/singing/snapshots.py "$run" --out "$run/snapshots.json" -- \
            --methods threshold,hysteresis --join-gap 0.5 \
            --max-negative-fp 0.05 --max-file-fp 0.05 --medians 0.4,0.8,1.2,1.6 \
