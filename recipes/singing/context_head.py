@@ -1,6 +1,6 @@
 """Singing recipe, round 21: train a long-context head over a frozen singing CNN.
 
-    python recipes/singing/context_head.py --config recipes/singing/conf/round21.toml \\
+    python recipes/singing/context_head.py --config recipes/singing/head/round21.toml \\
         -o "$AUDIODL_DATA/runs/singing/singing_cnn_round21-seed210" --seed 210
     python recipes/singing/retune.py --model RUN/singing_cnn_round21.json \\
         --methods threshold,hysteresis ...                 # the decoder, on validation
@@ -135,7 +135,7 @@ def train_head(model, data, cfg, log=print) -> float:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", help="TOML config (recipes/singing/conf/round21.toml)")
+    ap.add_argument("--config", help="TOML config (recipes/singing/head/round21.toml)")
     ap.add_argument("-o", "--output", required=True, help="run folder")
     ap.add_argument("--seed", type=int)
     ap.add_argument("--levels", type=int)

@@ -111,7 +111,7 @@ case "$CONFIG" in  # round 22 continues round 20 seed 201's epoch-19 snapshot (s
   *round22.toml) audiodl train singing --config recipes/singing/conf/round20.toml --set seed=201
                  cp "$D/runs/singing/singing_cnn_round20-seed201/snapshots/epoch_019.pt" \
                     "$D/runs/singing/round20_shipped.pt"
-                 # the eight fresh corpora (conf/round21.toml; FONTS and the program lists as in step 1b)
+                 # the eight fresh corpora (head/round21.toml; FONTS and the program lists as in step 1b)
                  S="$D/singing"; L=recipes/singing/leads.py
                  FONTS=(--soundfont "$SF/sounds/sf2/sf_GMbank.sf2" --soundfont "$SF/fluidr3mono-gm-soundfont/FluidR3Mono_GM.sf3" --soundfont "$SF/sounds/sf2/OPL-3_FM_128M.sf2")
                  P42=72,73,74,75,76,77,78,79,72,73,74,75,76,77,78,79,80,81,82,83,84,85,86,88,89,40,41,64,65,66,67,68,69,71,56,59,60

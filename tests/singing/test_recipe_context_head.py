@@ -83,3 +83,13 @@ def test_recipe_writes_a_loadable_card_and_reuses_columns(tiny_card, clips, tmp_
     monkeypatch.setattr(np, "savez", lambda *a, **k: calls.append(a))
     assert mod.main(["--config", str(cfg), "-o", str(out), "--overwrite"]) == 0
     assert calls == []  # the second run read every column from the cache
+
+
+def test_committed_head_config_reads():
+    """recipes/singing/head/round21.toml: every key known, the corpora named."""
+    mod = _module()
+    cfg = mod.read_config(os.path.join(ROOT, "recipes", "singing", "head", "round21.toml"), {})
+    assert cfg["name"] == "singing_cnn_round21" and cfg["levels"] == 8
+    assert len(cfg["manifests"]) == 4
+    with pytest.raises(SystemExit, match="unknown config keys"):
+        mod.read_config(None, {"epochs": 3})
