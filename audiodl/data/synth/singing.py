@@ -281,18 +281,44 @@ def sing_safely(notes, duration, *, voice_path, rng, sr):
 
     MBROLA aborts on some melodies whose pitches leave the voice's range; one
     such song used to abort a whole corpus. The retry keeps the rhythm and the
-    pitch classes; the item records ``pitch_folded``. Songs MBROLA sings
-    directly are unchanged (and so are existing corpora).
+    pitch classes; the item records ``pitch_folded``. If MBROLA still aborts and
+    the first note comes after a long rest, it sings from 1 s before that note
+    and the rest is put back as silence (melody as written, then folded). Songs
+    MBROLA sings directly are unchanged (and so are existing corpora).
     """
     state = rng.bit_generator.state
+
+    def panicked(exc):
+        return "PANIC" in str(exc) or "pitch" in str(exc)
     try:
         return sing(notes, duration, voice_path=voice_path, rng=rng, sr=sr), False
     except EngineUnavailable as exc:
-        if "PANIC" not in str(exc) and "pitch" not in str(exc):
+        if not panicked(exc):
             raise
-        rng.bit_generator.state = state
+    rng.bit_generator.state = state
+    try:
         return sing(notes, duration, voice_path=voice_path, rng=rng, sr=sr,
                     fold=SAFE_F0), True
+    except EngineUnavailable as exc:
+        lead = float(notes[0][0]) - 1.0 if len(notes) else 0.0
+        if not panicked(exc) or lead <= 0:
+            raise
+    # A long rest before the first note (speech first, then singing: ~19.5 s) makes MBROLA
+    # panic too, whatever the pitch: sing from 1 s before the first note, then put the
+    # rest back as silence (same random draws, so the same song otherwise).
+    shifted = [(s - lead, e - lead, p) for s, e, p in notes]
+    for fold, folded in ((None, False), (SAFE_F0, True)):
+        rng.bit_generator.state = state
+        try:
+            y, spans = sing(shifted, duration - lead, voice_path=voice_path, rng=rng, sr=sr,
+                            fold=fold)
+        except EngineUnavailable as exc:
+            if fold is not None or not panicked(exc):
+                raise
+            continue
+        n = int(round(duration * sr))
+        y = np.concatenate([np.zeros(n - len(y), np.float32), y]) if len(y) < n else y[-n:]
+        return (y, [(round(a + lead, 4), round(b + lead, 4)) for a, b in spans]), folded
 
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
