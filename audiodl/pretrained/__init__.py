@@ -27,7 +27,7 @@ from .weights import (SAFETENSORS_SUFFIX, check_state, load_torch_state, read_st
 
 __all__ = ["WEIGHTS_DIR", "ModelCard", "build_card", "list_models", "card", "load", "save",
            "ship", "build_model", "sha256_of", "default_model", "resolve", "card_file",
-           "read_state_dict", "verified_path", "load_torch_state"]
+           "read_state_dict", "verified_path", "load_torch_state", "load_members"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 
@@ -97,6 +97,35 @@ def load(name_or_path, *, device: str = "cpu", directory=None):
     """
     c, wdir = resolve(name_or_path, directory=directory)
     return build_model(c, wdir, device=device), c
+
+
+def load_members(paths, archs) -> "tuple[list, list]":
+    """The models and cards of an ensemble's trained members (card paths or names).
+
+    Every member must be of an architecture in ``archs``, and all of one architecture,
+    arguments, front end and labels; an ensemble needs at least two.
+
+    Raises
+    ------
+    ModelError
+        Naming the member that does not fit, and why.
+    """
+    paths = list(paths)
+    if len(paths) < 2:
+        raise ModelError(f"an ensemble needs at least two members, got {len(paths)}")
+    models, cards = [], []
+    for path in paths:
+        model, c = load(str(path))
+        if c.arch not in archs:
+            raise ModelError(f"{path}: {c.task}/{c.arch}, not one of {', '.join(archs)}")
+        first = cards[0] if cards else c
+        if (c.arch, c.args, c.frontend, c.labels) != (first.arch, first.args, first.frontend,
+                                                      first.labels):
+            raise ModelError(f"{path}: other architecture, arguments, front end or labels "
+                             f"than {paths[0]}")
+        models.append(model)
+        cards.append(c)
+    return models, cards
 
 
 def build_model(card_: ModelCard, weights_dir, *, device: str = "cpu"):

@@ -32,26 +32,12 @@ def build(runs, out, *, name: str = "musicspeech_tcn", overwrite: bool = False) 
     from common import card_path, write_json
 
     from audiodl import pretrained
-    from audiodl.errors import ModelError
     from audiodl.models.musicspeech import MusicSpeechTCNEnsemble
     from audiodl.pretrained.card import ensemble_training
 
-    if len(runs) < 2:
-        raise ModelError("an ensemble needs at least two --run")
-    models, member_cards, paths, first = [], [], [], None
-    for run in runs:
-        path = card_path(run)
-        model, c = pretrained.load(str(path))
-        if c.arch != "musicspeech_tcn":
-            raise ModelError(f"{path}: arch {c.arch!r}, not musicspeech_tcn")
-        if first is None:
-            first = c
-        elif (c.args, c.frontend, c.labels) != (first.args, first.frontend, first.labels):
-            raise ModelError(f"{path}: other architecture arguments, front end or labels "
-                             f"than {paths[0]}")
-        models.append(model)
-        member_cards.append(c)
-        paths.append(path)
+    paths = [card_path(run) for run in runs]
+    models, member_cards = pretrained.load_members(paths, ("musicspeech_tcn",))
+    first = member_cards[0]
     ens = MusicSpeechTCNEnsemble.from_members(models, first.args)
     training, seeds = ensemble_training(member_cards, paths, "recipes/music_speech/ensemble.py",
                                         member_metric="valid_detect")

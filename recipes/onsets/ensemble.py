@@ -34,26 +34,11 @@ MEMBER_ARCHS = ("onset_cnn_bn", "onset_cnn_sb2014")
 def combine(cards, *, name: str = "onsets_cnn"):
     """``(model, card)``: the ensemble of the trained ``cards`` (paths), not yet written."""
     from audiodl import pretrained
-    from audiodl.errors import ModelError
     from audiodl.models.onsets import OnsetCNNEnsemble
     from audiodl.pretrained.card import ensemble_training
 
-    if len(cards) < 2:
-        raise ModelError("an ensemble needs at least two --card")
-    models, member_cards, first = [], [], None
-    for path in cards:
-        model, c = pretrained.load(str(path))
-        if c.task != "onsets" or c.arch not in MEMBER_ARCHS:
-            raise ModelError(f"{path}: {c.task}/{c.arch}, not an onset CNN "
-                             f"({', '.join(MEMBER_ARCHS)})")
-        if first is None:
-            first = c
-        elif (c.arch, c.args, c.frontend, c.labels) != (first.arch, first.args, first.frontend,
-                                                         first.labels):
-            raise ModelError(f"{path}: other architecture, arguments or front end than "
-                             f"{cards[0]}")
-        models.append(model)
-        member_cards.append(c)
+    models, member_cards = pretrained.load_members(cards, MEMBER_ARCHS)
+    first = member_cards[0]
     ens = OnsetCNNEnsemble.from_members(models, first.arch, first.args)
     training, seeds = ensemble_training(member_cards, cards, "recipes/onsets/ensemble.py",
                                         member_metric="valid_tuned")

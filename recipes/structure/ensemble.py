@@ -23,7 +23,6 @@ import json
 from pathlib import Path
 
 from audiodl import pretrained
-from audiodl.errors import ModelError
 from audiodl.pretrained.card import ensemble_training
 
 
@@ -31,20 +30,8 @@ def build(cards, out, *, name: str = "structure_cnn", overwrite: bool = False) -
     """Write the ensemble card of the trained ``cards`` into ``out``; its path."""
     from audiodl.models.structure import BoundaryCNNEnsemble
 
-    if len(cards) < 2:
-        raise ModelError("an ensemble needs at least two --card")
-    models, member_cards = [], []
-    first = None
-    for path in cards:
-        model, c = pretrained.load(path)
-        if c.arch != "boundary_cnn":
-            raise ModelError(f"{path}: arch {c.arch!r}, not boundary_cnn")
-        if first is None:
-            first = c
-        elif c.args != first.args or c.frontend != first.frontend or c.labels != first.labels:
-            raise ModelError(f"{path}: other architecture arguments or front end than {cards[0]}")
-        models.append(model)
-        member_cards.append(c)
+    models, member_cards = pretrained.load_members(cards, ("boundary_cnn",))
+    first = member_cards[0]
     ens = BoundaryCNNEnsemble.from_members(models, first.args)
     training, seeds = ensemble_training(member_cards, cards, "recipes/structure/ensemble.py",
                                         member_metric="valid_segment")
